@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Build a Consul agent binary from its Go module and cache it outside the repo.
+#
+# No registry here ships a Consul binary, and `go install github.com/hashicorp/consul@tag`
+# refuses because Consul's go.mod replaces its nested modules with local folders.
+# So: download the tagged module from the Go module proxy, copy it to a scratch folder,
+# drop the local replaces (the nested modules then come from the proxy at the versions
+# Consul requires) and build there. The source is never copied into this repo.
+set -euo pipefail
+
+CONSUL_VERSION="${CONSUL_VERSION:-v1.21.4}"
+CACHE="${PHOTOSTACK_CACHE:-$HOME/.cache/photostack}"
+BIN="$CACHE/bin/consul-$CONSUL_VERSION"
+
+if [[ -x "$BIN" ]]; then
+  echo "$BIN"
+  exit 0
+fi
+
+mkdir -p "$CACHE/bin" "$CACHE/gomod"
+export GOMODCACHE="${GOMODCACHE:-$CACHE/gomod}"
+export GOFLAGS="-mod=mod -buildvcs=false"
+export GOTOOLCHAIN=local
+
+work="$(mktemp -d "$CACHE/consul-build.XXXXXX")"
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+
+echo "building consul $CONSUL_VERSION (first time only; a few minutes)..." >&2
+cd "$work"
+mkdir fetch && cd fetch
+go mod init photostack.local/consul-fetch >/dev/null 2>&1
+src="$(go mod download -json "github.com/hashicorp/consul@$CONSUL_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+[[ -d "$src" ]] || { echo "could not download consul $CONSUL_VERSION" >&2; exit 1; }
+cd "$work"
+cp -r "$src" src
+chmod -R u+w src
+cd src
+for mod in api envoyextensions proto-public sdk troubleshoot; do
+  go mod edit -dropreplace "github.com/hashicorp/consul/$mod" 2>/dev/null || true
+done
+go build -trimpath -ldflags "-s -w" -o "$BIN.tmp" .
+mv "$BIN.tmp" "$BIN"
+echo "$BIN"

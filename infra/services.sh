@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Start and stop the services photostack needs, idempotently and on loopback only.
+#
+#   infra/services.sh up   [postgres redis consul localstack]   (default: all)
+#   infra/services.sh down [...]                                 stops only what `up` started
+#   infra/services.sh status
+#
+# What `up` started is remembered in .state/started/<name>, so `down` leaves alone a
+# service that was already running, and never drops the database.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="$ROOT/.state"
+CACHE="${PHOTOSTACK_CACHE:-$HOME/.cache/photostack}"
+mkdir -p "$STATE/started" "$STATE/log" "$STATE/run"
+
+PG_USER="${PHOTOSTACK_DB_USER:-photostack}"
+PG_PASSWORD="${PHOTOSTACK_DB_PASSWORD:-photostack}"
+PG_DB="${PHOTOSTACK_DB_NAME:-photostack}"
+REDIS_PORT="${PHOTOSTACK_REDIS_PORT:-6379}"
+CONSUL_HTTP_PORT="${PHOTOSTACK_CONSUL_PORT:-8500}"
+LOCALSTACK_PORT="${PHOTOSTACK_LOCALSTACK_PORT:-4566}"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  ((${#missing[@]})) || return 0
+  log "installing ${missing[*]} from Debian's packages"
+  if [[ ! -f "$STATE/apt-updated" ]]; then apt-get update -qq && touch "$STATE/apt-updated"; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >"$STATE/log/apt.log" 2>&1 \
+    || { tail -20 "$STATE/log/apt.log" >&2; return 1; }
+}
+
+wait_for() {  # wait_for <seconds> <description> <command...>
+  local secs="$1" what="$2"; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then log "timed out waiting for $what"; return 1; fi
+    sleep 0.3
+  done
+}
+
+# --- PostgreSQL (Debian cluster on 127.0.0.1:5432) -------------------------------
+pg_cluster() { pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $1, $2}'; }
+
+postgres_up() {
+  apt_install postgresql
+  local ver name
+  read -r ver name < <(pg_cluster) || true
+  if [[ -z "${ver:-}" ]]; then
+    ver="$(ls /usr/lib/postgresql | sort -V | tail -1)"; name=main
+    pg_createcluster "$ver" "$name" >/dev/null
+  fi
+  if ! pg_lsclusters --no-header | awk -v v="$ver" -v n="$name" '$1==v && $2==n {print $4}' | grep -q online; then
+    log "starting PostgreSQL $ver/$name"
+    pg_ctlcluster "$ver" "$name" start
+    touch "$STATE/started/postgres"
+  fi
+  wait_for 30 postgres runuser -u postgres -- pg_isready -q -h 127.0.0.1
+  runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -d postgres >/dev/null <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_USER') THEN
+    CREATE ROLE "$PG_USER" LOGIN PASSWORD '$PG_PASSWORD' CREATEDB;
+  END IF;
+END \$\$;
+SQL
+  for db in "$PG_DB"; do
+    if ! runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
+      runuser -u postgres -- createdb -O "$PG_USER" "$db"
+    fi
+  done
+}
+
+postgres_down() {
+  local ver name
+  read -r ver name < <(pg_cluster) || return 0
+  pg_ctlcluster "$ver" "$name" stop || true
+}
+
+# --- Redis (own instance, loopback) ---------------------------------------------
+redis_up() {
+  apt_install redis-server
+  if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then return 0; fi
+  log "starting Redis on 127.0.0.1:$REDIS_PORT"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save "" --appendonly no \
+    --dir "$STATE/run" --pidfile "$STATE/run/redis.pid" --logfile "$STATE/log/redis.log"
+  touch "$STATE/started/redis"
+  wait_for 10 redis redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
+}
+
+redis_down() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave 2>/dev/null || true; }
+
+# --- Consul (dev agent built from its Go module) --------------------------------
+consul_up() {
+  if curl -fsS "http://127.0.0.1:$CONSUL_HTTP_PORT/v1/status/leader" 2>/dev/null | grep -q ':'; then return 0; fi
+  local bin
+  bin="$(bash "$ROOT/infra/consul/build.sh" | tail -1)"
+  log "starting Consul dev agent on 127.0.0.1:$CONSUL_HTTP_PORT"
+  nohup "$bin" agent -dev -bind 127.0.0.1 -client 127.0.0.1 -http-port "$CONSUL_HTTP_PORT" \
+    -grpc-port 8502 -config-file "$ROOT/infra/consul/dev.hcl" \
+    >"$STATE/log/consul.log" 2>&1 &
+  echo $! >"$STATE/run/consul.pid"
+  touch "$STATE/started/consul"
+  wait_for 60 consul bash -c "curl -fsS http://127.0.0.1:$CONSUL_HTTP_PORT/v1/status/leader | grep -q ':'"
+}
+
+consul_down() { kill_pidfile consul; }
+
+# --- LocalStack (host mode, own virtualenv, our process executor) --------------
+localstack_up() {
+  if curl -fsS "http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health" >/dev/null 2>&1; then return 0; fi
+  bash "$ROOT/infra/localstack/install.sh"
+  log "starting LocalStack on 127.0.0.1:$LOCALSTACK_PORT"
+  mkdir -p "$STATE/localstack"
+  (
+    cd "$STATE/localstack"
+    export GATEWAY_LISTEN="127.0.0.1:$LOCALSTACK_PORT"
+    export LOCALSTACK_VOLUME_DIR="$STATE/localstack/volume"
+    export SERVICES="s3,sqs,lambda,apigateway,cloudformation,logs,iam,sts,ssm,events"
+    export LAMBDA_RUNTIME_EXECUTOR=process
+    export PHOTOSTACK_LAMBDA_PYTHON="$STATE/lambda-runtime/bin/python"
+    export DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_TELEMETRY=0
+    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+    nohup "$STATE/localstack-venv/bin/python" -m localstack.runtime.main \
+      >"$STATE/log/localstack.log" 2>&1 &
+    echo $! >"$STATE/run/localstack.pid"
+  )
+  touch "$STATE/started/localstack"
+  wait_for 90 localstack bash -c \
+    "curl -fsS http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health | grep -q '\"lambda\"'"
+}
+
+localstack_down() { kill_pidfile localstack; }
+
+kill_pidfile() {
+  local pidfile="$STATE/run/$1.pid"
+  [[ -f "$pidfile" ]] || return 0
+  local pid; pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+status() {
+  printf 'postgres   %s\n' "$(pg_isready -h 127.0.0.1 -q && echo up || echo down)"
+  printf 'redis      %s\n' "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && echo up || echo down)"
+  printf 'consul     %s\n' "$(curl -fsS "http://127.0.0.1:$CONSUL_HTTP_PORT/v1/status/leader" >/dev/null 2>&1 && echo up || echo down)"
+  printf 'localstack %s\n' "$(curl -fsS "http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health" >/dev/null 2>&1 && echo up || echo down)"
+}
+
+ALL=(postgres redis consul localstack)
+cmd="${1:-status}"; shift || true
+names=("$@"); ((${#names[@]})) || names=("${ALL[@]}")
+case "$cmd" in
+  up) for n in "${names[@]}"; do "${n}_up"; done ;;
+  down)
+    for ((i=${#names[@]}-1; i>=0; i--)); do
+      n="${names[$i]}"
+      if [[ -f "$STATE/started/$n" ]]; then log "stopping $n"; "${n}_down"; rm -f "$STATE/started/$n"; fi
+    done ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status [service...]" >&2; exit 2 ;;
+esac

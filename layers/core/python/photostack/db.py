@@ -1,0 +1,71 @@
+"""PostgreSQL access: a bounded connection pool and a unit of work.
+
+A warm Lambda container keeps its pool (usually one connection) across
+invocations; the sidecar keeps a larger one. Connections that the server dropped
+are discarded and replaced instead of failing the next request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+import psycopg2.pool
+
+Connection = psycopg2.extensions.connection
+
+
+class Database:
+    """A thread-safe pool of connections to one database, with a fixed search path."""
+
+    def __init__(self, dsn: str, *, schema: str | None = None, minconn: int = 1, maxconn: int = 4,
+                 connect_timeout_s: int = 5, statement_timeout_ms: int = 10_000) -> None:
+        options = f"-c statement_timeout={statement_timeout_ms}"
+        if schema:
+            options += f" -c search_path={schema},public"
+        self._pool = psycopg2.pool.ThreadedConnectionPool(
+            minconn, maxconn, dsn, connect_timeout=connect_timeout_s, options=options,
+            application_name="photostack",
+        )
+        # ThreadedConnectionPool raises instead of waiting when it is exhausted;
+        # the semaphore turns that into waiting for a free connection.
+        self._slots = threading.BoundedSemaphore(maxconn)
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A connection inside a transaction: committed on success, rolled back on error."""
+        self._slots.acquire()
+        conn = self._pool.getconn()
+        broken = False
+        try:
+            yield conn
+            conn.commit()
+        except BaseException:
+            broken = conn.closed != 0
+            if not broken:
+                try:
+                    conn.rollback()
+                except psycopg2.Error:
+                    broken = True
+            raise
+        finally:
+            self._pool.putconn(conn, close=broken or conn.closed != 0)
+            self._slots.release()
+
+    @contextmanager
+    def cursor(self) -> Iterator[psycopg2.extras.RealDictCursor]:
+        """A dict cursor inside its own transaction."""
+        with self.connection() as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+            yield cur
+
+    def close(self) -> None:
+        self._pool.closeall()
+
+
+def dict_cursor(conn: Connection) -> Any:
+    return conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)

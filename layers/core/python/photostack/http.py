@@ -1,0 +1,134 @@
+"""Chalice glue shared by the API functions: JSON bodies, errors, auth, request logs.
+
+Routes are declared with :func:`api_route` instead of ``app.route`` so every view
+gets the same treatment: the request id is bound for logging, :class:`ApiError`
+becomes ``{"error": {"code", "message"}}`` with its status, anything unexpected
+becomes a 500 with the same shape and no traceback, and one JSON log line is
+written per request.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from chalice import Chalice, Response  # type: ignore[attr-defined]
+from chalice.app import Request
+
+from photostack import errors
+from photostack.config import get_settings
+from photostack.jsonlog import elapsed_ms, get_logger, request_id_var
+from photostack.tokens import Principal, TokenError, verify_access_token
+
+log = get_logger("http")
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=json.dumps(body, default=str), status_code=status,
+                    headers={**JSON_HEADERS, **(headers or {})})
+
+
+def error_response(exc: errors.ApiError) -> Response:
+    return json_response(exc.body(), exc.status, exc.headers)
+
+
+def api_route(app: Chalice, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``app.route`` plus error mapping and request logging."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kw: Any) -> Any:
+            request = app.current_request
+            context = (request.context if request is not None else {}) or {}
+            token = request_id_var.set(context.get("requestId"))
+            start = time.perf_counter()
+            status = 500
+            try:
+                result = view(*args, **kw)
+                status = result.status_code if isinstance(result, Response) else 200
+                return result
+            except errors.ApiError as exc:
+                status = exc.status
+                return error_response(exc)
+            except Exception:
+                log.exception("unhandled error", extra={"route": path})
+                return error_response(errors.ApiError("internal error"))
+            finally:
+                log.info("request", extra={
+                    "method": request.method if request is not None else None,
+                    "route": path, "status": status, "duration_ms": elapsed_ms(start),
+                })
+                request_id_var.reset(token)
+
+        app.route(path, **kwargs)(wrapped)
+        return wrapped
+
+    return decorator
+
+
+def read_json(request: Request, *, max_bytes: int | None = None, required: bool = True) -> dict[str, Any]:
+    """The request body as a JSON object, or a clear 4xx."""
+    limit = max_bytes if max_bytes is not None else get_settings().max_body_bytes
+    raw = request.raw_body or b""
+    if len(raw) > limit:
+        raise errors.PayloadTooLarge(f"request body is larger than {limit} bytes")
+    if not raw.strip():
+        if required:
+            raise errors.BadRequest("request body must be a JSON object", code="invalid_json")
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise errors.BadRequest("request body is not valid JSON", code="invalid_json") from exc
+    if not isinstance(body, dict):
+        raise errors.BadRequest("request body must be a JSON object", code="invalid_json")
+    return body
+
+
+def bearer_token(request: Request) -> str:
+    header = (request.headers or {}).get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthorized("missing bearer token", code="missing_token")
+    return token.strip()
+
+
+# Hook for checks the token alone cannot answer (a disabled account). The users
+# domain installs one that asks Redis; it stays None where nothing is installed.
+principal_check: Callable[[Principal], None] | None = None
+
+
+def authenticate(request: Request, roles: Iterable[str] | None = None) -> Principal:
+    """The caller, from a valid access token; 401 without one, 403 for a wrong role."""
+    try:
+        principal = verify_access_token(bearer_token(request))
+    except TokenError as exc:
+        raise errors.Unauthorized(str(exc), code="invalid_token") from exc
+    if principal_check is not None:
+        principal_check(principal)
+    if roles is not None and principal.role not in set(roles):
+        raise errors.Forbidden("this action needs the role " + " or ".join(sorted(set(roles))),
+                               code="wrong_role")
+    return principal
+
+
+def query_param(request: Request, name: str, default: str | None = None) -> str | None:
+    return (request.query_params or {}).get(name, default)
+
+
+def int_query_param(request: Request, name: str, default: int, *, lo: int, hi: int) -> int:
+    raw = query_param(request, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise errors.BadRequest(f"{name} must be an integer") from exc
+    if not lo <= value <= hi:
+        raise errors.BadRequest(f"{name} must be between {lo} and {hi}")
+    return value

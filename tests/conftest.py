@@ -1,0 +1,58 @@
+"""Shared fixtures: real PostgreSQL, Redis and the deployed stack.
+
+`make test` starts the services first (infra/services.sh up); these fixtures only
+connect, and fail loudly when a service is missing instead of skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "layers" / "core" / "python"))
+
+from photostack.config import get_settings, reset_settings  # noqa: E402
+from photostack.db import Database  # noqa: E402
+
+STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    reset_settings()
+    yield
+    reset_settings()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return os.environ.get(
+        "PHOTOSTACK_DATABASE_URL", "postgresql://photostack:photostack@127.0.0.1:5432/photostack"
+    )
+
+
+@pytest.fixture(scope="session")
+def redis_client():  # type: ignore[no-untyped-def]
+    import redis
+
+    client = redis.Redis.from_url(get_settings().redis_url)
+    client.ping()
+    return client
+
+
+def make_database(database_url: str, schema: str, maxconn: int = 8) -> Database:
+    return Database(database_url, schema=schema, maxconn=maxconn)
+
+
+@pytest.fixture(scope="session")
+def stack() -> dict[str, str]:
+    """Outputs of the CloudFormation stack that `make deploy` created in LocalStack."""
+    if not STACK_OUTPUTS.exists():
+        pytest.fail("the stack is not deployed: run `make up` (or `make test`, which deploys)")
+    return json.loads(STACK_OUTPUTS.read_text())
