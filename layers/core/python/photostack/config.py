@@ -12,7 +12,8 @@ import functools
 import os
 from dataclasses import dataclass
 
-LOCAL_ONLY_SECRET = "local-dev-only-change-me"
+# Not a secret: a marker for "no secret configured", refused in production.
+LOCAL_ONLY_SECRET = "local-development-only-secret-change-me!"  # noqa: S105
 
 
 class ConfigError(RuntimeError):
