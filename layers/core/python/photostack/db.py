@@ -13,11 +13,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg2
-import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
-
-Connection = psycopg2.extensions.connection
+from psycopg2.extensions import connection as Connection
 
 
 class Database:

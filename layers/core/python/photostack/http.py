@@ -91,7 +91,8 @@ def read_json(request: Request, *, max_bytes: int | None = None, required: bool 
 
 
 def bearer_token(request: Request) -> str:
-    header = (request.headers or {}).get("authorization", "")
+    headers: dict[str, str] = dict(request.headers or {})
+    header = headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise errors.Unauthorized("missing bearer token", code="missing_token")
@@ -118,7 +119,8 @@ def authenticate(request: Request, roles: Iterable[str] | None = None) -> Princi
 
 
 def query_param(request: Request, name: str, default: str | None = None) -> str | None:
-    return (request.query_params or {}).get(name, default)
+    params: dict[str, str] = dict(request.query_params or {})
+    return params.get(name, default)
 
 
 def int_query_param(request: Request, name: str, default: int, *, lo: int, hi: int) -> int:

@@ -1,0 +1,43 @@
+# photostack: two commands. `make up` sets up, starts and deploys everything; `make test` passes.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+
+.PHONY: help setup up down deploy test test-unit lint protos bench status logs clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup:  ## create the virtualenvs (project, LocalStack, Lambda runtime) from the pinned files
+	@bash infra/setup.sh
+
+up: setup  ## start PostgreSQL, Redis, Consul, LocalStack and the sidecar, migrate, deploy; print the URLs
+	@bash infra/up.sh
+
+down:  ## stop what `make up` started (the database and its data stay)
+	@bash infra/down.sh
+
+deploy:  ## build the function and layer artifacts and create/update the stack in LocalStack
+	@$(PY) infra/deploy.py
+
+test: up  ## the whole suite against the real services and the deployed stack
+	@$(PY) -m pytest tests -p no:cacheprovider
+
+test-unit: setup  ## unit tests only (no services needed)
+	@$(PY) -m pytest tests -m unit -p no:cacheprovider
+
+lint:  ## ruff and mypy
+	@bash infra/lint.sh
+
+protos:  ## regenerate the gRPC stubs from protos/
+	@$(PY) -m photostack_protos_build 2>/dev/null || $(PY) infra/protos.py
+
+bench: up  ## benchmarks, printed side by side with their references
+	@$(PY) -m tests.bench
+
+status:  ## which services are up
+	@bash infra/services.sh status
+
+logs:  ## tail the service logs
+	@tail -n 50 .state/log/*.log
