@@ -1,0 +1,267 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Visibility(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VISIBILITY_UNSPECIFIED: _ClassVar[Visibility]
+    VISIBILITY_PUBLIC: _ClassVar[Visibility]
+    VISIBILITY_PRIVATE: _ClassVar[Visibility]
+
+class PhotoStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PHOTO_STATUS_UNSPECIFIED: _ClassVar[PhotoStatus]
+    PHOTO_STATUS_PENDING: _ClassVar[PhotoStatus]
+    PHOTO_STATUS_READY: _ClassVar[PhotoStatus]
+    PHOTO_STATUS_FAILED: _ClassVar[PhotoStatus]
+VISIBILITY_UNSPECIFIED: Visibility
+VISIBILITY_PUBLIC: Visibility
+VISIBILITY_PRIVATE: Visibility
+PHOTO_STATUS_UNSPECIFIED: PhotoStatus
+PHOTO_STATUS_PENDING: PhotoStatus
+PHOTO_STATUS_READY: PhotoStatus
+PHOTO_STATUS_FAILED: PhotoStatus
+
+class Caller(_message.Message):
+    __slots__ = ("user_id", "role")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    role: str
+    def __init__(self, user_id: _Optional[str] = ..., role: _Optional[str] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("id", "owner_id", "name", "date", "place", "visibility", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    PLACE_FIELD_NUMBER: _ClassVar[int]
+    VISIBILITY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    owner_id: str
+    name: str
+    date: str
+    place: str
+    visibility: Visibility
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., owner_id: _Optional[str] = ..., name: _Optional[str] = ..., date: _Optional[str] = ..., place: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class Derivative(_message.Message):
+    __slots__ = ("kind", "key", "width", "height", "bytes", "content_type")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    key: str
+    width: int
+    height: int
+    bytes: int
+    content_type: str
+    def __init__(self, kind: _Optional[str] = ..., key: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., bytes: _Optional[int] = ..., content_type: _Optional[str] = ...) -> None: ...
+
+class Photo(_message.Message):
+    __slots__ = ("id", "event_id", "owner_id", "status", "original_key", "content_type", "declared_bytes", "derivatives", "width", "height", "original_bytes", "sha256", "captured_at", "camera", "price_minor", "currency", "visibility", "failure_reason", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_KEY_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DECLARED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DERIVATIVES_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    CAPTURED_AT_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_FIELD_NUMBER: _ClassVar[int]
+    PRICE_MINOR_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    VISIBILITY_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    event_id: str
+    owner_id: str
+    status: PhotoStatus
+    original_key: str
+    content_type: str
+    declared_bytes: int
+    derivatives: _containers.RepeatedCompositeFieldContainer[Derivative]
+    width: int
+    height: int
+    original_bytes: int
+    sha256: str
+    captured_at: _timestamp_pb2.Timestamp
+    camera: str
+    price_minor: int
+    currency: str
+    visibility: Visibility
+    failure_reason: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., event_id: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[_Union[PhotoStatus, str]] = ..., original_key: _Optional[str] = ..., content_type: _Optional[str] = ..., declared_bytes: _Optional[int] = ..., derivatives: _Optional[_Iterable[_Union[Derivative, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., original_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ..., price_minor: _Optional[int] = ..., currency: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateEventRequest(_message.Message):
+    __slots__ = ("caller", "name", "date", "place", "visibility", "idempotency_key")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    PLACE_FIELD_NUMBER: _ClassVar[int]
+    VISIBILITY_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    name: str
+    date: str
+    place: str
+    visibility: Visibility
+    idempotency_key: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., name: _Optional[str] = ..., date: _Optional[str] = ..., place: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class ListEventsRequest(_message.Message):
+    __slots__ = ("caller", "mine_only", "limit", "cursor")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    MINE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    mine_only: bool
+    limit: int
+    cursor: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., mine_only: _Optional[bool] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class ListEventsResponse(_message.Message):
+    __slots__ = ("events", "next_cursor")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    next_cursor: str
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class GetEventRequest(_message.Message):
+    __slots__ = ("caller", "event_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    event_id: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., event_id: _Optional[str] = ...) -> None: ...
+
+class ReservePhotoRequest(_message.Message):
+    __slots__ = ("caller", "event_id", "content_type", "declared_bytes", "idempotency_key")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DECLARED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    event_id: str
+    content_type: str
+    declared_bytes: int
+    idempotency_key: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., event_id: _Optional[str] = ..., content_type: _Optional[str] = ..., declared_bytes: _Optional[int] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class RegisterDerivativesRequest(_message.Message):
+    __slots__ = ("caller", "photo_id", "derivatives", "width", "height", "original_bytes", "sha256", "captured_at", "camera")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    DERIVATIVES_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    CAPTURED_AT_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    photo_id: str
+    derivatives: _containers.RepeatedCompositeFieldContainer[Derivative]
+    width: int
+    height: int
+    original_bytes: int
+    sha256: str
+    captured_at: _timestamp_pb2.Timestamp
+    camera: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ..., derivatives: _Optional[_Iterable[_Union[Derivative, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., original_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ...) -> None: ...
+
+class MarkFailedRequest(_message.Message):
+    __slots__ = ("caller", "photo_id", "reason")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    photo_id: str
+    reason: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class GetPhotoRequest(_message.Message):
+    __slots__ = ("caller", "photo_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    photo_id: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ...) -> None: ...
+
+class ListEventPhotosRequest(_message.Message):
+    __slots__ = ("caller", "event_id", "limit", "cursor")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    event_id: str
+    limit: int
+    cursor: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., event_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class ListEventPhotosResponse(_message.Message):
+    __slots__ = ("photos", "next_cursor")
+    PHOTOS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    photos: _containers.RepeatedCompositeFieldContainer[Photo]
+    next_cursor: str
+    def __init__(self, photos: _Optional[_Iterable[_Union[Photo, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class UpdatePhotoRequest(_message.Message):
+    __slots__ = ("caller", "photo_id", "price_minor", "currency", "visibility")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICE_MINOR_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    VISIBILITY_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    photo_id: str
+    price_minor: int
+    currency: str
+    visibility: Visibility
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ..., price_minor: _Optional[int] = ..., currency: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ...) -> None: ...
+
+class DeletePhotoRequest(_message.Message):
+    __slots__ = ("caller", "photo_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    photo_id: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ...) -> None: ...
+
+class DeletePhotoResponse(_message.Message):
+    __slots__ = ("photo_id", "original_key", "derivative_keys")
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_KEY_FIELD_NUMBER: _ClassVar[int]
+    DERIVATIVE_KEYS_FIELD_NUMBER: _ClassVar[int]
+    photo_id: str
+    original_key: str
+    derivative_keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, photo_id: _Optional[str] = ..., original_key: _Optional[str] = ..., derivative_keys: _Optional[_Iterable[str]] = ...) -> None: ...
