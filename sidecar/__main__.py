@@ -1,0 +1,51 @@
+"""``python -m sidecar --port 50051``: run the photo sidecar until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+# The shared layer is a folder, not an installed package; make it importable
+# when the sidecar is started from the repository root.
+_LAYER = Path(__file__).resolve().parent.parent / "layers" / "core" / "python"
+if str(_LAYER) not in sys.path:
+    sys.path.insert(0, str(_LAYER))
+
+from photostack.config import get_settings  # noqa: E402
+
+from sidecar.server import Sidecar, SidecarConfig  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="python -m sidecar", description="the photostack photo sidecar")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on and to advertise")
+    parser.add_argument("--port", type=int, default=50051)
+    parser.add_argument("--workers", type=int, default=16, help="threads serving calls (and DB connections)")
+    parser.add_argument("--consul", default=settings.consul_addr,
+                        help="Consul HTTP address to register in (default: PHOTOSTACK_CONSUL_ADDR)")
+    parser.add_argument("--grace", type=float, default=5.0, help="seconds to drain in-flight calls on stop")
+    args = parser.parse_args(argv)
+
+    sidecar = Sidecar(SidecarConfig(
+        database_url=settings.database_url, redis_url=settings.redis_url, consul_addr=args.consul,
+        host=args.host, port=args.port, workers=args.workers, grace_s=args.grace,
+    ))
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        # Stop from another thread: the handler must return for the main thread to keep waiting.
+        threading.Thread(target=sidecar.stop, name="shutdown").start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    sidecar.start()
+    print(f"photo sidecar listening on {args.host}:{sidecar.port}", flush=True)
+    sidecar.wait()
+
+
+if __name__ == "__main__":
+    main()

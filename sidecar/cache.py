@@ -1,0 +1,157 @@
+"""Redis read-through cache of photos, events and event photo pages.
+
+Layout: one hash per photo (``ps:photo:<id>``) and one per event
+(``ps:event:<id>``, holding the event and its cached pages). Each hash carries a
+``gen`` token that every write replaces, atomically dropping the rest of the hash.
+A reader remembers the token it saw before going to Postgres and fills the cache
+only if the token is still the same, so a fill that raced a write never puts a
+stale value back. Redis is an optimisation: when it fails, reads go to Postgres
+and the failure is logged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from photostack.jsonlog import get_logger
+
+from sidecar.domain import Derivative, Event, Page, Photo
+
+log = get_logger("sidecar.cache")
+
+DEFAULT_TTL_S = 60
+
+# Fill a field only if the hash's generation is still the one the reader saw.
+_FILL = """
+local gen = redis.call('HGET', KEYS[1], 'gen') or ''
+if gen ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+# Drop every cached field of each hash and start a new generation.
+_INVALIDATE = """
+for i, key in ipairs(KEYS) do
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'gen', ARGV[i])
+  redis.call('EXPIRE', key, ARGV[#KEYS + 1])
+end
+return #KEYS
+"""
+
+
+def _photo_key(photo_id: str) -> str:
+    return f"ps:photo:{photo_id}"
+
+
+def _event_key(event_id: str) -> str:
+    return f"ps:event:{event_id}"
+
+
+def _encode(value: Any) -> str:
+    def default(o: Any) -> Any:
+        if isinstance(o, dt.datetime):
+            return o.isoformat()
+        raise TypeError(type(o).__name__)
+
+    return json.dumps(value, default=default, separators=(",", ":"))
+
+
+def _ts(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def photo_to_dict(photo: Photo) -> dict[str, Any]:
+    return dataclasses.asdict(photo)
+
+
+def photo_from_dict(d: dict[str, Any]) -> Photo:
+    d = dict(d)
+    d["derivatives"] = tuple(Derivative(**x) for x in d["derivatives"])
+    for name in ("created_at", "updated_at", "captured_at"):
+        d[name] = _ts(d[name])
+    return Photo(**d)
+
+
+def event_from_dict(d: dict[str, Any]) -> Event:
+    return Event(**{**d, "created_at": _ts(d["created_at"])})
+
+
+class PhotoCache:
+    def __init__(self, client: redis.Redis, ttl_s: int = DEFAULT_TTL_S) -> None:
+        self._redis = client
+        self._ttl_s = ttl_s
+        self._fill = client.register_script(_FILL)
+        self._invalidate = client.register_script(_INVALIDATE)
+
+    def _read(self, key: str, field: str) -> tuple[str, Any | None]:
+        """(generation, cached value or None)."""
+        try:
+            gen, raw = self._redis.hmget(key, ["gen", field])
+        except redis.RedisError as exc:
+            log.warning("cache read failed", extra={"error": str(exc)})
+            return "\0unavailable", None
+        token = gen.decode() if isinstance(gen, bytes) else (gen or "")
+        return token, (json.loads(raw) if raw else None)
+
+    def _store(self, key: str, gen: str, field: str, value: Any) -> None:
+        if gen == "\0unavailable":
+            return
+        try:
+            self._fill(keys=[key], args=[gen, field, _encode(value), self._ttl_s])
+        except redis.RedisError as exc:
+            log.warning("cache fill failed", extra={"error": str(exc)})
+
+    def photo(self, photo_id: str, load: Callable[[], Photo | None]) -> Photo | None:
+        key = _photo_key(photo_id)
+        gen, cached = self._read(key, "data")
+        if cached is not None:
+            return photo_from_dict(cached)
+        photo = load()
+        if photo is not None:
+            self._store(key, gen, "data", photo_to_dict(photo))
+        return photo
+
+    def event(self, event_id: str, load: Callable[[], Event | None]) -> Event | None:
+        key = _event_key(event_id)
+        gen, cached = self._read(key, "event")
+        if cached is not None:
+            return event_from_dict(cached)
+        event = load()
+        if event is not None:
+            self._store(key, gen, "event", dataclasses.asdict(event))
+        return event
+
+    def photo_page(self, event_id: str, scope: str, cursor: str, limit: int,
+                   load: Callable[[], Page[Photo]]) -> Page[Photo]:
+        key = _event_key(event_id)
+        field = f"page:{scope}:{limit}:{cursor}"
+        gen, cached = self._read(key, field)
+        if cached is not None:
+            return Page([photo_from_dict(p) for p in cached["items"]], cached["next_cursor"])
+        page = load()
+        self._store(key, gen, field, {"items": [photo_to_dict(p) for p in page.items],
+                                      "next_cursor": page.next_cursor})
+        return page
+
+    def photo_changed(self, photo_id: str, event_id: str) -> None:
+        """Forget the photo and every cached page of its event (after the write committed)."""
+        keys = [_photo_key(photo_id), _event_key(event_id)]
+        try:
+            self._invalidate(keys=keys, args=[*(uuid.uuid4().hex for _ in keys), self._ttl_s])
+        except redis.RedisError as exc:
+            # The write is committed; stale entries live at most ttl_s.
+            log.error("cache invalidation failed", extra={"error": str(exc), "photo_id": photo_id})
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._redis.ping())
+        except redis.RedisError:
+            return False

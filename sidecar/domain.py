@@ -1,0 +1,291 @@
+"""Events and photos: the data, the rules on who may see or change what, no I/O."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+
+ROLES = ("customer", "photographer", "admin", "service")
+VISIBILITIES = ("public", "private")
+STATUSES = ("pending", "ready", "failed")
+ALLOWED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp")
+MAX_ORIGINAL_BYTES = 200 * 1024 * 1024
+MAX_PRICE_MINOR = 100_000_000
+MAX_REASON_CHARS = 500
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+class PhotoError(Exception):
+    """A request the contract refuses; the servicer maps each kind to a gRPC status."""
+
+
+class NotFound(PhotoError):
+    pass
+
+
+class PermissionDenied(PhotoError):
+    pass
+
+
+class InvalidArgument(PhotoError):
+    pass
+
+
+class FailedPrecondition(PhotoError):
+    pass
+
+
+class AlreadyExists(PhotoError):
+    pass
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    role: str
+
+    @property
+    def privileged(self) -> bool:
+        """Admins and internal services see and process everything."""
+        return self.role in ("admin", "service")
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    owner_id: str
+    name: str
+    date: str
+    place: str
+    visibility: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Derivative:
+    kind: str
+    key: str
+    width: int
+    height: int
+    bytes: int
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: str
+    event_id: str
+    owner_id: str
+    status: str
+    original_key: str
+    content_type: str
+    declared_bytes: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    event_visibility: str
+    derivatives: tuple[Derivative, ...] = ()
+    width: int | None = None
+    height: int | None = None
+    original_bytes: int | None = None
+    sha256: str | None = None
+    captured_at: dt.datetime | None = None
+    camera: str | None = None
+    price_minor: int = 0
+    currency: str = ""
+    visibility: str = "public"
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    name: str
+    date: str
+    place: str
+    visibility: str
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Processed:
+    """What the upload pipeline learnt about a photo."""
+
+    derivatives: tuple[Derivative, ...]
+    width: int
+    height: int
+    original_bytes: int
+    sha256: str
+    captured_at: dt.datetime | None = None
+    camera: str = ""
+
+
+@dataclass(frozen=True)
+class PhotoChange:
+    price_minor: int | None = None
+    currency: str | None = None
+    visibility: str | None = None
+
+
+@dataclass(frozen=True)
+class Page[T]:
+    items: list[T] = field(default_factory=list)
+    next_cursor: str = ""
+
+
+def original_key(event_id: str, photo_id: str) -> str:
+    return f"originals/{event_id}/{photo_id}"
+
+
+# --- who may do what -------------------------------------------------------------
+
+def check_caller(caller: Caller) -> None:
+    if not caller.user_id or caller.role not in ROLES:
+        raise PermissionDenied("the request carries no valid caller")
+
+
+def can_see_event(caller: Caller, event: Event) -> bool:
+    return caller.privileged or caller.user_id == event.owner_id or event.visibility == "public"
+
+
+def can_see_photo(caller: Caller, photo: Photo) -> bool:
+    if caller.privileged or caller.user_id == photo.owner_id:
+        return True
+    return photo.status == "ready" and photo.visibility == "public" and photo.event_visibility == "public"
+
+
+def sees_all_photos_of(caller: Caller, event: Event) -> bool:
+    return caller.privileged or caller.user_id == event.owner_id
+
+
+def require_owner(caller: Caller, owner_id: str, what: str) -> None:
+    if caller.user_id != owner_id:
+        raise PermissionDenied(f"only the owner may change this {what}")
+
+
+def require_pipeline(caller: Caller) -> None:
+    if not caller.privileged:
+        raise PermissionDenied("only the upload pipeline registers processing results")
+
+
+# --- validation --------------------------------------------------------------------
+
+def parse_uuid(value: str, what: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError) as exc:
+        # An id that cannot exist is simply not found, like any other unknown id.
+        raise NotFound(f"{what} not found") from exc
+
+
+def validate_new_event(caller: Caller, new: NewEvent) -> NewEvent:
+    if caller.role not in ("photographer", "admin"):
+        raise PermissionDenied("only photographers create events")
+    name = new.name.strip()
+    if not 1 <= len(name) <= 200:
+        raise InvalidArgument("name must be 1 to 200 characters")
+    try:
+        date = dt.date.fromisoformat(new.date).isoformat()
+    except ValueError as exc:
+        raise InvalidArgument("date must be YYYY-MM-DD") from exc
+    place = new.place.strip()
+    if len(place) > 200:
+        raise InvalidArgument("place must be at most 200 characters")
+    if new.visibility not in VISIBILITIES:
+        raise InvalidArgument("visibility must be public or private")
+    key = (new.idempotency_key or "").strip() or None
+    if key is not None and len(key) > 200:
+        raise InvalidArgument("idempotency key must be at most 200 characters")
+    return NewEvent(name=name, date=date, place=place, visibility=new.visibility, idempotency_key=key)
+
+
+def validate_reservation(content_type: str, declared_bytes: int) -> None:
+    if content_type not in ALLOWED_CONTENT_TYPES:
+        raise InvalidArgument("content type must be one of " + ", ".join(ALLOWED_CONTENT_TYPES))
+    if not 0 < declared_bytes <= MAX_ORIGINAL_BYTES:
+        raise InvalidArgument(f"size must be between 1 and {MAX_ORIGINAL_BYTES} bytes")
+
+
+def validate_processed(p: Processed) -> None:
+    if not p.derivatives:
+        raise InvalidArgument("at least one derivative is required")
+    kinds = [d.kind for d in p.derivatives]
+    if len(set(kinds)) != len(kinds):
+        raise InvalidArgument("derivative kinds must be unique")
+    for d in p.derivatives:
+        if not _KIND.match(d.kind) or not d.key or len(d.key) > 1024:
+            raise InvalidArgument("each derivative needs a kind and a key")
+        if d.width <= 0 or d.height <= 0 or d.bytes <= 0 or not d.content_type:
+            raise InvalidArgument("each derivative needs a width, a height, a size and a content type")
+    if p.width <= 0 or p.height <= 0 or p.original_bytes <= 0:
+        raise InvalidArgument("width, height and original size must be positive")
+    if not _SHA256.match(p.sha256):
+        raise InvalidArgument("sha256 must be 64 lower-case hex digits")
+    if len(p.camera) > 200:
+        raise InvalidArgument("camera must be at most 200 characters")
+
+
+def same_processing(photo: Photo, p: Processed) -> bool:
+    return photo.sha256 == p.sha256 and {d.kind: d.key for d in photo.derivatives} == {
+        d.kind: d.key for d in p.derivatives
+    }
+
+
+def validate_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidArgument("a failure reason is required")
+    return reason[:MAX_REASON_CHARS]
+
+
+def apply_change(photo: Photo, change: PhotoChange) -> tuple[int, str, str]:
+    """The photo's (price_minor, currency, visibility) after the change, validated."""
+    price = photo.price_minor if change.price_minor is None else change.price_minor
+    currency = photo.currency if change.currency is None else change.currency.strip().upper()
+    visibility = photo.visibility if change.visibility is None else change.visibility
+    if not 0 <= price <= MAX_PRICE_MINOR:
+        raise InvalidArgument(f"price must be between 0 and {MAX_PRICE_MINOR} minor units")
+    if currency and not _CURRENCY.match(currency):
+        raise InvalidArgument("currency must be a three-letter ISO 4217 code")
+    if price > 0 and not currency:
+        raise InvalidArgument("a price needs a currency")
+    if visibility not in VISIBILITIES:
+        raise InvalidArgument("visibility must be public or private")
+    return price, currency, visibility
+
+
+def page_size(limit: int) -> int:
+    if limit == 0:
+        return DEFAULT_PAGE
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidArgument(f"limit must be between 1 and {MAX_PAGE}")
+    return limit
+
+
+# --- cursors: opaque to clients, a (created_at, id) keyset position to us ------------
+
+def encode_cursor(created_at: dt.datetime, item_id: str) -> str:
+    raw = json.dumps([created_at.isoformat(), item_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, item_id = json.loads(raw)
+        position = dt.datetime.fromisoformat(created), str(uuid.UUID(item_id))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidArgument("invalid cursor") from exc
+    if position[0].tzinfo is None:
+        raise InvalidArgument("invalid cursor")
+    return position

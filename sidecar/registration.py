@@ -1,0 +1,51 @@
+"""Register the sidecar in Consul as ``photo-sidecar``, with a gRPC health check.
+
+Consul calls the standard health service of this instance; when it answers
+NOT_SERVING or not at all, the instance drops out of the healthy set that
+``photostack.discovery`` reads. A crashed instance that never deregistered is
+removed by Consul after ``DEREGISTER_AFTER``.
+"""
+
+from __future__ import annotations
+
+import consul
+from photostack.jsonlog import get_logger
+
+log = get_logger("sidecar.registration")
+
+SERVICE_NAME = "photo-sidecar"
+HEALTH_SERVICE = "photostack.photo.v1.PhotoService"
+CHECK_INTERVAL = "1s"
+CHECK_TIMEOUT = "1s"
+DEREGISTER_AFTER = "30s"
+
+
+def consul_client(addr: str, timeout_s: float = 2.0) -> consul.Consul:
+    host, _, port = addr.removeprefix("http://").partition(":")
+    return consul.Consul(host=host or "127.0.0.1", port=int(port or 8500), connections_timeout=timeout_s)
+
+
+class Registration:
+    def __init__(self, consul_addr: str, host: str, port: int, service: str = SERVICE_NAME) -> None:
+        self._client = consul_client(consul_addr)
+        self.host = host
+        self.port = port
+        self.service = service
+        self.service_id = f"{service}-{host}-{port}"
+
+    def register(self) -> None:
+        check = consul.Check.grpc(f"{self.host}:{self.port}/{HEALTH_SERVICE}", CHECK_INTERVAL,
+                                  timeout=CHECK_TIMEOUT, deregister=DEREGISTER_AFTER)
+        self._client.agent.service.register(
+            self.service, service_id=self.service_id, address=self.host, port=self.port,
+            tags=["grpc", "photostack.photo.v1"], check=check,
+        )
+        log.info("registered in consul", extra={"service_id": self.service_id})
+
+    def deregister(self) -> None:
+        try:
+            self._client.agent.service.deregister(self.service_id)
+            log.info("deregistered from consul", extra={"service_id": self.service_id})
+        except Exception as exc:
+            # Shutdown goes on: the failing health check removes the instance anyway.
+            log.warning("consul deregistration failed", extra={"error": str(exc)})

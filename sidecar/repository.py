@@ -1,0 +1,186 @@
+"""SQL for events and photos on schema ``photos``; hands out domain objects.
+
+Every transaction runs under ``statement_timeout`` set from the call's deadline,
+so a slow query ends with the call instead of holding a pooled connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg2
+import psycopg2.errors
+from photostack.db import Database, dict_cursor
+
+from sidecar import deadline
+from sidecar.domain import Derivative, Event, NewEvent, Photo, Processed
+
+_PHOTO_COLUMNS = (
+    "p.id::text AS id, p.event_id::text AS event_id, p.owner_id, p.status, p.original_key, p.content_type,"
+    " p.declared_bytes, p.width, p.height, p.original_bytes, p.sha256, p.captured_at, p.camera,"
+    " p.price_minor, p.currency, p.visibility, p.failure_reason, p.created_at, p.updated_at,"
+    " e.visibility AS event_visibility"
+)
+_EVENT_COLUMNS = "id::text AS id, owner_id, name, event_date, place, visibility, created_at"
+
+
+def _event(row: dict[str, Any]) -> Event:
+    return Event(id=row["id"], owner_id=row["owner_id"], name=row["name"],
+                 date=row["event_date"].isoformat(), place=row["place"], visibility=row["visibility"],
+                 created_at=row["created_at"])
+
+
+def _photo(row: dict[str, Any], derivatives: list[Derivative]) -> Photo:
+    fields = {k: v for k, v in row.items() if k in Photo.__dataclass_fields__}
+    return Photo(**fields, derivatives=tuple(derivatives))
+
+
+class Transaction:
+    """The statements of one database transaction."""
+
+    def __init__(self, cur: Any) -> None:
+        self._cur = cur
+
+    # events
+    def insert_event(self, owner_id: str, new: NewEvent) -> Event | None:
+        """The new event, or None when the owner already used this idempotency key."""
+        self._cur.execute(
+            "INSERT INTO events (owner_id, name, event_date, place, visibility, idempotency_key)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING " + _EVENT_COLUMNS,
+            (owner_id, new.name, new.date, new.place, new.visibility, new.idempotency_key),
+        )
+        row = self._cur.fetchone()
+        return _event(row) if row else None
+
+    def event_by_idempotency_key(self, owner_id: str, key: str) -> Event | None:
+        self._cur.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE owner_id = %s AND idempotency_key = %s",
+                          (owner_id, key))
+        row = self._cur.fetchone()
+        return _event(row) if row else None
+
+    def get_event(self, event_id: str) -> Event | None:
+        self._cur.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = %s", (event_id,))
+        row = self._cur.fetchone()
+        return _event(row) if row else None
+
+    def list_events(self, viewer_id: str, *, mine_only: bool, everything: bool,
+                    after: tuple[dt.datetime, str] | None, limit: int) -> list[Event]:
+        where = ["owner_id = %(viewer)s"] if mine_only else (
+            [] if everything else ["(visibility = 'public' OR owner_id = %(viewer)s)"])
+        params: dict[str, Any] = {"viewer": viewer_id, "limit": limit}
+        if after is not None:
+            where.append("(created_at, id) > (%(after_ts)s, %(after_id)s::uuid)")
+            params.update(after_ts=after[0], after_id=after[1])
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        self._cur.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events {clause} ORDER BY created_at, id LIMIT %(limit)s", params)
+        return [_event(r) for r in self._cur.fetchall()]
+
+    # photos
+    def insert_photo(self, photo_id: str, event: Event, key: str, content_type: str, declared_bytes: int,
+                     idempotency_key: str | None) -> bool:
+        self._cur.execute(
+            "INSERT INTO photos (id, event_id, owner_id, original_key, content_type, declared_bytes,"
+            " idempotency_key) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            (photo_id, event.id, event.owner_id, key, content_type, declared_bytes, idempotency_key),
+        )
+        return self._cur.fetchone() is not None
+
+    def photo_id_by_idempotency_key(self, owner_id: str, key: str) -> str | None:
+        self._cur.execute("SELECT id::text AS id FROM photos WHERE owner_id = %s AND idempotency_key = %s",
+                          (owner_id, key))
+        row = self._cur.fetchone()
+        return row["id"] if row else None
+
+    def get_photo(self, photo_id: str, *, for_update: bool = False) -> Photo | None:
+        lock = " FOR UPDATE OF p" if for_update else ""
+        self._cur.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN events e ON e.id = p.event_id WHERE p.id = %s{lock}",
+            (photo_id,),
+        )
+        row = self._cur.fetchone()
+        if row is None:
+            return None
+        return _photo(row, self._derivatives([photo_id]).get(photo_id, []))
+
+    def list_event_photos(self, event_id: str, *, ready_public_only: bool,
+                          after: tuple[dt.datetime, str] | None, limit: int) -> list[Photo]:
+        where = ["p.event_id = %(event)s"]
+        params: dict[str, Any] = {"event": event_id, "limit": limit}
+        if ready_public_only:
+            where.append("p.status = 'ready' AND p.visibility = 'public'")
+        if after is not None:
+            where.append("(p.created_at, p.id) > (%(after_ts)s, %(after_id)s::uuid)")
+            params.update(after_ts=after[0], after_id=after[1])
+        self._cur.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN events e ON e.id = p.event_id"
+            f" WHERE {' AND '.join(where)} ORDER BY p.created_at, p.id LIMIT %(limit)s", params)
+        rows = self._cur.fetchall()
+        derivatives = self._derivatives([r["id"] for r in rows])
+        return [_photo(r, derivatives.get(r["id"], [])) for r in rows]
+
+    def _derivatives(self, photo_ids: list[str]) -> dict[str, list[Derivative]]:
+        if not photo_ids:
+            return {}
+        self._cur.execute(
+            "SELECT photo_id::text AS photo_id, kind, key, width, height, bytes, content_type"
+            " FROM derivatives WHERE photo_id = ANY(%s::uuid[]) ORDER BY photo_id, kind", (photo_ids,))
+        found: dict[str, list[Derivative]] = {}
+        for r in self._cur.fetchall():
+            pid = r.pop("photo_id")
+            found.setdefault(pid, []).append(Derivative(**r))
+        return found
+
+    def register(self, photo_id: str, p: Processed) -> None:
+        self._cur.execute("DELETE FROM derivatives WHERE photo_id = %s", (photo_id,))
+        for d in p.derivatives:
+            self._cur.execute(
+                "INSERT INTO derivatives (photo_id, kind, key, width, height, bytes, content_type)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (photo_id, d.kind, d.key, d.width, d.height, d.bytes, d.content_type),
+            )
+        self._cur.execute(
+            "UPDATE photos SET status = 'ready', width = %s, height = %s, original_bytes = %s, sha256 = %s,"
+            " captured_at = %s, camera = %s, failure_reason = NULL, updated_at = clock_timestamp()"
+            " WHERE id = %s",
+            (p.width, p.height, p.original_bytes, p.sha256, p.captured_at, p.camera or None, photo_id),
+        )
+
+    def mark_failed(self, photo_id: str, reason: str) -> None:
+        self._cur.execute(
+            "UPDATE photos SET status = 'failed', failure_reason = %s, updated_at = clock_timestamp()"
+            " WHERE id = %s", (reason, photo_id))
+
+    def update_photo(self, photo_id: str, price_minor: int, currency: str, visibility: str) -> None:
+        self._cur.execute(
+            "UPDATE photos SET price_minor = %s, currency = %s, visibility = %s,"
+            " updated_at = clock_timestamp() WHERE id = %s", (price_minor, currency, visibility, photo_id))
+
+    def delete_photo(self, photo_id: str) -> None:
+        self._cur.execute("DELETE FROM photos WHERE id = %s", (photo_id,))
+
+
+class Repository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One transaction, committed when the block ends without an exception."""
+        timeout_ms = deadline.remaining_ms()
+        try:
+            with self._db.connection() as conn, dict_cursor(conn) as cur:
+                cur.execute("SELECT set_config('statement_timeout', %s, true)", (str(timeout_ms),))
+                yield Transaction(cur)
+        except psycopg2.errors.QueryCanceled as exc:
+            raise deadline.DeadlineExceeded("database statement ran past the deadline") from exc
+
+    def ping(self) -> None:
+        with self._db.cursor() as cur:
+            cur.execute("SELECT 1")
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,154 @@
+"""Wire the photo sidecar: servicer, health, reflection, interceptors, shutdown.
+
+A bounded thread pool serves calls; beyond ``max_concurrent_rpcs`` waiting calls
+the server answers RESOURCE_EXHAUSTED instead of queueing without bound. Stopping
+marks the instance NOT_SERVING, deregisters it from Consul, drains in-flight
+calls for ``grace_s`` and closes the pools.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import redis
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from photostack.db import Database
+from photostack.jsonlog import elapsed_ms, get_logger
+from photostack.photo.v1 import photo_pb2, photo_pb2_grpc
+
+from sidecar.cache import PhotoCache
+from sidecar.registration import HEALTH_SERVICE, Registration
+from sidecar.repository import Repository
+from sidecar.service import PhotoService
+from sidecar.servicer import PhotoServicer
+
+log = get_logger("sidecar.server")
+
+SLOW_CALL_MS = 250.0
+HEALTH_PROBE_S = 2.0
+
+
+@dataclass(frozen=True)
+class SidecarConfig:
+    database_url: str
+    redis_url: str
+    consul_addr: str = ""  # empty: do not register
+    host: str = "127.0.0.1"
+    port: int = 50051
+    workers: int = 16
+    max_concurrent_rpcs: int = 256
+    grace_s: float = 5.0
+    cache_ttl_s: int = 60
+
+
+class AccessLog(grpc.ServerInterceptor):
+    """One log line for every failed or slow call."""
+
+    def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method = details.method
+
+        def timed(request: Any, context: grpc.ServicerContext) -> Any:
+            start = time.perf_counter()
+            try:
+                return inner(request, context)
+            finally:
+                ms = elapsed_ms(start)
+                code = context.code() if hasattr(context, "code") else None
+                if code not in (None, grpc.StatusCode.OK) or ms > SLOW_CALL_MS:
+                    log.info("rpc", extra={"method": method, "code": str(code), "duration_ms": ms})
+
+        return grpc.unary_unary_rpc_method_handler(
+            timed, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
+
+
+class Sidecar:
+    def __init__(self, config: SidecarConfig) -> None:
+        self.config = config
+        self._db = Database(config.database_url, schema="photos", minconn=1, maxconn=config.workers)
+        self._repo = Repository(self._db)
+        self._cache = PhotoCache(
+            redis.Redis.from_url(config.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5,
+                                 health_check_interval=30),
+            ttl_s=config.cache_ttl_s)
+        self._server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="rpc"),
+            interceptors=[AccessLog()], maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+            options=[("grpc.so_reuseport", 0)],
+        )
+        servicer = PhotoServicer(PhotoService(self._repo, self._cache))
+        photo_pb2_grpc.add_PhotoServiceServicer_to_server(servicer, self._server)
+        self._health = health.HealthServicer(experimental_non_blocking=True)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
+        self._enable_reflection()
+        self.port = self._server.add_insecure_port(f"{config.host}:{config.port}")
+        if self.port == 0:
+            raise RuntimeError(f"cannot listen on {config.host}:{config.port}")
+        self._registration = (Registration(config.consul_addr, config.host, self.port)
+                              if config.consul_addr else None)
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._prober = threading.Thread(target=self._probe, name="health-probe", daemon=True)
+
+    def _enable_reflection(self) -> None:
+        from grpc_reflection.v1alpha import reflection
+
+        names = (photo_pb2.DESCRIPTOR.services_by_name["PhotoService"].full_name,
+                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
+        reflection.enable_server_reflection(names, self._server)
+
+    def _set_serving(self, serving: bool) -> None:
+        status = (health_pb2.HealthCheckResponse.SERVING if serving
+                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        for name in ("", HEALTH_SERVICE):
+            self._health.set(name, status)
+
+    def _probe(self) -> None:
+        """NOT_SERVING while Postgres is unreachable, so Consul routes around this instance."""
+        serving = True
+        while not self._stopping.wait(HEALTH_PROBE_S):
+            try:
+                self._repo.ping()
+                ok = True
+            except Exception as exc:
+                ok = False
+                if serving:
+                    log.warning("database unreachable; not serving", extra={"error": str(exc)})
+            if ok != serving and not self._stopping.is_set():
+                self._set_serving(ok)
+                serving = ok
+
+    def start(self) -> None:
+        self._server.start()
+        self._set_serving(True)
+        self._prober.start()
+        if self._registration is not None:
+            self._registration.register()
+        log.info("listening", extra={"address": f"{self.config.host}:{self.port}"})
+
+    def stop(self, grace_s: float | None = None) -> None:
+        """Stop taking calls, leave Consul, drain in-flight calls, close the pools."""
+        if self._stopping.is_set():
+            self._stopped.wait()
+            return
+        self._stopping.set()
+        self._health.enter_graceful_shutdown()
+        if self._registration is not None:
+            self._registration.deregister()
+        self._server.stop(self.config.grace_s if grace_s is None else grace_s).wait()
+        self._repo.close()
+        self._stopped.set()
+        log.info("stopped")
+
+    def wait(self) -> None:
+        self._stopped.wait()

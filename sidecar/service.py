@@ -1,0 +1,191 @@
+"""The photo use cases: ownership and state rules around the repository and the cache.
+
+Reads go through the cache; every write commits first, then invalidates what it
+touched. Errors are :mod:`sidecar.domain` exceptions, mapped to gRPC codes by the
+servicer.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sidecar import domain as d
+from sidecar.cache import PhotoCache
+from sidecar.repository import Repository
+
+
+class PhotoService:
+    def __init__(self, repo: Repository, cache: PhotoCache) -> None:
+        self._repo = repo
+        self._cache = cache
+
+    # --- events ------------------------------------------------------------------
+
+    def create_event(self, caller: d.Caller, new: d.NewEvent) -> d.Event:
+        d.check_caller(caller)
+        new = d.validate_new_event(caller, new)
+        with self._repo.transaction() as tx:
+            event = tx.insert_event(caller.user_id, new)
+            if event is None:  # the idempotency key was used before
+                assert new.idempotency_key is not None
+                event = tx.event_by_idempotency_key(caller.user_id, new.idempotency_key)
+                if event is None or (event.name, event.date, event.place, event.visibility) != (
+                        new.name, new.date, new.place, new.visibility):
+                    raise d.AlreadyExists("this idempotency key was used for a different event")
+        return event
+
+    def _visible_event(self, caller: d.Caller, event_id: str) -> d.Event:
+        event_id = d.parse_uuid(event_id, "event")
+
+        def load() -> d.Event | None:
+            with self._repo.transaction() as tx:
+                return tx.get_event(event_id)
+
+        event = self._cache.event(event_id, load)
+        if event is None or not d.can_see_event(caller, event):
+            raise d.NotFound("event not found")
+        return event
+
+    def get_event(self, caller: d.Caller, event_id: str) -> d.Event:
+        d.check_caller(caller)
+        return self._visible_event(caller, event_id)
+
+    def list_events(self, caller: d.Caller, *, mine_only: bool, limit: int, cursor: str) -> d.Page[d.Event]:
+        d.check_caller(caller)
+        size = d.page_size(limit)
+        after = d.decode_cursor(cursor)
+        with self._repo.transaction() as tx:
+            events = tx.list_events(caller.user_id, mine_only=mine_only, everything=caller.privileged,
+                                    after=after, limit=size + 1)
+        return _page(events, size)
+
+    # --- photos ------------------------------------------------------------------
+
+    def reserve_photo(self, caller: d.Caller, event_id: str, content_type: str, declared_bytes: int,
+                      idempotency_key: str = "") -> d.Photo:
+        d.check_caller(caller)
+        event = self._visible_event(caller, event_id)
+        d.require_owner(caller, event.owner_id, "event")
+        d.validate_reservation(content_type, declared_bytes)
+        key = idempotency_key.strip() or None
+        photo_id = str(uuid.uuid4())
+        with self._repo.transaction() as tx:
+            if not tx.insert_photo(photo_id, event, d.original_key(event.id, photo_id), content_type,
+                                   declared_bytes, key):
+                assert key is not None
+                existing_id = tx.photo_id_by_idempotency_key(caller.user_id, key)
+                existing = tx.get_photo(existing_id) if existing_id else None
+                wanted = (event.id, content_type, declared_bytes)
+                if existing is None or (existing.event_id, existing.content_type,
+                                        existing.declared_bytes) != wanted:
+                    raise d.AlreadyExists("this idempotency key was used for a different upload")
+                return existing
+            photo = tx.get_photo(photo_id)
+        assert photo is not None
+        self._cache.photo_changed(photo.id, photo.event_id)
+        return photo
+
+    def register_derivatives(self, caller: d.Caller, photo_id: str, processed: d.Processed) -> d.Photo:
+        d.check_caller(caller)
+        d.require_pipeline(caller)
+        photo_id = d.parse_uuid(photo_id, "photo")
+        d.validate_processed(processed)
+        with self._repo.transaction() as tx:
+            photo = tx.get_photo(photo_id, for_update=True)
+            if photo is None:
+                raise d.NotFound("photo not found")
+            if photo.status == "ready":
+                if d.same_processing(photo, processed):
+                    return photo  # the same result delivered again
+                raise d.FailedPrecondition("the photo is already registered with other derivatives")
+            if photo.status == "failed":
+                raise d.FailedPrecondition("the photo was marked failed")
+            tx.register(photo_id, processed)
+            updated = tx.get_photo(photo_id)
+        assert updated is not None
+        self._cache.photo_changed(photo_id, updated.event_id)
+        return updated
+
+    def mark_failed(self, caller: d.Caller, photo_id: str, reason: str) -> d.Photo:
+        d.check_caller(caller)
+        d.require_pipeline(caller)
+        photo_id = d.parse_uuid(photo_id, "photo")
+        reason = d.validate_reason(reason)
+        with self._repo.transaction() as tx:
+            photo = tx.get_photo(photo_id, for_update=True)
+            if photo is None:
+                raise d.NotFound("photo not found")
+            if photo.status == "failed":
+                return photo
+            if photo.status == "ready":
+                raise d.FailedPrecondition("the photo is already ready")
+            tx.mark_failed(photo_id, reason)
+            updated = tx.get_photo(photo_id)
+        assert updated is not None
+        self._cache.photo_changed(photo_id, updated.event_id)
+        return updated
+
+    def get_photo(self, caller: d.Caller, photo_id: str) -> d.Photo:
+        d.check_caller(caller)
+        photo_id = d.parse_uuid(photo_id, "photo")
+
+        def load() -> d.Photo | None:
+            with self._repo.transaction() as tx:
+                return tx.get_photo(photo_id)
+
+        photo = self._cache.photo(photo_id, load)
+        if photo is None or not d.can_see_photo(caller, photo):
+            raise d.NotFound("photo not found")
+        return photo
+
+    def list_event_photos(self, caller: d.Caller, event_id: str, *, limit: int,
+                          cursor: str) -> d.Page[d.Photo]:
+        d.check_caller(caller)
+        event = self._visible_event(caller, event_id)
+        size = d.page_size(limit)
+        after = d.decode_cursor(cursor)
+        everything = d.sees_all_photos_of(caller, event)
+
+        def load() -> d.Page[d.Photo]:
+            with self._repo.transaction() as tx:
+                photos = tx.list_event_photos(event.id, ready_public_only=not everything, after=after,
+                                              limit=size + 1)
+            return _page(photos, size)
+
+        return self._cache.photo_page(event.id, "all" if everything else "public", cursor, size, load)
+
+    def update_photo(self, caller: d.Caller, photo_id: str, change: d.PhotoChange) -> d.Photo:
+        d.check_caller(caller)
+        photo_id = d.parse_uuid(photo_id, "photo")
+        with self._repo.transaction() as tx:
+            photo = tx.get_photo(photo_id, for_update=True)
+            if photo is None or not d.can_see_photo(caller, photo):
+                raise d.NotFound("photo not found")
+            d.require_owner(caller, photo.owner_id, "photo")
+            price, currency, visibility = d.apply_change(photo, change)
+            tx.update_photo(photo_id, price, currency, visibility)
+            updated = tx.get_photo(photo_id)
+        assert updated is not None
+        self._cache.photo_changed(photo_id, updated.event_id)
+        return updated
+
+    def delete_photo(self, caller: d.Caller, photo_id: str) -> d.Photo:
+        d.check_caller(caller)
+        photo_id = d.parse_uuid(photo_id, "photo")
+        with self._repo.transaction() as tx:
+            photo = tx.get_photo(photo_id, for_update=True)
+            if photo is None or not d.can_see_photo(caller, photo):
+                raise d.NotFound("photo not found")
+            d.require_owner(caller, photo.owner_id, "photo")
+            tx.delete_photo(photo_id)
+        self._cache.photo_changed(photo_id, photo.event_id)
+        return photo
+
+
+def _page[T: (d.Event, d.Photo)](rows: list[T], size: int) -> d.Page[T]:
+    """Rows fetched with one extra to know whether another page follows."""
+    if len(rows) <= size:
+        return d.Page(rows, "")
+    items = rows[:size]
+    last = items[-1]
+    return d.Page(items, d.encode_cursor(last.created_at, last.id))

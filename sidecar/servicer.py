@@ -1,0 +1,107 @@
+"""``PhotoService`` over gRPC: unpack the request, call the service, pack the answer.
+
+The one decorator :func:`rpc` puts each call under its deadline and turns domain
+errors into gRPC status codes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from photostack.jsonlog import get_logger
+from photostack.photo.v1 import photo_pb2 as pb
+from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
+
+from sidecar import domain as d
+from sidecar import messages as m
+from sidecar.deadline import DeadlineExceeded, call_deadline
+from sidecar.service import PhotoService
+
+log = get_logger("sidecar.rpc")
+
+STATUS_OF: dict[type[d.PhotoError], grpc.StatusCode] = {
+    d.NotFound: grpc.StatusCode.NOT_FOUND,
+    d.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    d.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    d.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    d.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+}
+
+
+def rpc(method: Callable[[Any, Any, grpc.ServicerContext], Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapped(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            with call_deadline(context.time_remaining()):
+                return method(self, request, context)
+        except d.PhotoError as exc:
+            context.abort(STATUS_OF.get(type(exc), grpc.StatusCode.INVALID_ARGUMENT), str(exc))
+        except DeadlineExceeded as exc:
+            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc))
+        except Exception:
+            log.exception("rpc failed", extra={"method": method.__name__})
+            context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+    return wrapped
+
+
+class PhotoServicer(pb_grpc.PhotoServiceServicer):
+    def __init__(self, service: PhotoService) -> None:
+        self._svc = service
+
+    @rpc
+    def CreateEvent(self, request: pb.CreateEventRequest, context: grpc.ServicerContext) -> pb.Event:
+        return m.event(self._svc.create_event(m.caller(request.caller), m.new_event(request)))
+
+    @rpc
+    def ListEvents(self, request: pb.ListEventsRequest,
+                   context: grpc.ServicerContext) -> pb.ListEventsResponse:
+        page = self._svc.list_events(m.caller(request.caller), mine_only=request.mine_only,
+                                     limit=request.limit, cursor=request.cursor)
+        return pb.ListEventsResponse(events=[m.event(e) for e in page.items], next_cursor=page.next_cursor)
+
+    @rpc
+    def GetEvent(self, request: pb.GetEventRequest, context: grpc.ServicerContext) -> pb.Event:
+        return m.event(self._svc.get_event(m.caller(request.caller), request.event_id))
+
+    @rpc
+    def ReservePhoto(self, request: pb.ReservePhotoRequest, context: grpc.ServicerContext) -> pb.Photo:
+        photo = self._svc.reserve_photo(m.caller(request.caller), request.event_id, request.content_type,
+                                        request.declared_bytes, request.idempotency_key)
+        return m.photo(photo)
+
+    @rpc
+    def RegisterDerivatives(self, request: pb.RegisterDerivativesRequest,
+                            context: grpc.ServicerContext) -> pb.Photo:
+        return m.photo(self._svc.register_derivatives(m.caller(request.caller), request.photo_id,
+                                                      m.processed(request)))
+
+    @rpc
+    def MarkFailed(self, request: pb.MarkFailedRequest, context: grpc.ServicerContext) -> pb.Photo:
+        return m.photo(self._svc.mark_failed(m.caller(request.caller), request.photo_id, request.reason))
+
+    @rpc
+    def GetPhoto(self, request: pb.GetPhotoRequest, context: grpc.ServicerContext) -> pb.Photo:
+        return m.photo(self._svc.get_photo(m.caller(request.caller), request.photo_id))
+
+    @rpc
+    def ListEventPhotos(self, request: pb.ListEventPhotosRequest,
+                        context: grpc.ServicerContext) -> pb.ListEventPhotosResponse:
+        page = self._svc.list_event_photos(m.caller(request.caller), request.event_id, limit=request.limit,
+                                           cursor=request.cursor)
+        return pb.ListEventPhotosResponse(photos=[m.photo(p) for p in page.items],
+                                          next_cursor=page.next_cursor)
+
+    @rpc
+    def UpdatePhoto(self, request: pb.UpdatePhotoRequest, context: grpc.ServicerContext) -> pb.Photo:
+        return m.photo(self._svc.update_photo(m.caller(request.caller), request.photo_id, m.change(request)))
+
+    @rpc
+    def DeletePhoto(self, request: pb.DeletePhotoRequest,
+                    context: grpc.ServicerContext) -> pb.DeletePhotoResponse:
+        photo = self._svc.delete_photo(m.caller(request.caller), request.photo_id)
+        return pb.DeletePhotoResponse(photo_id=photo.id, original_key=photo.original_key,
+                                      derivative_keys=[x.key for x in photo.derivatives])
