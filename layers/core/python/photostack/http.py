@@ -19,6 +19,7 @@ from chalice import Chalice, Response  # type: ignore[attr-defined]
 from chalice.app import Request
 
 from photostack import errors
+from photostack.account_status import get_account_status
 from photostack.config import get_settings
 from photostack.jsonlog import elapsed_ms, get_logger, request_id_var
 from photostack.tokens import Principal, TokenError, verify_access_token
@@ -99,9 +100,14 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-# Hook for checks the token alone cannot answer (a disabled account). The users
-# domain installs one that asks Redis; it stays None where nothing is installed.
-principal_check: Callable[[Principal], None] | None = None
+def account_status_check(principal: Principal) -> None:
+    """The default check of what the token cannot say: disabled account, revoked version."""
+    get_account_status().check(principal)
+
+
+# Checks the token alone cannot answer. By default the account status that the users
+# function publishes in Redis; replace it (e.g. in a test) to check something else.
+principal_check: Callable[[Principal], None] | None = account_status_check
 
 
 def authenticate(request: Request, roles: Iterable[str] | None = None) -> Principal:

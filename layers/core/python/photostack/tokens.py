@@ -29,6 +29,9 @@ class Principal:
     user_id: str
     role: str
     token_id: str
+    # The account's token version when the token was issued (claim ``ver``);
+    # photostack.account_status rejects tokens older than the account's current one.
+    version: int = 0
 
 
 def _keys(settings: Settings) -> dict[str, str]:
@@ -41,7 +44,7 @@ def _keys(settings: Settings) -> dict[str, str]:
 
 
 def issue_access_token(user_id: str, role: str, *, settings: Settings | None = None,
-                       now: float | None = None) -> tuple[str, int]:
+                       now: float | None = None, version: int = 0) -> tuple[str, int]:
     """Return ``(token, expires_in_seconds)``."""
     s = settings or get_settings()
     issued = int(now if now is not None else time.time())
@@ -54,6 +57,7 @@ def issue_access_token(user_id: str, role: str, *, settings: Settings | None = N
         "nbf": issued,
         "exp": issued + s.access_token_ttl_s,
         "jti": uuid.uuid4().hex,
+        "ver": version,
     }
     token = jwt.encode(claims, s.jwt_secret, algorithm=ALGORITHM, headers={"kid": s.jwt_kid})
     return token, s.access_token_ttl_s
@@ -80,6 +84,8 @@ def verify_access_token(token: str, *, settings: Settings | None = None) -> Prin
     except jwt.PyJWTError as exc:
         raise TokenError("invalid token") from exc
     role = claims.get("role")
-    if role not in ROLES or not isinstance(claims.get("sub"), str):
+    version = claims.get("ver", 0)
+    if role not in ROLES or not isinstance(claims.get("sub"), str) or type(version) is not int:
         raise TokenError("invalid token claims")
-    return Principal(user_id=claims["sub"], role=role, token_id=str(claims.get("jti", "")))
+    return Principal(user_id=claims["sub"], role=role, token_id=str(claims.get("jti", "")),
+                     version=version)
