@@ -1,0 +1,1 @@
+"""The users domain: accounts, roles, password hashes, refresh tokens, login throttling."""

@@ -1,0 +1,59 @@
+"""Composition root: builds the users service once per warm container.
+
+The service (with its database pool and Redis client) is kept in one named,
+resettable slot; tests call :func:`reset` to build it against their own settings.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import redis
+from photostack.account_status import AccountStatus, reset_account_status
+from photostack.config import get_settings
+from photostack.db import Database
+
+from users.config import UsersSettings, get_users_settings
+from users.passwords import Passwords
+from users.services import UsersService
+from users.throttle import LoginThrottle
+
+_service: UsersService | None = None
+_lock = threading.Lock()
+
+
+def build(users_settings: UsersSettings | None = None) -> UsersService:
+    settings = get_settings()
+    us = users_settings or get_users_settings()
+    # One connection is all a Lambda container uses: it serves one request at a time.
+    db = Database(settings.database_url, schema="users", minconn=1, maxconn=2)
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0,
+                                  health_check_interval=30)
+    status = AccountStatus(client)
+    # The token check in photostack.http reads through the same instance, so a change
+    # this container publishes is seen by its own next request at once.
+    reset_account_status(status)
+    return UsersService(
+        db,
+        Passwords(time_cost=us.argon2_time_cost, memory_kib=us.argon2_memory_kib,
+                  parallelism=us.argon2_parallelism),
+        LoginThrottle(client, max_per_account=us.login_max_failures_per_account,
+                      max_per_ip=us.login_max_failures_per_ip, window_s=us.login_window_s),
+        status,
+        refresh_ttl_s=settings.refresh_token_ttl_s,
+    )
+
+
+def get_service() -> UsersService:
+    global _service
+    with _lock:
+        if _service is None:
+            _service = build()
+        return _service
+
+
+def reset(service: UsersService | None = None) -> None:
+    """Install ``service`` (or forget the current one so the next request builds it)."""
+    global _service
+    with _lock:
+        _service = service

@@ -1,0 +1,57 @@
+"""Settings of the users function, read once from environment variables.
+
+Shared settings (database, Redis, JWT keys and lifetimes) come from
+``photostack.config``; these are the ones only the users function reads.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+from photostack.config import ConfigError
+
+
+def _int(name: str, default: int, *, lo: int = 1) -> int:
+    raw = os.environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < lo:
+        raise ConfigError(f"{name} must be at least {lo}")
+    return value
+
+
+@dataclass(frozen=True)
+class UsersSettings:
+    # argon2id cost; OWASP's baseline is m=19 MiB, t=2, p=1. Raising them makes
+    # existing hashes rehash at their next login.
+    argon2_time_cost: int
+    argon2_memory_kib: int
+    argon2_parallelism: int
+    # Failed logins allowed per window before 429, per account and per client address.
+    login_max_failures_per_account: int
+    login_max_failures_per_ip: int
+    login_window_s: int
+    max_body_bytes: int
+
+
+def load() -> UsersSettings:
+    return UsersSettings(
+        argon2_time_cost=_int("PHOTOSTACK_ARGON2_TIME_COST", 2),
+        argon2_memory_kib=_int("PHOTOSTACK_ARGON2_MEMORY_KIB", 19 * 1024, lo=8),
+        argon2_parallelism=_int("PHOTOSTACK_ARGON2_PARALLELISM", 1),
+        login_max_failures_per_account=_int("PHOTOSTACK_LOGIN_MAX_FAILURES_PER_ACCOUNT", 10),
+        login_max_failures_per_ip=_int("PHOTOSTACK_LOGIN_MAX_FAILURES_PER_IP", 50),
+        login_window_s=_int("PHOTOSTACK_LOGIN_WINDOW_S", 15 * 60),
+        max_body_bytes=_int("PHOTOSTACK_USERS_MAX_BODY_BYTES", 8 * 1024, lo=256),
+    )
+
+
+@functools.cache
+def get_users_settings() -> UsersSettings:
+    return load()

@@ -1,0 +1,53 @@
+"""The users domain's errors as HTTP errors, and request details the routes need."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from chalice.app import Request
+from photostack import errors
+
+from users import domain
+
+_STATUS: list[tuple[type[domain.UsersError], type[errors.ApiError]]] = [
+    (domain.InvalidRefreshToken, errors.Unauthorized),
+    (domain.InvalidInput, errors.BadRequest),
+    (domain.EmailTaken, errors.Conflict),
+    (domain.InvalidCredentials, errors.Unauthorized),
+    (domain.AccountDisabled, errors.Unauthorized),
+    (domain.UserNotFound, errors.NotFound),
+    (domain.NotAllowed, errors.Forbidden),
+    (domain.LoginThrottled, errors.TooManyRequests),
+    (domain.DependencyUnavailable, errors.ServiceUnavailable),
+]
+
+
+def to_api_error(exc: domain.UsersError) -> errors.ApiError:
+    details = {"field": exc.field} if exc.field else None
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, domain.LoginThrottled) else None
+    for kind, api_error in _STATUS:
+        if isinstance(exc, kind):
+            return api_error(exc.message, code=exc.code, headers=headers, details=details)
+    return errors.BadRequest(exc.message, code=exc.code, details=details)
+
+
+def domain_errors[**P, R](view: Callable[P, R]) -> Callable[P, R]:
+    """Turn the domain's exceptions into API errors (put it under ``api_route``)."""
+
+    @functools.wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return view(*args, **kwargs)
+        except domain.UsersError as exc:
+            raise to_api_error(exc) from exc
+
+    return wrapped
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address as API Gateway saw it (not a header the client can forge)."""
+    context: dict[str, Any] = request.context or {}
+    identity = context.get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
