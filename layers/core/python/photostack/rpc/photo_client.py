@@ -1,0 +1,129 @@
+"""Client of the photo sidecar: discovery, deadlines, one retry, errors as HTTP errors.
+
+Every call has one overall deadline (``PHOTOSTACK_GRPC_DEADLINE_MS``). An
+idempotent call that meets UNAVAILABLE is retried once on another instance within
+that same deadline; CreateEvent and ReservePhoto count as idempotent only when
+they carry an idempotency key. Failures come back as :mod:`photostack.errors`,
+so a sidecar that is down becomes a 503 and never a hang.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import grpc
+
+from photostack.config import get_settings
+from photostack.discovery import NoInstances, ServiceResolver, get_resolver
+from photostack.jsonlog import get_logger
+from photostack.photo.v1 import photo_pb2 as pb
+from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
+from photostack.rpc import channels
+from photostack.rpc.status import to_api_error, unavailable
+from photostack.tokens import Principal
+
+log = get_logger("rpc.photo")
+
+_ALWAYS_IDEMPOTENT = frozenset({
+    "GetEvent", "ListEvents", "GetPhoto", "ListEventPhotos",
+    "RegisterDerivatives", "MarkFailed", "UpdatePhoto",
+})
+_IDEMPOTENT_WITH_KEY = frozenset({"CreateEvent", "ReservePhoto"})
+
+
+def caller_of(principal: Principal) -> pb.Caller:
+    return pb.Caller(user_id=principal.user_id, role=principal.role)
+
+
+def service_caller(name: str) -> pb.Caller:
+    """The caller identity of an internal function (the upload pipeline)."""
+    return pb.Caller(user_id=f"service:{name}", role="service")
+
+
+class PhotoClient:
+    def __init__(self, resolver: ServiceResolver, *, deadline_s: float) -> None:
+        self._resolver = resolver
+        self._deadline_s = deadline_s
+
+    def _call(self, method: str, request: Any) -> Any:
+        retryable = method in _ALWAYS_IDEMPOTENT or (
+            method in _IDEMPOTENT_WITH_KEY and bool(request.idempotency_key))
+        end = time.monotonic() + self._deadline_s
+        tried: list[str] = []
+        last: grpc.RpcError | None = None
+        for _ in range(2 if retryable else 1):
+            try:
+                address = self._resolver.pick(exclude=tried)
+            except NoInstances as exc:
+                log.warning("no photo sidecar", extra={"method": method, "error": str(exc)})
+                break
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                break
+            stub = pb_grpc.PhotoServiceStub(channels.channel(address))
+            try:
+                return getattr(stub, method)(request, timeout=remaining)
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.UNAVAILABLE:  # type: ignore[attr-defined]
+                    raise to_api_error(exc) from exc
+                log.warning("photo sidecar unavailable", extra={"method": method, "address": address})
+                self._resolver.forget(address)
+                tried.append(address)
+                last = exc
+        if last is not None:
+            raise to_api_error(last) from last
+        raise unavailable()
+
+    def create_event(self, request: pb.CreateEventRequest) -> pb.Event:
+        return self._call("CreateEvent", request)
+
+    def list_events(self, request: pb.ListEventsRequest) -> pb.ListEventsResponse:
+        return self._call("ListEvents", request)
+
+    def get_event(self, request: pb.GetEventRequest) -> pb.Event:
+        return self._call("GetEvent", request)
+
+    def reserve_photo(self, request: pb.ReservePhotoRequest) -> pb.Photo:
+        return self._call("ReservePhoto", request)
+
+    def register_derivatives(self, request: pb.RegisterDerivativesRequest) -> pb.Photo:
+        return self._call("RegisterDerivatives", request)
+
+    def mark_failed(self, request: pb.MarkFailedRequest) -> pb.Photo:
+        return self._call("MarkFailed", request)
+
+    def get_photo(self, request: pb.GetPhotoRequest) -> pb.Photo:
+        return self._call("GetPhoto", request)
+
+    def list_event_photos(self, request: pb.ListEventPhotosRequest) -> pb.ListEventPhotosResponse:
+        return self._call("ListEventPhotos", request)
+
+    def update_photo(self, request: pb.UpdatePhotoRequest) -> pb.Photo:
+        return self._call("UpdatePhoto", request)
+
+    def delete_photo(self, request: pb.DeletePhotoRequest) -> pb.DeletePhotoResponse:
+        return self._call("DeletePhoto", request)
+
+
+_client: PhotoClient | None = None
+_client_lock = threading.Lock()
+
+
+def get_photo_client() -> PhotoClient:
+    """The client of this warm container, built from the settings on first use."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = PhotoClient(get_resolver(), deadline_s=get_settings().grpc_deadline_s)
+        return _client
+
+
+def reset_photo_client() -> None:
+    global _client
+    with _client_lock:
+        _client = None
+
+
+

@@ -1,0 +1,36 @@
+"""gRPC status codes as HTTP errors: the one place where the mapping lives."""
+
+from __future__ import annotations
+
+import grpc
+
+from photostack import errors
+
+_CLIENT_ERRORS: dict[grpc.StatusCode, type[errors.ApiError]] = {
+    grpc.StatusCode.NOT_FOUND: errors.NotFound,
+    grpc.StatusCode.PERMISSION_DENIED: errors.Forbidden,
+    grpc.StatusCode.UNAUTHENTICATED: errors.Unauthorized,
+    grpc.StatusCode.INVALID_ARGUMENT: errors.BadRequest,
+    grpc.StatusCode.OUT_OF_RANGE: errors.BadRequest,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.Conflict,
+    grpc.StatusCode.ALREADY_EXISTS: errors.Conflict,
+}
+
+UNAVAILABLE_CODES = frozenset({
+    grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
+})
+
+
+def unavailable(message: str = "the photo service is unavailable") -> errors.ServiceUnavailable:
+    return errors.ServiceUnavailable(message, headers={"Retry-After": "1"})
+
+
+def to_api_error(exc: grpc.RpcError) -> errors.ApiError:
+    code = exc.code()  # type: ignore[attr-defined]
+    if code in UNAVAILABLE_CODES:
+        return unavailable()
+    kind = _CLIENT_ERRORS.get(code)
+    if kind is None:
+        # Anything else is the service's fault, not the caller's; its details stay in the logs.
+        return errors.ApiError("upstream error", code="upstream_error")
+    return kind(exc.details() or code.name.lower())  # type: ignore[attr-defined]
