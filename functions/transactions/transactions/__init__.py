@@ -1,0 +1,1 @@
+"""The transactions domain: wallets, top-ups, orders, entitlements and a double-entry ledger."""

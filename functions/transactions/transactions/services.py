@@ -1,0 +1,296 @@
+"""Use cases of the transactions domain. Adapters (database, catalog, presigner) are passed in.
+
+Every money movement is one database transaction that claims its idempotency
+key, locks the accounts it touches in ascending id order, writes one balanced
+journal entry and the rows that go with it (order, items, entitlements;
+payment state), and commits, or leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg2
+import psycopg2.errorcodes
+from photostack import errors
+from photostack.db import Database, dict_cursor
+
+from transactions import domain, ledger, webhooks
+from transactions import repository as repo
+from transactions.catalog import CatalogUnavailable, PhotoCatalog
+from transactions.errors import IdempotencyKeyReused, InsufficientFunds
+from transactions.ledger import AccountRef
+from transactions.presign import Presigner
+
+
+@dataclass(frozen=True)
+class Outcome:
+    body: dict[str, Any]
+    status: int = 200
+    replayed: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"v1:{position}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int | None:
+    if cursor is None or cursor == "":
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = raw.partition(":")
+        if prefix != "v1" or not number.isdigit():
+            raise ValueError(raw)
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise errors.BadRequest("cursor is not valid", code="invalid_cursor") from exc
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _payment_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "payment_id": str(row["id"]),
+        "status": row["status"],
+        "amount_minor": row["amount_minor"],
+        "currency": row["currency"],
+        "created_at": _iso(row["created_at"]),
+    }
+
+
+def _is_unique_violation(exc: psycopg2.Error, constraint: str) -> bool:
+    diag = getattr(exc, "diag", None)
+    return (exc.pgcode == psycopg2.errorcodes.UNIQUE_VIOLATION
+            and diag is not None and diag.constraint_name == constraint)
+
+
+class TransactionsService:
+    def __init__(self, db: Database, catalog: PhotoCatalog, presigner: Presigner, *, fee_bps: int,
+                 webhook_secret: str, uploads_bucket: str, presign_ttl_s: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.catalog = catalog
+        self.presigner = presigner
+        self.fee_bps = fee_bps
+        self.webhook_secret = webhook_secret
+        self.uploads_bucket = uploads_bucket
+        self.presign_ttl_s = presign_ttl_s
+        self.clock = clock
+        self.accounts = repo.AccountDirectory(db)
+
+    # ---- top-ups and the provider's webhook ---------------------------------
+
+    def start_topup(self, user_id: str, key: str, request: domain.TopupRequest) -> Outcome:
+        """A pending payment; the wallet is credited when the provider's webhook confirms it."""
+        request_hash = request.fingerprint()
+        # Created now so the webhook only has to lock them.
+        self.accounts.ids([AccountRef.wallet(user_id, request.currency),
+                           AccountRef.provider_clearing(request.currency)])
+        with self.db.connection() as conn, dict_cursor(conn) as cur:
+            row = repo.insert_payment(cur, str(uuid.uuid4()), user_id, key, request_hash,
+                                      request.amount_minor, request.currency)
+            if row is not None:
+                return Outcome(_payment_view(row), 201)
+            existing = repo.payment_by_key(cur, user_id, key)
+        if existing is None or existing["request_hash"] != request_hash:
+            raise IdempotencyKeyReused()
+        return Outcome(_payment_view(existing), 201, replayed=True)
+
+    def handle_payment_webhook(self, signature: str | None, body: bytes) -> Outcome:
+        webhooks.verify(self.webhook_secret, signature, body, now=self.clock())
+        event = webhooks.PaymentEvent.parse(body)
+        with self.db.cursor() as cur:
+            found = repo.payment(cur, event.payment_id)
+        if found is None:
+            raise errors.NotFound("payment not found", code="payment_not_found")
+        wallet = AccountRef.wallet(found["user_id"], found["currency"])
+        ids = self.accounts.ids([wallet, AccountRef.provider_clearing(found["currency"])])
+        with self.db.connection() as conn, dict_cursor(conn) as cur:
+            payment = repo.payment(cur, event.payment_id, for_update=True)
+            assert payment is not None  # payments are never deleted
+            if not repo.record_webhook_event(cur, event.event_id, event.payment_id, event.status):
+                raise errors.Conflict("this webhook event was already processed", code="replayed_event")
+            credited = False
+            if payment["status"] == "pending":
+                entry_id = None
+                if event.status == "succeeded":
+                    entry = ledger.topup_entry(payment["user_id"], payment["amount_minor"],
+                                               payment["currency"], str(payment["id"]))
+                    repo.lock_accounts(cur, ids.values())
+                    entry_id = repo.post_entry(cur, entry, ids)
+                    credited = True
+                repo.settle_payment(cur, event.payment_id, event.status, entry_id)
+            elif payment["status"] != event.status:
+                raise errors.Conflict(f"payment is already {payment['status']}", code="payment_settled")
+        return Outcome({"payment_id": event.payment_id, "status": event.status, "credited": credited})
+
+    # ---- orders -------------------------------------------------------------
+
+    def _replay_order(self, existing: dict[str, Any], request_hash: str) -> Outcome:
+        if existing["request_hash"] != request_hash:
+            raise IdempotencyKeyReused()
+        return Outcome(existing["response"], 201, replayed=True)
+
+    def place_order(self, customer_id: str, key: str, request: domain.OrderRequest) -> Outcome:
+        request_hash = request.fingerprint()
+        with self.db.cursor() as cur:
+            existing = repo.order_by_key(cur, customer_id, key)
+        if existing is not None:
+            return self._replay_order(existing, request_hash)
+
+        # Ask the catalog before the transaction: no row lock waits on the network.
+        try:
+            photos = self.catalog.get_photos(list(request.photo_ids))
+        except CatalogUnavailable as exc:
+            raise errors.ServiceUnavailable("the photo catalog is unavailable; retry later",
+                                            code="catalog_unavailable") from exc
+        lines = domain.price_order(customer_id, request.photo_ids, photos, self.fee_bps)
+        currency = lines[0].currency
+        total = sum(line.price_minor for line in lines)
+        order_id = str(uuid.uuid4())
+        entry = ledger.order_entry(customer_id, order_id, lines)
+        ids = self.accounts.ids(entry.accounts)
+        wallet_id = ids[AccountRef.wallet(customer_id, currency)]
+
+        try:
+            with self.db.connection() as conn, dict_cursor(conn) as cur:
+                created_at = repo.claim_order(cur, order_id, customer_id, key, request_hash, currency, total)
+                if created_at is None:
+                    # A concurrent request with this key committed while we waited on it.
+                    winner = repo.order_by_key(cur, customer_id, key)
+                    assert winner is not None
+                    return self._replay_order(winner, request_hash)
+                balances = repo.lock_accounts(cur, ids.values())
+                # Checked under the wallet lock, which serialises this customer's orders.
+                owned = repo.owned_photos(cur, customer_id, list(request.photo_ids))
+                if owned:
+                    raise errors.Conflict(f"you already own: {', '.join(owned)}", code="already_owned")
+                if balances[wallet_id] < total:
+                    raise InsufficientFunds(currency, total, balances[wallet_id])
+                entry_id = repo.post_entry(cur, entry, ids)
+                response = {
+                    "order_id": order_id,
+                    "status": "paid",
+                    "currency": currency,
+                    "total_minor": total,
+                    "items": [{"photo_id": li.photo_id, "price_minor": li.price_minor} for li in lines],
+                    "created_at": _iso(created_at),
+                }
+                repo.complete_order(cur, order_id, entry_id, lines, customer_id, response)
+        except psycopg2.IntegrityError as exc:
+            # Backstops for what the checks above already rule out under the locks.
+            if _is_unique_violation(exc, "entitlements_one_active"):
+                raise errors.Conflict("you already own one of these photos", code="already_owned") from exc
+            if getattr(exc.diag, "constraint_name", None) == "wallet_not_overdrawn":
+                raise InsufficientFunds(currency, total, 0) from exc
+            raise
+        return Outcome(response, 201)
+
+    def get_order(self, customer_id: str, order_id: str) -> dict[str, Any]:
+        try:
+            order_id = str(uuid.UUID(order_id))
+        except ValueError as exc:
+            raise errors.NotFound("order not found", code="order_not_found") from exc
+        with self.db.cursor() as cur:
+            row = repo.order(cur, order_id)
+        # Another customer's order is reported exactly like a missing one.
+        if row is None or row["customer_id"] != customer_id:
+            raise errors.NotFound("order not found", code="order_not_found")
+        return {**row["response"], "status": row["status"], "refunded_at": _iso(row["refunded_at"])}
+
+    def list_orders(self, customer_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
+        with self.db.cursor() as cur:
+            rows = repo.customer_orders(cur, customer_id, decode_cursor(cursor), limit + 1)
+        page = rows[:limit]
+        return {
+            "orders": [{**r["response"], "status": r["status"], "refunded_at": _iso(r["refunded_at"])}
+                       for r in page],
+            "next_cursor": encode_cursor(page[-1]["seq"]) if len(rows) > limit else None,
+        }
+
+    # ---- refunds ------------------------------------------------------------
+
+    def refund(self, order_id: str) -> Outcome:
+        """Reverse the order's entry and revoke its entitlements; a second call changes nothing."""
+        try:
+            order_id = str(uuid.UUID(order_id))
+        except ValueError as exc:
+            raise errors.BadRequest("order_id must be an order id") from exc
+        with self.db.connection() as conn, dict_cursor(conn) as cur:
+            row = repo.order_for_update(cur, order_id)
+            if row is None or row["entry_id"] is None:
+                raise errors.NotFound("order not found", code="order_not_found")
+            if row["status"] == "refunded":
+                return Outcome({"order_id": order_id, "status": "refunded", "revoked": 0,
+                                "refunded_minor": row["total_minor"], "currency": row["currency"]},
+                               replayed=True)
+            postings, ids = repo.entry_postings(cur, row["entry_id"])
+            entry = ledger.reversal_of(postings, "refund", f"refund:{order_id}")
+            repo.lock_accounts(cur, ids.values())
+            refund_entry_id = repo.post_entry(cur, entry, ids)
+            revoked = repo.mark_refunded(cur, order_id, refund_entry_id)
+        return Outcome({"order_id": order_id, "status": "refunded", "revoked": revoked,
+                        "refunded_minor": row["total_minor"], "currency": row["currency"]})
+
+    # ---- reads --------------------------------------------------------------
+
+    def wallet(self, user_id: str) -> dict[str, Any]:
+        with self.db.cursor() as cur:
+            return {"wallets": repo.balances(cur, user_id, "wallet")}
+
+    def ledger(self, user_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
+        with self.db.cursor() as cur:
+            rows = repo.user_postings(cur, user_id, decode_cursor(cursor), limit + 1)
+        page = rows[:limit]
+        return {
+            "entries": [{**r, "created_at": _iso(r["created_at"])} for r in page],
+            "next_cursor": encode_cursor(page[-1]["posting_id"]) if len(rows) > limit else None,
+        }
+
+    def purchases(self, user_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
+        with self.db.cursor() as cur:
+            rows = repo.purchases(cur, user_id, decode_cursor(cursor), limit + 1)
+        page = rows[:limit]
+        return {
+            "purchases": [{"photo_id": r["photo_id"], "order_id": str(r["order_id"]),
+                           "purchased_at": _iso(r["created_at"])} for r in page],
+            "next_cursor": encode_cursor(page[-1]["id"]) if len(rows) > limit else None,
+        }
+
+    def earnings(self, user_id: str) -> dict[str, Any]:
+        with self.db.cursor() as cur:
+            balances = {b["currency"]: b["balance_minor"] for b in repo.balances(cur, user_id, "earnings")}
+            sales = {s["currency"]: s for s in repo.sales_summary(cur, user_id)}
+        return {"earnings": [
+            {"currency": c, "balance_minor": balances.get(c, 0), "fee_bps": self.fee_bps,
+             **{k: v for k, v in sales.get(c, {}).items() if k != "currency"}}
+            for c in sorted(set(balances) | set(sales))
+        ]}
+
+    def download(self, user_id: str, photo_id: str) -> dict[str, Any]:
+        if not domain.PHOTO_ID_RE.match(photo_id):
+            raise errors.NotFound("photo not found", code="photo_not_found")
+        try:
+            photo = self.catalog.get_photos([photo_id]).get(photo_id)
+        except CatalogUnavailable as exc:
+            raise errors.ServiceUnavailable("the photo catalog is unavailable; retry later",
+                                            code="catalog_unavailable") from exc
+        if photo is None:
+            raise errors.NotFound("photo not found", code="photo_not_found")
+        if photo.owner_id != user_id:
+            with self.db.cursor() as cur:
+                allowed = repo.has_entitlement(cur, user_id, photo_id)
+            if not allowed:
+                raise errors.Forbidden("you have not bought this photo", code="not_entitled")
+        url = self.presigner.presign_get(self.uploads_bucket, photo.original_key, self.presign_ttl_s)
+        return {"photo_id": photo_id, "url": url, "expires_in": self.presign_ttl_s}
