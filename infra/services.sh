@@ -128,8 +128,14 @@ localstack_up() {
     echo $! >"$STATE/run/localstack.pid"
   )
   touch "$STATE/started/localstack"
-  wait_for 90 localstack bash -c \
-    "curl -fsS http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health | grep -q '\"lambda\"'"
+  wait_for 120 localstack bash -c \
+    "kill -0 \$(cat '$STATE/run/localstack.pid') || exit 0; curl -fsS http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health | grep -q '\"lambda\"'"
+  if ! kill -0 "$(cat "$STATE/run/localstack.pid")" 2>/dev/null; then
+    log "LocalStack exited during start-up; last lines of $STATE/log/localstack.log:"
+    tail -20 "$STATE/log/localstack.log" >&2
+    rm -f "$STATE/started/localstack"
+    return 1
+  fi
 }
 
 localstack_down() { kill_pidfile localstack; }

@@ -1,0 +1,339 @@
+"""A function environment as a process: what the Lambda runtime interface does in Docker.
+
+Stdlib only; run by the Lambda runtime's Python with the function code and layers
+on PYTHONPATH. Two processes:
+
+* the **supervisor** (this file's ``main``) listens on 127.0.0.1:$PHOTOSTACK_RUNTIME_PORT
+  for LocalStack's ``POST /invoke``, reports ready/error at start-up, enforces the
+  function's timeout and memory size, and posts logs and the response or error
+  back to ``$LOCALSTACK_RUNTIME_ENDPOINT``;
+* a **worker** (``--worker``) imports the handler once (the cold start) and runs
+  invocations one at a time. On a timeout or when it grows past the memory size the
+  supervisor kills it and starts a fresh one, so the environment stays usable (a
+  dead port would leave LocalStack sending the next invoke into the void).
+
+Supervisor → worker: one JSON line per invocation on the worker's stdin.
+Worker → supervisor: JSON lines on a dedicated pipe (fd in $_PHOTOSTACK_RESULT_FD).
+The worker's stdout/stderr are the function's logs; after each invocation the worker
+prints an end marker so the supervisor knows it has every log line of that request.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import queue
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+END_MARKER = "\x1e__photostack_end__ "
+INIT_TIMEOUT_S = 10.0  # AWS gives the init phase 10 s
+
+
+# --------------------------------------------------------------------------- worker
+class LambdaContext:
+    """The subset of the Lambda context object that handlers use."""
+
+    def __init__(self, request_id: str, arn: str, deadline_ms: int) -> None:
+        self.aws_request_id = request_id
+        self.invoked_function_arn = arn
+        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._deadline_ms - int(time.time() * 1000))
+
+
+def _load_handler(spec: str) -> Any:
+    module_name, _, attr = spec.rpartition(".")
+    module = importlib.import_module(module_name.replace("/", "."))
+    return getattr(module, attr)
+
+
+def _error(exc: BaseException) -> dict[str, Any]:
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "stackTrace": traceback.format_tb(exc.__traceback__),
+    }
+
+
+def worker_main() -> None:
+    results = os.fdopen(int(os.environ.pop("_PHOTOSTACK_RESULT_FD")), "w", buffering=1)
+    commands = os.fdopen(os.dup(0), "r")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)  # the handler must not read our command stream
+
+    def send(message: dict[str, Any]) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        results.write(json.dumps(message) + "\n")
+
+    def end_logs(request_id: str) -> None:
+        sys.stderr.flush()
+        sys.stdout.write(f"{END_MARKER}{request_id}\n")
+        sys.stdout.flush()
+
+    sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", os.getcwd()))
+    try:
+        handler = _load_handler(os.environ["_HANDLER"])
+    except Exception as exc:
+        traceback.print_exc()
+        end_logs("init")
+        send({"type": "init_error", "error": _error(exc) | {"errorType": "Runtime.ImportModuleError"}})
+        return
+    end_logs("init")
+    send({"type": "ready"})
+
+    for line in commands:
+        command = json.loads(line)
+        request_id = command["id"]
+        context = LambdaContext(request_id, command["arn"], command["deadline_ms"])
+        try:
+            result = handler(json.loads(command["payload"]), context)
+            body = json.dumps(result)
+        except Exception as exc:
+            print(f"[ERROR] {type(exc).__name__}: {exc}", file=sys.stderr)
+            traceback.print_exc()
+            end_logs(request_id)
+            send({"type": "error", "error": _error(exc)})
+        else:
+            end_logs(request_id)
+            send({"type": "result", "body": body})
+
+
+# ----------------------------------------------------------------------- supervisor
+def _post(url: str, body: bytes) -> None:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(request, timeout=30) as response:
+        response.read()
+
+
+def _rss_mb(pid: int, field: str = "VmRSS") -> float:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class Worker:
+    """One worker process and the streams to it."""
+
+    def __init__(self) -> None:
+        read_fd, write_fd = os.pipe()
+        env = dict(os.environ, _PHOTOSTACK_RESULT_FD=str(write_fd))
+        self.process = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--worker"], env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            pass_fds=(write_fd,), start_new_session=True,
+        )
+        os.close(write_fd)
+        self.results = os.fdopen(read_fd, "r")
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._ended: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        threading.Thread(target=self._pump_logs, daemon=True).start()
+
+    def _pump_logs(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            line = raw.decode("utf-8", "replace")
+            if line.startswith(END_MARKER):
+                self._end_event(line[len(END_MARKER):].strip()).set()
+            else:
+                self._lines.put(line)
+                sys.stdout.write(line)
+
+    def _end_event(self, request_id: str) -> threading.Event:
+        with self._lock:
+            return self._ended.setdefault(request_id, threading.Event())
+
+    def drain_logs(self, request_id: str, wait_s: float = 2.0) -> str:
+        """Every log line up to the end marker of ``request_id`` (or what came, if none)."""
+        self._end_event(request_id).wait(wait_s)
+        with self._lock:
+            self._ended.pop(request_id, None)
+        lines = []
+        while True:
+            try:
+                lines.append(self._lines.get_nowait())
+            except queue.Empty:
+                return "".join(lines)
+
+    def read_message(self, deadline: float, memory_mb: float) -> dict[str, Any] | str:
+        """The worker's next message, or "timeout" / "oom" / "exited"."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            ready, _, _ = select.select([self.results], [], [], min(remaining, 0.05))
+            if ready:
+                line = self.results.readline()
+                if not line:
+                    return "exited"
+                return json.loads(line)
+            if memory_mb and _rss_mb(self.process.pid) > memory_mb:
+                return "oom"
+            if self.process.poll() is not None:
+                return "exited"
+
+    def send(self, command: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write((json.dumps(command) + "\n").encode())
+        self.process.stdin.flush()
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+    def max_memory_mb(self) -> int:
+        return round(_rss_mb(self.process.pid, "VmHWM"))
+
+
+class Supervisor:
+    def __init__(self) -> None:
+        self.endpoint = os.environ["LOCALSTACK_RUNTIME_ENDPOINT"].rstrip("/")
+        self.runtime_id = os.environ["LOCALSTACK_RUNTIME_ID"]
+        self.timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
+        self.memory_mb = float(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"))
+        self.invocations: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.worker: Worker | None = None
+        self.init_error: dict[str, Any] | None = None
+        self.init_logs = ""
+
+    # The environment is cold until a worker has imported the handler.
+    def start_worker(self) -> float:
+        started = time.monotonic()
+        self.worker = Worker()
+        message = self.worker.read_message(started + INIT_TIMEOUT_S, self.memory_mb)
+        self.init_logs = self.worker.drain_logs("init", wait_s=0.5)
+        if isinstance(message, dict) and message.get("type") == "ready":
+            self.init_error = None
+        else:
+            reason = message if isinstance(message, str) else "init error"
+            self.init_error = (message.get("error") if isinstance(message, dict) else None) or {
+                "errorMessage": f"Runtime init failed: {reason}", "errorType": "Runtime.InitError"}
+            self.worker.kill()
+            self.worker = None
+        return (time.monotonic() - started) * 1000
+
+    def status(self, what: str, body: dict[str, Any] | None = None) -> None:
+        _post(f"{self.endpoint}/status/{self.runtime_id}/{what}", json.dumps(body or {}).encode())
+
+    def run(self) -> None:
+        port = int(os.environ["PHOTOSTACK_RUNTIME_PORT"])
+        supervisor = self
+
+        class InvokeHandler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path.rstrip("/") != "/invoke":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                supervisor.invocations.put(body)
+                self.send_response(202)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", port), InvokeHandler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.start_worker()
+        if self.init_error is not None:
+            sys.stdout.write(self.init_logs)
+            self.status("error", self.init_error)
+            return
+        self.status("ready")
+        while True:
+            self.invoke(self.invocations.get())
+
+    def invoke(self, invocation: dict[str, Any]) -> None:
+        request_id = invocation["invoke-id"]
+        base = f"{self.endpoint}/invocations/{request_id}"
+        started = time.monotonic()
+        init_ms = 0.0
+        if self.worker is None:  # replaced after a timeout, a crash or an OOM kill
+            init_ms = self.start_worker()
+        logs = [f"START RequestId: {request_id} Version: {os.environ.get('AWS_LAMBDA_FUNCTION_VERSION', '$LATEST')}\n"]
+        if self.worker is None:
+            logs.append(self.init_logs)
+            outcome: dict[str, Any] | str = {"type": "error", "error": self.init_error}
+            max_mb = 0
+        else:
+            deadline_wall_ms = int((time.time() + self.timeout_s) * 1000)
+            self.worker.send({"id": request_id, "arn": invocation.get("invoked-function-arn", ""),
+                              "payload": invocation.get("payload", "{}"), "deadline_ms": deadline_wall_ms})
+            outcome = self.worker.read_message(started + self.timeout_s, self.memory_mb)
+            max_mb = self.worker.max_memory_mb()
+            if isinstance(outcome, str):
+                self.worker.kill()
+            logs.append(self.worker.drain_logs(request_id, wait_s=2.0 if isinstance(outcome, dict) else 0.2))
+            if isinstance(outcome, str):
+                self.worker = None
+        duration_ms = (time.monotonic() - started) * 1000
+        if outcome == "timeout":
+            message = f"Task timed out after {self.timeout_s:.2f} seconds"
+            logs.append(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} {message}\n")
+            outcome = {"type": "error", "error": {"errorMessage": message, "errorType": "Sandbox.Timedout"}}
+        elif outcome in ("oom", "exited"):
+            reason = "signal: killed" if outcome == "oom" else "exit status 1"
+            error_type = "Runtime.OutOfMemory" if outcome == "oom" else "Runtime.ExitError"
+            message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
+            logs.append(message + "\n")
+            outcome = {"type": "error", "error": {"errorMessage": message, "errorType": error_type}}
+        assert isinstance(outcome, dict)
+        logs.append(f"END RequestId: {request_id}\n")
+        report = (f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+                  f"Billed Duration: {max(1, round(duration_ms))} ms\t"
+                  f"Memory Size: {int(self.memory_mb)} MB\tMax Memory Used: {max_mb} MB")
+        if init_ms:
+            report += f"\tInit Duration: {init_ms:.2f} ms"
+        logs.append(report + "\n")
+        try:
+            _post(f"{base}/logs", json.dumps({"logs": "".join(logs)}).encode())
+            if outcome["type"] == "result":
+                _post(f"{base}/response", outcome["body"].encode())
+            else:
+                _post(f"{base}/error", json.dumps(outcome["error"]).encode())
+        except OSError as exc:  # LocalStack gone or the invocation cancelled: keep serving
+            print(f"could not report invocation {request_id}: {exc}", file=sys.stderr)
+        if self.worker is None and self.init_error is None:
+            self.start_worker()  # warm a replacement now rather than in the next invoke
+
+
+def main() -> None:
+    if "--worker" in sys.argv:
+        worker_main()
+    else:
+        Supervisor().run()
+
+
+if __name__ == "__main__":
+    main()
