@@ -1,0 +1,86 @@
+"""Photos API: events, photos and uploads. Routes only; the work is in ``photos``."""
+
+from __future__ import annotations
+
+from chalice import Chalice, Response  # type: ignore[attr-defined]
+from photos.bootstrap import photos_service
+from photostack.http import api_route, authenticate, int_query_param, json_response, query_param, read_json
+
+app = Chalice(app_name="photostack-photos")
+
+UPLOADERS = ("photographer",)
+CREATORS = ("photographer", "admin")
+
+
+def _request():  # type: ignore[no-untyped-def]
+    request = app.current_request
+    assert request is not None
+    return request
+
+
+def _idempotency_key() -> str:
+    headers = dict(_request().headers or {})
+    return str(headers.get("idempotency-key", ""))[:200]
+
+
+def _page_args() -> tuple[str, int]:
+    return query_param(_request(), "cursor") or "", int_query_param(_request(), "limit", 50, lo=1, hi=100)
+
+
+@api_route(app, "/events", methods=["POST"])
+def create_event() -> Response:
+    principal = authenticate(_request(), roles=CREATORS)
+    return json_response(
+        photos_service().create_event(principal, read_json(_request()), _idempotency_key()), 201
+    )
+
+
+@api_route(app, "/events", methods=["GET"])
+def list_events() -> Response:
+    principal = authenticate(_request())
+    cursor, limit = _page_args()
+    mine = (query_param(_request(), "mine") or "").lower() in ("1", "true", "yes")
+    return json_response(photos_service().list_events(principal, mine=mine, cursor=cursor, limit=limit))
+
+
+@api_route(app, "/events/{event_id}", methods=["GET"])
+def get_event(event_id: str) -> Response:
+    return json_response(photos_service().get_event(authenticate(_request()), event_id))
+
+
+@api_route(app, "/events/{event_id}/photos", methods=["GET"])
+def list_event_photos(event_id: str) -> Response:
+    principal = authenticate(_request())
+    cursor, limit = _page_args()
+    return json_response(photos_service().list_event_photos(principal, event_id, cursor=cursor, limit=limit))
+
+
+@api_route(app, "/photos/{photo_id}", methods=["GET"])
+def get_photo(photo_id: str) -> Response:
+    return json_response(photos_service().get_photo(authenticate(_request()), photo_id))
+
+
+@api_route(app, "/photos/{photo_id}", methods=["PATCH"])
+def update_photo(photo_id: str) -> Response:
+    principal = authenticate(_request())
+    return json_response(photos_service().update_photo(principal, photo_id, read_json(_request())))
+
+
+@api_route(app, "/photos/{photo_id}", methods=["DELETE"])
+def delete_photo(photo_id: str) -> Response:
+    photos_service().delete_photo(authenticate(_request()), photo_id)
+    return Response(body="", status_code=204)
+
+
+@api_route(app, "/uploads", methods=["POST"])
+def start_upload() -> Response:
+    principal = authenticate(_request(), roles=UPLOADERS)
+    return json_response(
+        photos_service().start_upload(principal, read_json(_request()), _idempotency_key()), 201
+    )
+
+
+@api_route(app, "/uploads/{photo_id}/complete", methods=["POST"])
+def complete_upload(photo_id: str) -> Response:
+    principal = authenticate(_request(), roles=UPLOADERS)
+    return json_response(photos_service().complete_upload(principal, photo_id, read_json(_request())))

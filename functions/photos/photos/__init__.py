@@ -1,0 +1,1 @@
+"""The photos API function: events, photos and uploads, over the photo sidecar."""

@@ -1,0 +1,53 @@
+"""Composition root: the service and its adapters, built once per warm container."""
+
+from __future__ import annotations
+
+import threading
+
+import boto3
+from botocore.config import Config
+from photostack.config import get_settings
+from photostack.rpc import get_photo_client
+
+from photos.services import PhotosService
+from photos.storage import Storage
+
+_service: PhotosService | None = None
+_lock = threading.Lock()
+
+
+def s3_client():  # type: ignore[no-untyped-def]
+    # The endpoint comes from AWS_ENDPOINT_URL when set (LocalStack); path-style
+    # addressing keeps presigned URLs valid without per-bucket DNS names.
+    return boto3.client(
+        "s3",
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            connect_timeout=2,
+            read_timeout=5,
+            retries={"max_attempts": 2, "mode": "standard"},
+        ),
+    )
+
+
+def photos_service() -> PhotosService:
+    global _service
+    with _lock:
+        if _service is None:
+            s = get_settings()
+            storage = Storage(
+                s3_client(),
+                uploads_bucket=s.uploads_bucket,
+                derivatives_bucket=s.derivatives_bucket,
+                ttl_s=s.presign_ttl_s,
+            )
+            _service = PhotosService(get_photo_client(), storage)
+        return _service
+
+
+def reset() -> None:
+    """Forget the built service (tests change the environment)."""
+    global _service
+    with _lock:
+        _service = None

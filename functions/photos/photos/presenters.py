@@ -1,0 +1,71 @@
+"""Photo-service messages as API JSON: derivative URLs presigned, original keys left out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from photostack.photo.v1 import photo_pb2 as pb
+
+VISIBILITY = {pb.VISIBILITY_PUBLIC: "public", pb.VISIBILITY_PRIVATE: "private"}
+VISIBILITY_PB = {v: k for k, v in VISIBILITY.items()}
+STATUS = {
+    pb.PHOTO_STATUS_PENDING: "pending",
+    pb.PHOTO_STATUS_READY: "ready",
+    pb.PHOTO_STATUS_FAILED: "failed",
+}
+
+
+def _time(msg: Any, name: str) -> str | None:
+    if not msg.HasField(name):
+        return None
+    ts: Timestamp = getattr(msg, name)
+    return ts.ToDatetime().isoformat(timespec="milliseconds") + "Z"
+
+
+def event(e: pb.Event) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "owner_id": e.owner_id,
+        "name": e.name,
+        "date": e.date,
+        "place": e.place,
+        "visibility": VISIBILITY.get(e.visibility, "private"),
+        "created_at": _time(e, "created_at"),
+    }
+
+
+def photo(p: pb.Photo, sign: Callable[[str], str], *, viewer_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": p.id,
+        "event_id": p.event_id,
+        "owner_id": p.owner_id,
+        "status": STATUS.get(p.status, "pending"),
+        "visibility": VISIBILITY.get(p.visibility, "private"),
+        "price": {"minor": p.price_minor, "currency": p.currency} if p.currency else None,
+        "width": p.width or None,
+        "height": p.height or None,
+        "captured_at": _time(p, "captured_at"),
+        "camera": p.camera or None,
+        "created_at": _time(p, "created_at"),
+        "updated_at": _time(p, "updated_at"),
+        "derivatives": {
+            d.kind: {
+                "url": sign(d.key),
+                "width": d.width,
+                "height": d.height,
+                "bytes": d.bytes,
+                "content_type": d.content_type,
+            }
+            for d in p.derivatives
+        },
+    }
+    if viewer_id == p.owner_id:
+        body.update(
+            content_type=p.content_type,
+            size_bytes=p.original_bytes or p.declared_bytes,
+            sha256=p.sha256 or None,
+            failure_reason=p.failure_reason or None,
+        )
+    return body

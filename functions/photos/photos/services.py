@@ -1,0 +1,121 @@
+"""Use cases of the photos API: call the photo sidecar, presign, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from photostack import errors
+from photostack.photo.v1 import photo_pb2 as pb
+from photostack.rpc import PhotoClient, caller_of
+from photostack.tokens import Principal
+
+from photos import domain, presenters
+from photos.storage import Storage
+
+
+class PhotosService:
+    def __init__(self, client: PhotoClient, storage: Storage) -> None:
+        self._client = client
+        self._storage = storage
+
+    def _photo(self, p: pb.Photo, principal: Principal) -> dict[str, Any]:
+        return presenters.photo(p, self._storage.derivative_url, viewer_id=principal.user_id)
+
+    # events
+
+    def create_event(
+        self, principal: Principal, body: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        e = domain.parse_event(body)
+        created = self._client.create_event(
+            pb.CreateEventRequest(
+                caller=caller_of(principal),
+                name=e.name,
+                date=e.date,
+                place=e.place,
+                visibility=presenters.VISIBILITY_PB[e.visibility],
+                idempotency_key=idempotency_key,
+            )
+        )
+        return presenters.event(created)
+
+    def list_events(self, principal: Principal, *, mine: bool, cursor: str, limit: int) -> dict[str, Any]:
+        page = self._client.list_events(
+            pb.ListEventsRequest(caller=caller_of(principal), mine_only=mine, cursor=cursor, limit=limit)
+        )
+        return {"events": [presenters.event(e) for e in page.events], "next_cursor": page.next_cursor or None}
+
+    def get_event(self, principal: Principal, event_id: str) -> dict[str, Any]:
+        return presenters.event(
+            self._client.get_event(pb.GetEventRequest(caller=caller_of(principal), event_id=event_id))
+        )
+
+    # photos
+
+    def list_event_photos(
+        self, principal: Principal, event_id: str, *, cursor: str, limit: int
+    ) -> dict[str, Any]:
+        page = self._client.list_event_photos(
+            pb.ListEventPhotosRequest(
+                caller=caller_of(principal), event_id=event_id, cursor=cursor, limit=limit
+            )
+        )
+        return {
+            "photos": [self._photo(p, principal) for p in page.photos],
+            "next_cursor": page.next_cursor or None,
+        }
+
+    def get_photo(self, principal: Principal, photo_id: str) -> dict[str, Any]:
+        return self._photo(
+            self._client.get_photo(pb.GetPhotoRequest(caller=caller_of(principal), photo_id=photo_id)),
+            principal,
+        )
+
+    def update_photo(self, principal: Principal, photo_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        patch = domain.parse_patch(body)
+        request = pb.UpdatePhotoRequest(caller=caller_of(principal), photo_id=photo_id)
+        if patch.price_minor is not None:
+            request.price_minor = patch.price_minor
+        if patch.currency is not None:
+            request.currency = patch.currency
+        if patch.visibility is not None:
+            request.visibility = presenters.VISIBILITY_PB[patch.visibility]
+        return self._photo(self._client.update_photo(request), principal)
+
+    def delete_photo(self, principal: Principal, photo_id: str) -> None:
+        gone = self._client.delete_photo(
+            pb.DeletePhotoRequest(caller=caller_of(principal), photo_id=photo_id)
+        )
+        self._storage.delete(gone.original_key, list(gone.derivative_keys))
+
+    # uploads
+
+    def start_upload(
+        self, principal: Principal, body: dict[str, Any], idempotency_key: str
+    ) -> dict[str, Any]:
+        upload = domain.parse_upload(body)
+        photo = self._client.reserve_photo(
+            pb.ReservePhotoRequest(
+                caller=caller_of(principal),
+                event_id=upload.event_id,
+                content_type=upload.content_type,
+                declared_bytes=upload.size_bytes,
+                idempotency_key=idempotency_key,
+            )
+        )
+        if upload.multipart:
+            target = self._storage.start_multipart(photo.original_key, upload.content_type, upload.size_bytes)
+            target["complete_path"] = f"/uploads/{photo.id}/complete"
+        else:
+            target = self._storage.presign_put(photo.original_key, upload.content_type, upload.size_bytes)
+        return {"photo_id": photo.id, "event_id": photo.event_id, "status": "pending", "upload": target}
+
+    def complete_upload(self, principal: Principal, photo_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        upload_id, parts = domain.parse_completion(body)
+        photo = self._client.get_photo(pb.GetPhotoRequest(caller=caller_of(principal), photo_id=photo_id))
+        if photo.owner_id != principal.user_id:
+            raise errors.Forbidden("only the photographer who reserved this upload may complete it")
+        if photo.status != pb.PHOTO_STATUS_PENDING:
+            raise errors.Conflict("this upload is already complete", code="upload_complete")
+        self._storage.complete_multipart(photo.original_key, upload_id, parts, photo.declared_bytes)
+        return {"photo_id": photo.id, "status": "pending"}

@@ -1,0 +1,115 @@
+"""S3 for the photos API: presigned uploads of originals, presigned GETs of derivatives.
+
+Presigning is local (no request to S3); only the multipart calls and deletes talk
+to S3. Originals are never presigned for reading here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from photostack import errors
+from photostack.jsonlog import get_logger
+
+from photos.domain import CompletedPart, part_sizes
+
+log = get_logger("photos.storage")
+
+
+class Storage:
+    def __init__(self, s3: Any, *, uploads_bucket: str, derivatives_bucket: str, ttl_s: int) -> None:
+        self._s3 = s3
+        self.uploads_bucket = uploads_bucket
+        self.derivatives_bucket = derivatives_bucket
+        self.ttl_s = ttl_s
+
+    def presign_put(self, key: str, content_type: str, size_bytes: int) -> dict[str, Any]:
+        # Content-Type and Content-Length are signed: S3 refuses another type or size.
+        url = self._s3.generate_presigned_url(
+            "put_object",
+            ExpiresIn=self.ttl_s,
+            Params={
+                "Bucket": self.uploads_bucket,
+                "Key": key,
+                "ContentType": content_type,
+                "ContentLength": size_bytes,
+            },
+        )
+        return {
+            "method": "PUT",
+            "url": url,
+            "expires_in": self.ttl_s,
+            "headers": {"Content-Type": content_type, "Content-Length": str(size_bytes)},
+        }
+
+    def start_multipart(self, key: str, content_type: str, size_bytes: int) -> dict[str, Any]:
+        try:
+            upload = self._s3.create_multipart_upload(
+                Bucket=self.uploads_bucket, Key=key, ContentType=content_type
+            )
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("create multipart upload failed", extra={"error": str(exc)})
+            raise errors.ServiceUnavailable("storage is unavailable") from exc
+        upload_id = upload["UploadId"]
+        parts = []
+        for number, size in enumerate(part_sizes(size_bytes), start=1):
+            url = self._s3.generate_presigned_url(
+                "upload_part",
+                ExpiresIn=self.ttl_s,
+                Params={
+                    "Bucket": self.uploads_bucket,
+                    "Key": key,
+                    "UploadId": upload_id,
+                    "PartNumber": number,
+                    "ContentLength": size,
+                },
+            )
+            parts.append({"part_number": number, "size_bytes": size, "url": url})
+        return {"method": "MULTIPART", "upload_id": upload_id, "parts": parts, "expires_in": self.ttl_s}
+
+    def complete_multipart(
+        self, key: str, upload_id: str, parts: list[CompletedPart], max_bytes: int
+    ) -> None:
+        try:
+            listed = self._s3.list_parts(Bucket=self.uploads_bucket, Key=key, UploadId=upload_id)
+            uploaded = sum(int(p["Size"]) for p in listed.get("Parts", []))
+            if uploaded > max_bytes:
+                self._s3.abort_multipart_upload(Bucket=self.uploads_bucket, Key=key, UploadId=upload_id)
+                raise errors.PayloadTooLarge(
+                    "the uploaded parts exceed the declared size", code="upload_too_large"
+                )
+            self._s3.complete_multipart_upload(
+                Bucket=self.uploads_bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": p.part_number, "ETag": p.etag} for p in parts]},
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchUpload", "InvalidPart", "InvalidPartOrder", "EntityTooSmall"):
+                raise errors.BadRequest(
+                    f"the multipart upload cannot be completed: {code}", code="invalid_upload"
+                ) from exc
+            raise errors.ServiceUnavailable("storage is unavailable") from exc
+        except BotoCoreError as exc:
+            raise errors.ServiceUnavailable("storage is unavailable") from exc
+
+    def derivative_url(self, key: str) -> str:
+        url: str = self._s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self.derivatives_bucket, "Key": key}, ExpiresIn=self.ttl_s
+        )
+        return url
+
+    def delete(self, original_key: str, derivative_keys: list[str]) -> None:
+        """Best effort: the photo record is gone already; leftovers only cost storage."""
+        for bucket, keys in (
+            (self.uploads_bucket, [original_key]),
+            (self.derivatives_bucket, derivative_keys),
+        ):
+            if not keys:
+                continue
+            try:
+                self._s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("deleting objects failed", extra={"bucket": bucket, "error": str(exc)})
