@@ -1,0 +1,1 @@
+"""The upload function: turns an original photo in the uploads bucket into web derivatives."""

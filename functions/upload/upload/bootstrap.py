@@ -1,0 +1,68 @@
+"""Composition root: the real adapters, built once per warm container and resettable in tests."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+import redis
+from botocore.config import Config
+from photostack.config import get_settings
+from photostack.rpc.photo_client import get_photo_client
+
+from upload.config import load_upload_settings
+from upload.decode import DecodeLimits
+from upload.ledger import RedisWorkLedger
+from upload.pipeline import Outcome, UploadLimits, UploadProcessor
+from upload.registry import GrpcPhotoRegistry
+from upload.storage import S3ObjectStore
+
+_processor: UploadProcessor | None = None
+_processor_lock = threading.Lock()
+
+
+def build_processor() -> UploadProcessor:
+    settings = get_settings()
+    upload = load_upload_settings()
+    # AWS_ENDPOINT_URL (set by LocalStack for its functions) points boto3 at the emulator.
+    s3 = boto3.client("s3", config=Config(retries={"max_attempts": 3, "mode": "standard"},
+                                          connect_timeout=3, read_timeout=20))
+    redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    return UploadProcessor(
+        S3ObjectStore(s3),
+        GrpcPhotoRegistry(get_photo_client()),
+        RedisWorkLedger(redis_client, lock_ttl_s=upload.lock_ttl_s, done_ttl_s=upload.done_ttl_s),
+        derivatives_bucket=settings.derivatives_bucket,
+        limits=UploadLimits(max_bytes=upload.max_bytes, decode=DecodeLimits(max_pixels=upload.max_pixels)),
+    )
+
+
+def get_processor() -> UploadProcessor:
+    global _processor
+    with _processor_lock:
+        if _processor is None:
+            _processor = build_processor()
+        return _processor
+
+
+def reset_processor() -> None:
+    global _processor
+    with _processor_lock:
+        _processor = None
+
+
+def s3_records(event: dict[str, Any]) -> list[tuple[str, str]]:
+    """(bucket, key) of every record of an S3 notification, keys already URL-decoded by Chalice."""
+    from urllib.parse import unquote_plus
+
+    return [
+        (record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"]))
+        for record in event.get("Records", [])
+        if "s3" in record
+    ]
+
+
+def handle(event: dict[str, Any]) -> list[Outcome]:
+    processor = get_processor()
+    return [processor.process(bucket, key) for bucket, key in s3_records(event)]

@@ -1,0 +1,46 @@
+"""The upload function's own settings, from environment variables with safe defaults.
+
+PHOTOSTACK_UPLOAD_MAX_BYTES      largest original read from S3 (default 64 MiB)
+PHOTOSTACK_UPLOAD_MAX_PIXELS     largest declared width x height (default 80 MP)
+PHOTOSTACK_UPLOAD_LOCK_TTL_S     lock on one object's work; a little over the function timeout (default 75)
+PHOTOSTACK_UPLOAD_DONE_TTL_S     how long a finished object is remembered (default 7 days)
+
+The buckets, Redis and the sidecar address come from :mod:`photostack.config`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from photostack.config import ConfigError
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    max_bytes: int
+    max_pixels: int
+    lock_ttl_s: int
+    done_ttl_s: int
+
+
+def _positive(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+def load_upload_settings() -> UploadSettings:
+    return UploadSettings(
+        max_bytes=_positive("PHOTOSTACK_UPLOAD_MAX_BYTES", 64 * 1024 * 1024),
+        max_pixels=_positive("PHOTOSTACK_UPLOAD_MAX_PIXELS", 80_000_000),
+        lock_ttl_s=_positive("PHOTOSTACK_UPLOAD_LOCK_TTL_S", 75),
+        done_ttl_s=_positive("PHOTOSTACK_UPLOAD_DONE_TTL_S", 7 * 24 * 3600),
+    )

@@ -1,0 +1,209 @@
+"""The use case: one uploaded original becomes a ready photo with derivatives, or a failed one.
+
+Delivery is at least once, so the work is keyed on bucket, key and ETag in a ledger
+(a Redis lock plus a "done" marker): duplicates and retries of finished work are skipped,
+a delivery that finds the work in progress raises so that Lambda retries it later, and a
+delivery that finds an earlier attempt died mid-way (out of time or memory) marks the
+photo failed instead of trying a poison image again. The original is never deleted.
+
+Order of effects: derivatives are written first, then registered in one call, so a photo
+is either ready with all its derivatives or not registered at all; an interrupted run
+leaves only objects that the retry overwrites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from photostack.jsonlog import get_logger
+
+from upload import watermark
+from upload.decode import DecodeLimits
+from upload.derivatives import EncodeSettings, Rendered, render
+from upload.errors import ImageRejected, WorkInProgressError
+from upload.ports import (
+    ClaimState,
+    ObjectChanged,
+    ObjectMissing,
+    ObjectStore,
+    ObjectTooLarge,
+    OriginalInfo,
+    PhotoRegistry,
+    PhotoStatus,
+    RegistryRefused,
+    StoredDerivative,
+    WorkLedger,
+)
+
+log = get_logger("upload.pipeline")
+
+_ID = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+_ORIGINAL_KEY = re.compile(rf"originals/(?P<event_id>{_ID})/(?P<photo_id>{_ID})")
+WATERMARK_METADATA = "watermark"  # x-amz-meta-watermark
+
+
+@dataclass(frozen=True)
+class PhotoKey:
+    event_id: str
+    photo_id: str
+
+    def derivative_key(self, size: str, fmt: str) -> str:
+        return f"derivatives/{self.event_id}/{self.photo_id}/{size}.{fmt}"
+
+
+def parse_key(key: str) -> PhotoKey | None:
+    match = _ORIGINAL_KEY.fullmatch(key)
+    return PhotoKey(match["event_id"], match["photo_id"]) if match else None
+
+
+class Status(StrEnum):
+    READY = "ready"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # duplicate delivery, already ready, or superseded
+    IGNORED = "ignored"  # not a photo of ours
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    reason: str = ""
+    photo_id: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int = 64 * 1024 * 1024
+    decode: DecodeLimits = field(default_factory=DecodeLimits)
+
+
+class UploadProcessor:
+    def __init__(
+        self,
+        store: ObjectStore,
+        registry: PhotoRegistry,
+        ledger: WorkLedger,
+        *,
+        derivatives_bucket: str,
+        limits: UploadLimits = UploadLimits(),
+        encode: EncodeSettings = EncodeSettings(),
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.ledger = ledger
+        self.derivatives_bucket = derivatives_bucket
+        self.limits = limits
+        self.encode = encode
+
+    def process(self, bucket: str, key: str) -> Outcome:
+        photo = parse_key(key)
+        if photo is None:
+            log.warning("ignored object outside originals/<event>/<photo>", extra={"key": key})
+            return Outcome(Status.IGNORED, f"key {key[:200]!r} is not originals/<event_id>/<photo_id>")
+        status = self.registry.get_status(photo.photo_id)
+        if status is None:
+            return Outcome(Status.IGNORED, "the photo is not known to the photo service", photo.photo_id)
+        if status is not PhotoStatus.PENDING:
+            return Outcome(Status.SKIPPED, f"the photo is already {status.value}", photo.photo_id)
+        try:
+            head = self.store.head(bucket, key)
+        except ObjectMissing:
+            return Outcome(Status.IGNORED, "the original no longer exists", photo.photo_id)
+
+        work_key = f"{bucket}/{key}@{head.etag}"
+        claim = self.ledger.claim(work_key)
+        if claim.state is ClaimState.DONE:
+            return Outcome(Status.SKIPPED, f"duplicate delivery (already {claim.outcome})", photo.photo_id)
+        if claim.state is ClaimState.BUSY:
+            # Raising makes Lambda retry later: by then the holder has finished (the retry is
+            # skipped as a duplicate) or died (its lock has expired and the retry takes over).
+            raise WorkInProgressError(f"{work_key} is being processed by another invocation")
+
+        try:
+            if claim.attempt > 1:
+                outcome = self._fail(photo, "processing was interrupted (the image needs more time or "
+                                            "memory than the function has)")
+            else:
+                outcome = self._convert(bucket, key, photo, head.size, head.etag,
+                                        head.metadata.get(WATERMARK_METADATA))
+        except ObjectChanged:
+            self.ledger.release(work_key, claim.token)
+            return Outcome(Status.SKIPPED, "the original was replaced; its own event follows", photo.photo_id)
+        except ObjectMissing:
+            self.ledger.release(work_key, claim.token)
+            return Outcome(Status.IGNORED, "the original no longer exists", photo.photo_id)
+        except RegistryRefused as exc:
+            # The photo changed state under us (deleted, or failed by another path): nothing to retry.
+            log.warning("photo service refused", extra={"photo_id": photo.photo_id, "error": str(exc)})
+            outcome = Outcome(Status.SKIPPED, f"the photo service refused: {exc}", photo.photo_id)
+        except BaseException:
+            # S3, the sidecar or Redis failed: let a retry do the whole thing again.
+            self.ledger.release(work_key, claim.token)
+            raise
+        self.ledger.finish(work_key, claim.token, outcome.status.value)
+        return outcome
+
+    def _convert(self, bucket: str, key: str, photo: PhotoKey, size: int, etag: str,
+                 watermark_text: str | None) -> Outcome:
+        if size > self.limits.max_bytes:
+            return self._fail(photo, f"the file is {_mib(size)}; the limit is {_mib(self.limits.max_bytes)}")
+        if size == 0:
+            return self._fail(photo, "the file is empty")
+        try:
+            data = self.store.get(bucket, key, etag=etag, max_bytes=self.limits.max_bytes)
+        except ObjectTooLarge:
+            return self._fail(photo, f"the file is larger than the limit of {_mib(self.limits.max_bytes)}")
+
+        try:
+            rendered = render(data, watermark.clean_text(watermark_text), self.limits.decode, self.encode)
+        except ImageRejected as exc:
+            return self._fail(photo, exc.reason)
+        except MemoryError:
+            return self._fail(photo, "the image needs more memory to process than the function has")
+        except Exception as exc:
+            log.exception("unexpected error while converting", extra={"photo_id": photo.photo_id})
+            return self._fail(photo, f"the image could not be processed ({type(exc).__name__})")
+
+        stored = self._store(photo, rendered)
+        source = rendered.source
+        original = OriginalInfo(
+            format=source.format,
+            width=source.width,
+            height=source.height,
+            bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            captured_at=source.captured_at,
+            camera_make=source.camera_make,
+            camera_model=source.camera_model,
+        )
+        try:
+            self.registry.register_derivatives(photo.photo_id, original=original, derivatives=stored)
+        except RegistryRefused as exc:
+            # Never leave it pending: a refusal of well-formed derivatives is a failure to record.
+            return self._fail(photo, f"the derivatives could not be registered ({exc})")
+        log.info("photo ready", extra={"photo_id": photo.photo_id, "notes": rendered.notes,
+                                       "width": source.width, "height": source.height})
+        return Outcome(Status.READY, "; ".join(rendered.notes), photo.photo_id)
+
+    def _store(self, photo: PhotoKey, rendered: Rendered) -> list[StoredDerivative]:
+        stored = []
+        for rendition in rendered.renditions:
+            key = photo.derivative_key(rendition.size, rendition.format)
+            self.store.put(self.derivatives_bucket, key, rendition.body, content_type=rendition.content_type)
+            stored.append(StoredDerivative(
+                size=rendition.size, format=rendition.format, bucket=self.derivatives_bucket, key=key,
+                content_type=rendition.content_type, width=rendition.width, height=rendition.height,
+                bytes=len(rendition.body),
+            ))
+        return stored
+
+    def _fail(self, photo: PhotoKey, reason: str) -> Outcome:
+        self.registry.mark_failed(photo.photo_id, reason)
+        log.info("photo failed", extra={"photo_id": photo.photo_id, "reason": reason})
+        return Outcome(Status.FAILED, reason, photo.photo_id)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"

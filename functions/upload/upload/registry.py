@@ -1,0 +1,80 @@
+"""The photo sidecar, over gRPC, as the upload pipeline's PhotoRegistry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from photostack import errors
+from photostack.photo.v1 import photo_pb2 as pb
+from photostack.rpc.photo_client import PhotoClient, service_caller
+
+from upload.ports import OriginalInfo, PhotoStatus, RegistryRefused, StoredDerivative
+
+_STATUS = {
+    pb.PHOTO_STATUS_PENDING: PhotoStatus.PENDING,
+    pb.PHOTO_STATUS_READY: PhotoStatus.READY,
+    pb.PHOTO_STATUS_FAILED: PhotoStatus.FAILED,
+}
+
+# What the client raises when the sidecar answered "no" for good; ServiceUnavailable and
+# anything else stays an exception, so Lambda retries the event.
+_REFUSALS = (errors.NotFound, errors.Conflict, errors.BadRequest, errors.Forbidden)
+
+
+def derivative_kind(size: str, fmt: str) -> str:
+    """The sidecar's unique kind per derivative: one per size and format, e.g. ``thumb_webp``."""
+    return f"{size}_{fmt}"
+
+
+def camera_name(make: str | None, model: str | None) -> str:
+    make, model = (make or "").strip(), (model or "").strip()
+    if make and model.lower().startswith(make.lower()):
+        return model  # "Canon" + "Canon EOS R5"
+    return " ".join(part for part in (make, model) if part)[:200]
+
+
+class GrpcPhotoRegistry:
+    def __init__(self, client: PhotoClient, caller: pb.Caller | None = None) -> None:
+        self.client = client
+        self.caller = caller or service_caller("upload")
+
+    def get_status(self, photo_id: str) -> PhotoStatus | None:
+        try:
+            photo = self.client.get_photo(pb.GetPhotoRequest(caller=self.caller, photo_id=photo_id))
+        except errors.NotFound:
+            return None
+        return _STATUS.get(photo.status)
+
+    def register_derivatives(
+        self, photo_id: str, *, original: OriginalInfo, derivatives: Sequence[StoredDerivative]
+    ) -> None:
+        request = pb.RegisterDerivativesRequest(
+            caller=self.caller,
+            photo_id=photo_id,
+            derivatives=[
+                pb.Derivative(kind=derivative_kind(x.size, x.format), key=x.key, width=x.width,
+                              height=x.height, bytes=x.bytes, content_type=x.content_type)
+                for x in derivatives
+            ],
+            width=original.width,
+            height=original.height,
+            original_bytes=original.bytes,
+            sha256=original.sha256,
+            camera=camera_name(original.camera_make, original.camera_model),
+        )
+        if original.captured_at:
+            # EXIF has no time zone; the camera's clock is taken as UTC rather than guessed.
+            taken = dt.datetime.fromisoformat(original.captured_at).replace(tzinfo=dt.UTC)
+            request.captured_at.FromDatetime(taken)
+        try:
+            self.client.register_derivatives(request)
+        except _REFUSALS as exc:
+            raise RegistryRefused(str(exc)) from exc
+
+    def mark_failed(self, photo_id: str, reason: str) -> None:
+        try:
+            request = pb.MarkFailedRequest(caller=self.caller, photo_id=photo_id, reason=reason)
+            self.client.mark_failed(request)
+        except _REFUSALS as exc:
+            raise RegistryRefused(str(exc)) from exc
