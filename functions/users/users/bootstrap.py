@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import threading
 
-import redis
-from photostack.account_status import AccountStatus, reset_account_status
+from photostack.account_status import AccountStatus, request_redis, reset_account_status
 from photostack.config import get_settings
 from photostack.db import Database
 
@@ -27,8 +26,7 @@ def build(users_settings: UsersSettings | None = None) -> UsersService:
     us = users_settings or get_users_settings()
     # One connection is all a Lambda container uses: it serves one request at a time.
     db = Database(settings.database_url, schema="users", minconn=1, maxconn=2)
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0,
-                                  health_check_interval=30)
+    client = request_redis(settings.redis_url)
     status = AccountStatus(client)
     # The token check in photostack.http reads through the same instance, so a change
     # this container publishes is seen by its own next request at once.

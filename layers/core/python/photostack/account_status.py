@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from photostack import errors
 from photostack.config import get_settings
@@ -100,6 +102,13 @@ def _decode(raw: dict[Any, Any]) -> AccountState:
     return AccountState(disabled=fields.get("disabled") == "1", token_version=version)
 
 
+def request_redis(url: str) -> redis.Redis:
+    """A Redis client for request paths: short timeouts and one immediate retry, because
+    redis-py's default backoff would hold a request for seconds while Redis is away."""
+    return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0,
+                                retry=Retry(NoBackoff(), 1), health_check_interval=30)
+
+
 _default: AccountStatus | None = None
 _default_lock = threading.Lock()
 
@@ -109,9 +118,7 @@ def get_account_status() -> AccountStatus:
     global _default
     with _default_lock:
         if _default is None:
-            client = redis.Redis.from_url(get_settings().redis_url, socket_timeout=1.0,
-                                          socket_connect_timeout=1.0, health_check_interval=30)
-            _default = AccountStatus(client)
+            _default = AccountStatus(request_redis(get_settings().redis_url))
         return _default
 
 
