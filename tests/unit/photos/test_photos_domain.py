@@ -1,0 +1,106 @@
+"""Request rules of the photos API, presenters and the gRPC→HTTP mapping (no I/O)."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from photos import domain, presenters
+from photostack import errors
+from photostack.discovery import NoInstances, ServiceResolver
+from photostack.photo.v1 import photo_pb2 as pb
+from photostack.rpc.status import to_api_error
+
+pytestmark = pytest.mark.unit
+
+
+def test_upload_requests_are_bounded() -> None:
+    ok = domain.parse_upload({"event_id": "e", "content_type": "image/jpeg", "size_bytes": 1000})
+    assert not ok.multipart
+    big = domain.parse_upload({"event_id": "e", "content_type": "image/png", "size_bytes": 20 * 2**20})
+    assert big.multipart
+    with pytest.raises(errors.UnsupportedMediaType):
+        domain.parse_upload({"event_id": "e", "content_type": "image/gif", "size_bytes": 1000})
+    with pytest.raises(errors.PayloadTooLarge):
+        domain.parse_upload({"event_id": "e", "content_type": "image/jpeg", "size_bytes": 2**40})
+    for body in (
+        {"event_id": "e", "content_type": "image/jpeg"},
+        {"event_id": "e", "content_type": "image/jpeg", "size_bytes": True},
+        {"event_id": 3, "content_type": "image/jpeg", "size_bytes": 10},
+        {"event_id": "e", "content_type": "image/jpeg", "size_bytes": 10, "acl": "public-read"},
+    ):
+        with pytest.raises(errors.BadRequest):
+            domain.parse_upload(body)
+
+
+def test_part_sizes_cover_the_file_exactly() -> None:
+    size = 3 * domain.PART_BYTES + 5
+    parts = domain.part_sizes(size)
+    assert sum(parts) == size and parts[-1] == 5 and len(parts) == 4
+    assert domain.part_sizes(domain.PART_BYTES) == [domain.PART_BYTES]
+
+
+def test_patch_and_completion_bodies() -> None:
+    assert domain.parse_patch({"price_minor": 500, "currency": "EUR"}).price_minor == 500
+    for body in ({}, {"price_minor": "5"}, {"price_minor": 1.5}, {"visibility": "hidden"}, {"owner_id": "x"}):
+        with pytest.raises(errors.BadRequest):
+            domain.parse_patch(body)
+    upload_id, parts = domain.parse_completion(
+        {"upload_id": "u", "parts": [{"part_number": 1, "etag": "a"}, {"part_number": 2, "etag": "b"}]}
+    )
+    assert upload_id == "u" and [p.part_number for p in parts] == [1, 2]
+    with pytest.raises(errors.BadRequest):
+        domain.parse_completion(
+            {"upload_id": "u", "parts": [{"part_number": 2, "etag": "a"}, {"part_number": 1, "etag": "b"}]}
+        )
+
+
+def test_photo_json_never_exposes_the_original() -> None:
+    p = pb.Photo(
+        id="p",
+        event_id="e",
+        owner_id="o",
+        status=pb.PHOTO_STATUS_READY,
+        original_key="originals/e/p",
+        visibility=pb.VISIBILITY_PUBLIC,
+        derivatives=[pb.Derivative(kind="web", key="web/e/p.jpg", width=1, height=1, bytes=1)],
+    )
+    for viewer in ("o", "someone"):
+        body = presenters.photo(p, lambda key: f"signed:{key}", viewer_id=viewer)
+        assert "originals/" not in repr(body)
+        assert body["derivatives"]["web"]["url"] == "signed:web/e/p.jpg"
+    assert "sha256" not in presenters.photo(p, str, viewer_id="someone")
+
+
+class _RpcError(grpc.RpcError):
+    def __init__(self, code: grpc.StatusCode) -> None:
+        self._code = code
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return "detail"
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (grpc.StatusCode.NOT_FOUND, 404),
+        (grpc.StatusCode.PERMISSION_DENIED, 403),
+        (grpc.StatusCode.INVALID_ARGUMENT, 400),
+        (grpc.StatusCode.FAILED_PRECONDITION, 409),
+        (grpc.StatusCode.ALREADY_EXISTS, 409),
+        (grpc.StatusCode.UNAVAILABLE, 503),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, 503),
+        (grpc.StatusCode.INTERNAL, 500),
+    ],
+)
+def test_grpc_status_maps_to_http(code: grpc.StatusCode, status: int) -> None:
+    assert to_api_error(_RpcError(code)).status == status
+
+
+def test_static_discovery_without_consul() -> None:
+    resolver = ServiceResolver("photo-sidecar", consul_addr="", static_addr="127.0.0.1:50051")
+    assert resolver.pick() == "127.0.0.1:50051"
+    with pytest.raises(NoInstances):
+        resolver.pick(exclude=["127.0.0.1:50051"])
