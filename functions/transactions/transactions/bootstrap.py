@@ -11,7 +11,7 @@ import threading
 from photostack.config import Settings, get_settings
 from photostack.db import Database
 
-from transactions.catalog import CatalogUnavailable, PhotoCatalog
+from transactions.catalog import PhotoCatalog
 from transactions.presign import S3Presigner
 from transactions.services import TransactionsService
 
@@ -19,30 +19,21 @@ _service: TransactionsService | None = None
 _lock = threading.Lock()
 
 
-class UnwiredCatalog:
-    """Used until the photo sidecar's gRPC client is wired in: every order gets a clear 503."""
+def build_catalog() -> PhotoCatalog:
+    from transactions.catalog_grpc import GrpcPhotoCatalog
 
-    def get_photos(self, photo_ids: list[str]) -> dict:  # type: ignore[type-arg]
-        raise CatalogUnavailable("no photo catalog is configured")
-
-
-def build_catalog(settings: Settings) -> PhotoCatalog:
-    try:
-        from transactions.catalog_grpc import GrpcPhotoCatalog  # type: ignore[import-not-found]
-    except ImportError:
-        return UnwiredCatalog()
-    catalog: PhotoCatalog = GrpcPhotoCatalog.from_settings(settings)
-    return catalog
+    return GrpcPhotoCatalog.default()
 
 
 def build(settings: Settings | None = None) -> TransactionsService:
     import boto3
+    from botocore.config import Config
 
     s = settings or get_settings()
     # One connection per warm container: a Lambda instance serves one request at a time.
     db = Database(s.database_url, schema="transactions", maxconn=2)
     return TransactionsService(
-        db, build_catalog(s), S3Presigner(boto3.client("s3")),
+        db, build_catalog(), S3Presigner(boto3.client("s3", config=Config(signature_version="s3v4"))),
         fee_bps=s.platform_fee_bps, webhook_secret=s.payment_webhook_secret,
         uploads_bucket=s.uploads_bucket, presign_ttl_s=s.presign_ttl_s,
     )

@@ -1,0 +1,51 @@
+"""The photo catalog backed by the photo sidecar's gRPC ``GetPhoto``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from photostack import errors
+from photostack.photo.v1 import photo_pb2 as pb
+from photostack.rpc import PhotoClient, get_photo_client, service_caller
+
+from transactions.catalog import CatalogPhoto, CatalogUnavailable
+
+
+def to_catalog_photo(photo: Any) -> CatalogPhoto:
+    # Only a processed, public photo with a price can be sold; price 0 with no currency means "not for sale".
+    for_sale = (photo.status == pb.PHOTO_STATUS_READY and photo.price_minor > 0 and bool(photo.currency)
+                and photo.visibility != pb.VISIBILITY_PRIVATE)
+    return CatalogPhoto(
+        photo_id=photo.id, event_id=photo.event_id, owner_id=photo.owner_id,
+        price_minor=int(photo.price_minor), currency=photo.currency, for_sale=for_sale,
+        original_key=photo.original_key,
+    )
+
+
+class GrpcPhotoCatalog:
+    def __init__(self, client: PhotoClient) -> None:
+        self._client = client
+        # The sidecar answers the transactions function as an internal service,
+        # which sees every photo: a buyer keeps access after a photo turns private.
+        self._caller = service_caller("transactions")
+
+    @classmethod
+    def default(cls) -> GrpcPhotoCatalog:
+        return cls(get_photo_client())
+
+    def get_photos(self, photo_ids: list[str]) -> dict[str, CatalogPhoto]:
+        found: dict[str, CatalogPhoto] = {}
+        for pid in photo_ids:
+            try:
+                uuid.UUID(pid)
+            except ValueError:
+                continue  # the sidecar's ids are uuids: anything else is simply not a photo
+            try:
+                photo = self._client.get_photo(pb.GetPhotoRequest(caller=self._caller, photo_id=pid))
+            except errors.NotFound:
+                continue
+            except errors.ServiceUnavailable as exc:
+                raise CatalogUnavailable(str(exc)) from exc
+            found[pid] = to_catalog_photo(photo)
+        return found

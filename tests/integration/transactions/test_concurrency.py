@@ -1,0 +1,139 @@
+"""Concurrency: parallel orders never overdraw, one key makes one order, crashes leave nothing partial."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from photostack import errors
+from photostack.db import Database
+from transactions.domain import OrderRequest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def run_parallel(n: int, task: Callable[[int], Any]) -> list[Any]:
+    """Run ``task(i)`` in ``n`` threads released together; results or the exceptions they raised."""
+    barrier = threading.Barrier(n)
+
+    def go(i: int) -> Any:
+        barrier.wait()
+        try:
+            return task(i)
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(go, range(n)))
+
+
+@pytest.fixture
+def wide_world(world: Any, database_url: str) -> Any:
+    """The world with a pool wide enough for one connection per client thread."""
+    db = Database(database_url, schema="transactions", maxconn=60)
+    world.service.db = db
+    world.service.accounts._db = db
+    yield world
+    db.close()
+
+
+def test_60_parallel_orders_never_overdraw_one_wallet(wide_world: Any, violations: Any) -> None:
+    w = wide_world
+    buyer = w.user("c")
+    photographers = [w.user("p") for _ in range(6)]
+    w.fund(buyer, 20 * 700)
+    photos = [w.photo(photographers[i % 6], 700) for i in range(60)]
+    results = run_parallel(60, lambda i: w.order(buyer, photos[i]))
+    ok = [r for r in results if isinstance(r, dict)]
+    refused = [r for r in results if isinstance(r, errors.ApiError)]
+    assert len(ok) == 20 and len(refused) == 40, [r for r in results if not isinstance(r, dict)][:3]
+    assert all(r.code == "insufficient_funds" for r in refused)
+    assert w.balance(buyer) == 0
+    assert sum(w.balance(p, "earnings") for p in photographers) == 20 * (700 - 105)
+    assert not any(violations(w.service.db).values())
+
+
+def test_same_key_sent_concurrently_creates_one_order(wide_world: Any) -> None:
+    w = wide_world
+    buyer, ph = w.user("c"), w.user("p")
+    w.fund(buyer, 5000)
+    pid, key = w.photo(ph, 1000), w.key()
+    outcomes = run_parallel(24, lambda _: w.service.place_order(buyer, key, OrderRequest((pid,))))
+    assert not [o for o in outcomes if isinstance(o, Exception)]
+    assert len({o.body["order_id"] for o in outcomes}) == 1
+    assert sum(not o.replayed for o in outcomes) == 1
+    assert w.balance(buyer) == 4000
+    assert len(w.service.list_orders(buyer, None, 50)["orders"]) == 1
+
+
+def test_same_photo_with_different_keys_concurrently_sells_once(wide_world: Any) -> None:
+    w = wide_world
+    buyer, ph = w.user("c"), w.user("p")
+    w.fund(buyer, 5000)
+    pid = w.photo(ph, 1000)
+    results = run_parallel(16, lambda _: w.order(buyer, pid))
+    assert sum(isinstance(r, dict) for r in results) == 1
+    assert all(r.code == "already_owned" for r in results if isinstance(r, errors.ApiError))
+    assert w.balance(buyer) == 4000
+
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    from photostack.db import Database
+    from transactions import repository
+    from transactions.catalog import CatalogPhoto, InMemoryCatalog
+    from transactions.domain import OrderRequest
+    from transactions.presign import S3Presigner
+    from transactions.services import TransactionsService
+
+    dsn, buyer, owner, photo, key = sys.argv[1:6]
+    real = repository.complete_order
+
+    def slow_complete(*args, **kwargs):
+        real(*args, **kwargs)
+        # Everything is written but not committed: tell the parent, then wait to be killed.
+        print("IN-FLIGHT", flush=True)
+        time.sleep(60)
+
+    repository.complete_order = slow_complete
+    catalog = InMemoryCatalog([CatalogPhoto(photo, "ev", owner, 300, "EUR", True, "originals/ev/" + photo)])
+    service = TransactionsService(Database(dsn, schema="transactions", maxconn=2), catalog,
+                                  S3Presigner(None), fee_bps=1500, webhook_secret="x" * 40,
+                                  uploads_bucket="b", presign_ttl_s=60)
+    service.place_order(buyer, key, OrderRequest((photo,)))
+""")
+
+
+def test_killed_process_mid_order_leaves_nothing(world: Any, database_url: str, violations: Any) -> None:
+    buyer, ph = world.user("c"), world.user("p")
+    world.fund(buyer, 1000)
+    pid, key = world.photo(ph, 300), world.key()
+    before, ph_before = world.footprint(buyer), world.footprint(ph)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        str(ROOT / p) for p in ("layers/core/python", "functions/transactions", "."))}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, database_url, buyer, ph, pid, key],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        assert line.strip() == "IN-FLIGHT", child.stderr.read() if child.stderr else ""
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+    # Postgres rolls back the dead connection's transaction; the key is free again.
+    assert world.footprint(buyer) == before and world.footprint(ph) == ph_before
+    order = world.order(buyer, pid, key=key)
+    assert order["total_minor"] == 300 and world.balance(buyer) == 700
+    assert not any(violations(world.service.db).values())

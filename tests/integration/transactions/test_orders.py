@@ -1,0 +1,187 @@
+"""Orders, entitlements, refunds, downloads and earnings against the real database."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from photostack import errors
+from transactions import repository
+from transactions.domain import OrderRequest
+from transactions.errors import IdempotencyKeyReused, InsufficientFunds
+
+pytestmark = pytest.mark.integration
+
+
+def test_order_moves_money_and_grants_entitlements(world: Any, violations: Any) -> None:
+    buyer, ph1, ph2 = world.user("c"), world.user("p"), world.user("p")
+    world.fund(buyer, 5000)
+    a, b, c = world.photo(ph1, 999), world.photo(ph1, 1001), world.photo(ph2, 2000)
+    platform_before = _platform(world)
+
+    order = world.order(buyer, a, b, c)
+    assert order["status"] == "paid" and order["total_minor"] == 4000
+    assert world.balance(buyer) == 1000
+    # 15 %: 149.85 -> 150, 150.15 -> 150, 300 -> 300; photographers get the rest, to the cent.
+    assert world.balance(ph1, "earnings") == (999 - 150) + (1001 - 150)
+    assert world.balance(ph2, "earnings") == 2000 - 300
+    assert _platform(world) - platform_before == 600
+
+    purchases = world.service.purchases(buyer, None, 10)["purchases"]
+    assert {p["photo_id"] for p in purchases} == {a, b, c}
+    assert world.service.get_order(buyer, order["order_id"])["total_minor"] == 4000
+    earnings = world.service.earnings(ph1)["earnings"]
+    assert earnings == [{"currency": "EUR", "balance_minor": 1700, "fee_bps": 1500, "sales": 2,
+                         "refunded": 0, "gross_minor": 2000, "fee_minor": 300, "net_minor": 1700}]
+    assert not any(violations(world.service.db).values())
+
+
+def _platform(world: Any) -> int:
+    with world.service.db.cursor() as cur:
+        cur.execute("SELECT coalesce(sum(balance_minor), 0) AS b FROM accounts"
+                    " WHERE kind = 'platform_revenue' AND currency = 'EUR'")
+        return int(cur.fetchone()["b"])
+
+
+def test_same_key_same_body_replays_and_different_body_is_422(world: Any) -> None:
+    buyer, ph = world.user("c"), world.user("p")
+    world.fund(buyer, 5000)
+    a, b = world.photo(ph, 1000), world.photo(ph, 1000)
+    key = world.key()
+    first = world.service.place_order(buyer, key, OrderRequest((a,)))
+    replay = world.service.place_order(buyer, key, OrderRequest((a,)))
+    assert replay.replayed and replay.body == first.body and replay.status == 201
+    with pytest.raises(IdempotencyKeyReused):
+        world.service.place_order(buyer, key, OrderRequest((b,)))
+    assert world.balance(buyer) == 4000
+
+
+@pytest.mark.parametrize("case", ["insufficient", "own", "not_for_sale", "already_owned", "unknown",
+                                  "mixed_currency"])
+def test_unbuyable_orders_change_nothing(world: Any, case: str) -> None:
+    buyer, ph = world.user("c"), world.user("p")
+    world.fund(buyer, 1500)
+    owned = world.photo(ph, 500)
+    world.order(buyer, owned)
+    photo = {
+        "insufficient": lambda: world.photo(ph, 1001),
+        "own": lambda: world.photo(buyer, 100),
+        "not_for_sale": lambda: world.photo(ph, 100, for_sale=False),
+        "already_owned": lambda: owned,
+        "unknown": lambda: "no-such-photo",
+        "mixed_currency": lambda: world.photo(ph, 100, currency="USD"),
+    }[case]()
+    ids = (world.photo(ph, 100), photo)
+    expected = {"insufficient": InsufficientFunds, "own": errors.Unprocessable,
+                "not_for_sale": errors.Unprocessable, "already_owned": errors.Conflict,
+                "unknown": errors.NotFound, "mixed_currency": errors.Unprocessable}[case]
+    before, ph_before = world.footprint(buyer), world.footprint(ph)
+    with pytest.raises(expected):
+        world.order(buyer, *ids)
+    assert world.footprint(buyer) == before
+    assert world.footprint(ph) == ph_before
+
+
+def test_refund_reverses_everything_once(world: Any, violations: Any) -> None:
+    buyer, ph = world.user("c"), world.user("p")
+    world.fund(buyer, 3000)
+    a, b = world.photo(ph, 1000), world.photo(ph, 1000)
+    order = world.order(buyer, a, b)
+    assert world.balance(buyer) == 1000
+
+    refunded = world.service.refund(order["order_id"])
+    assert refunded.body["revoked"] == 2 and not refunded.replayed
+    assert world.balance(buyer) == 3000
+    assert world.balance(ph, "earnings") == 0
+    assert world.service.purchases(buyer, None, 10)["purchases"] == []
+    with pytest.raises(errors.Forbidden):
+        world.service.download(buyer, a)
+    assert world.service.get_order(buyer, order["order_id"])["status"] == "refunded"
+
+    again = world.service.refund(order["order_id"])
+    assert again.replayed and world.balance(buyer) == 3000
+    # After a refund the photo can be bought again.
+    world.order(buyer, a)
+    assert world.balance(buyer) == 2000
+    assert world.service.earnings(ph)["earnings"][0]["refunded"] == 2
+    assert not any(violations(world.service.db).values())
+
+
+def test_refund_of_unknown_order_is_404(world: Any) -> None:
+    with pytest.raises(errors.NotFound):
+        world.service.refund("00000000-0000-4000-8000-000000000000")
+    with pytest.raises(errors.BadRequest):
+        world.service.refund("not-a-uuid")
+
+
+def test_other_customers_order_is_not_found(world: Any) -> None:
+    buyer, ph = world.user("c"), world.user("p")
+    world.fund(buyer, 1000)
+    order = world.order(buyer, world.photo(ph, 100))
+    with pytest.raises(errors.NotFound):
+        world.service.get_order(world.user("c"), order["order_id"])
+    assert world.service.list_orders(world.user("c"), None, 10)["orders"] == []
+
+
+def test_download_for_buyers_and_owner_only(world: Any) -> None:
+    buyer, ph, stranger = world.user("c"), world.user("p"), world.user("c")
+    world.fund(buyer, 1000)
+    pid = world.photo(ph, 100)
+    world.order(buyer, pid)
+    key = world.catalog.get_photos([pid])[pid].original_key
+    for user in (buyer, ph):
+        grant = world.service.download(user, pid)
+        url = urlparse(grant["url"])
+        assert url.path == f"/photostack-uploads/{key}"
+        assert parse_qs(url.query)["X-Amz-Expires"] == ["120"]
+        assert grant["expires_in"] == 120
+    with pytest.raises(errors.Forbidden):
+        world.service.download(stranger, pid)
+    with pytest.raises(errors.NotFound):
+        world.service.download(buyer, "missing-photo")
+
+
+def test_pagination_of_ledger_orders_and_purchases(world: Any) -> None:
+    buyer, ph = world.user("c"), world.user("p")
+    world.fund(buyer, 10_000)
+    for _ in range(5):
+        world.order(buyer, world.photo(ph, 100))
+    seen: list[int] = []
+    cursor = None
+    while True:
+        page = world.service.ledger(buyer, cursor, 2)
+        seen += [e["posting_id"] for e in page["entries"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 6 and seen == sorted(seen, reverse=True)
+    first = world.service.list_orders(buyer, None, 3)
+    rest = world.service.list_orders(buyer, first["next_cursor"], 3)
+    assert len(first["orders"]) == 3 and len(rest["orders"]) == 2 and rest["next_cursor"] is None
+    assert len(world.service.purchases(buyer, None, 50)["purchases"]) == 5
+    with pytest.raises(errors.BadRequest):
+        world.service.ledger(buyer, "garbage!", 2)
+
+
+def test_aborted_transaction_leaves_no_partial_order(world: Any, monkeypatch: pytest.MonkeyPatch,
+                                                     violations: Any) -> None:
+    buyer, ph = world.user("c"), world.user("p")
+    world.fund(buyer, 1000)
+    pid, key = world.photo(ph, 400), world.key()
+    before, ph_before = world.footprint(buyer), world.footprint(ph)
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("crash after the ledger entry, before the order rows")
+
+    # The ledger entry, balances and order claim are written; then the process "dies".
+    monkeypatch.setattr(repository, "complete_order", crash)
+    with pytest.raises(RuntimeError):
+        world.order(buyer, pid, key=key)
+    assert world.footprint(buyer) == before and world.footprint(ph) == ph_before
+    monkeypatch.undo()
+
+    # The key was not consumed: the retry goes through once.
+    order = world.order(buyer, pid, key=key)
+    assert world.balance(buyer) == 600 and order["total_minor"] == 400
+    assert not any(violations(world.service.db).values())
