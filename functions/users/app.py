@@ -25,6 +25,13 @@ def _body() -> dict[str, Any]:
     return read_json(_request(), max_bytes=get_users_settings().max_body_bytes)
 
 
+@api_route(app, "/health", methods=["GET"])
+@domain_errors
+def health() -> Response:
+    get_service().health()
+    return json_response({"status": "ok", "service": "users"})
+
+
 @api_route(app, "/auth/register", methods=["POST"])
 @domain_errors
 def register() -> Response:

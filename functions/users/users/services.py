@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg2
 import redis
 from photostack.account_status import AccountState, AccountStatus
 from photostack.db import Database
@@ -61,6 +62,15 @@ class UsersService:
         self._status = status
         self._refresh_ttl = timedelta(seconds=refresh_ttl_s)
         self._clock = clock
+
+    def health(self) -> None:
+        """Raise DependencyUnavailable unless PostgreSQL and Redis answer."""
+        try:
+            with self._db.cursor() as cur:
+                cur.execute("SELECT 1 FROM users LIMIT 1")
+            self._status.ping()
+        except (psycopg2.Error, redis.RedisError) as exc:
+            raise DependencyUnavailable(f"dependency unavailable: {type(exc).__name__}") from exc
 
     # --- accounts ---
 

@@ -6,6 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import psycopg2
+import redis
 from chalice.app import Request
 from photostack import errors
 
@@ -42,6 +44,9 @@ def domain_errors[**P, R](view: Callable[P, R]) -> Callable[P, R]:
             return view(*args, **kwargs)
         except domain.UsersError as exc:
             raise to_api_error(exc) from exc
+        except (psycopg2.OperationalError, redis.ConnectionError, redis.TimeoutError) as exc:
+            # An outage, not a bug: say so, and let the client retry later.
+            raise errors.ServiceUnavailable("the users service is unavailable right now") from exc
 
     return wrapped
 

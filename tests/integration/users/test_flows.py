@@ -20,6 +20,11 @@ def bearer(tokens: dict[str, Any]) -> str:
     return str(tokens["access_token"])
 
 
+def test_health_checks_postgres_and_redis(api: Api) -> None:
+    r = api.get("/health")
+    assert r.status == 200 and r.body == {"status": "ok", "service": "users"}
+
+
 def test_register_login_me_and_public_profile(api: Api) -> None:
     user = api.register(role="photographer", email=f"Mixed.Case-{uuid.uuid4().hex[:8]}@Example.COM")
     assert user["role"] == "photographer" and "password_hash" not in user

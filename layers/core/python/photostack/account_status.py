@@ -84,6 +84,9 @@ class AccountStatus:
         with self._lock:
             self._cache.pop(user_id, None)
 
+    def ping(self) -> None:
+        self._redis.ping()
+
     def forget(self) -> None:
         with self._lock:
             self._cache.clear()
