@@ -1,0 +1,158 @@
+"""Photos benchmarks: ListEventPhotos straight to the sidecar (cache hit vs miss, and
+under a bounded concurrent load), and GET /events/{id}/photos through API Gateway.
+
+    .venv/bin/python -m tests.bench.bench_photos      (or through `make bench`)
+
+The load comes from this process; the sidecar runs as its own process on loopback
+(started here on a free port, without Consul), against the real Postgres and Redis.
+A "miss" drops the event's cache entry before each call, so the call reads Postgres
+and fills the cache again. The API row needs the deployed stack.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+for extra in (ROOT, ROOT / "layers" / "core" / "python"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+import grpc  # noqa: E402
+import redis  # noqa: E402
+from photostack.config import get_settings  # noqa: E402
+from photostack.photo.v1 import photo_pb2 as pb  # noqa: E402
+from photostack.photo.v1 import photo_pb2_grpc as pb_grpc  # noqa: E402
+
+from infra.db.migrate import migrate  # noqa: E402
+from tests.sidecar_process import SidecarProcess  # noqa: E402
+
+STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
+PHOTOS = 50
+PAGE = 50
+
+
+def _pct(samples: list[float], q: int) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] * 1000
+
+
+def _rows(label: str, samples: list[float]) -> list[tuple[str, str]]:
+    n = len(samples)
+    return [
+        (f"photos: {label}, p50 (n={n})", f"{_pct(samples, 50):.2f} ms"),
+        (f"photos: {label}, p95 (n={n})", f"{_pct(samples, 95):.2f} ms"),
+    ]
+
+
+def _seed(stub: pb_grpc.PhotoServiceStub, owner: pb.Caller) -> str:
+    event = stub.CreateEvent(
+        pb.CreateEventRequest(caller=owner, name="Bench", date="2025-06-01", visibility=pb.VISIBILITY_PUBLIC),
+        timeout=5,
+    )
+    service = pb.Caller(user_id="service:bench", role="service")
+    for _ in range(PHOTOS):
+        photo = stub.ReservePhoto(
+            pb.ReservePhotoRequest(
+                caller=owner, event_id=event.id, content_type="image/jpeg", declared_bytes=2_000_000
+            ),
+            timeout=5,
+        )
+        stub.RegisterDerivatives(
+            pb.RegisterDerivativesRequest(
+                caller=service,
+                photo_id=photo.id,
+                width=6000,
+                height=4000,
+                original_bytes=2_000_000,
+                sha256="ab" * 32,
+                camera="Bench",
+                derivatives=[
+                    pb.Derivative(
+                        kind=k,
+                        key=f"{k}/{event.id}/{photo.id}.jpg",
+                        width=w,
+                        height=w * 2 // 3,
+                        bytes=w * 50,
+                        content_type="image/jpeg",
+                    )
+                    for k, w in (("thumb", 400), ("web", 1600))
+                ],
+            ),
+            timeout=5,
+        )
+    return str(event.id)
+
+
+def sidecar_rows(calls: int = 300, threads: int = 4) -> list[tuple[str, str]]:
+    settings = get_settings()
+    migrate(settings.database_url, ["photos"])
+    cache = redis.Redis.from_url(settings.redis_url)
+    proc = SidecarProcess(workers=8).start()
+    try:
+        with grpc.insecure_channel(proc.address) as channel:
+            stub = pb_grpc.PhotoServiceStub(channel)
+            owner = pb.Caller(user_id=f"bench-{uuid.uuid4().hex[:8]}", role="photographer")
+            event_id = _seed(stub, owner)
+            viewer = pb.Caller(user_id="bench-viewer", role="customer")
+            request = pb.ListEventPhotosRequest(caller=viewer, event_id=event_id, limit=PAGE)
+            assert len(stub.ListEventPhotos(request, timeout=5).photos) == PHOTOS
+
+            def timed() -> float:
+                t = time.perf_counter()
+                stub.ListEventPhotos(request, timeout=5)
+                return time.perf_counter() - t
+
+            for _ in range(20):
+                timed()
+            hits = [timed() for _ in range(calls)]
+            misses = []
+            for _ in range(calls):
+                cache.delete(f"ps:event:{event_id}")
+                misses.append(timed())
+            with ThreadPoolExecutor(threads) as pool:
+                loaded = list(pool.map(lambda _: timed(), range(calls * 2)))
+    finally:
+        proc.stop()
+    return (
+        _rows(f"ListEventPhotos ({PAGE} photos) straight to the sidecar, cache hit", hits)
+        + _rows(f"ListEventPhotos ({PAGE} photos) straight to the sidecar, cache miss", misses)
+        + _rows(f"ListEventPhotos, cache hit, {threads} concurrent callers", loaded)
+        + [("photos: event id used (for the API Gateway row)", event_id)]
+    )
+
+
+def api_rows(event_id: str, requests_n: int = 50) -> list[tuple[str, str]]:
+    label = "GET /events/{id}/photos via API Gateway"
+    if not STACK_OUTPUTS.exists():
+        return [(f"photos: {label}", "stack not deployed")]
+    import requests
+    from photostack.tokens import issue_access_token
+
+    base = json.loads(STACK_OUTPUTS.read_text())["PhotosApiUrl"].rstrip("/")
+    headers = {"Authorization": "Bearer " + issue_access_token("bench-viewer", "customer")[0]}
+    http = requests.Session()
+    url = f"{base}/events/{event_id}/photos?limit={PAGE}"
+    for _ in range(3):
+        http.get(url, headers=headers, timeout=30).raise_for_status()  # warm the function and the cache
+    samples = []
+    for _ in range(requests_n):
+        t = time.perf_counter()
+        http.get(url, headers=headers, timeout=30).raise_for_status()
+        samples.append(time.perf_counter() - t)
+    return _rows(f"{label} ({PAGE} photos, presigned), cache hit", samples)
+
+
+def run() -> list[tuple[str, str]]:
+    rows = sidecar_rows()
+    return rows + api_rows(rows[-1][1])
+
+
+if __name__ == "__main__":
+    for metric, value in run():
+        print(f"{metric:75s} {value}")

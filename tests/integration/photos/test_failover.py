@@ -1,0 +1,77 @@
+"""Two sidecars found through the real Consul agent: lose one, lose both, get them back."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from photostack.discovery import ServiceResolver
+
+from tests.sidecar_process import CONSUL_ADDR, SidecarProcess
+
+pytestmark = pytest.mark.integration
+
+
+def healthy() -> list[str]:
+    return ServiceResolver("photo-sidecar", consul_addr=CONSUL_ADDR, static_addr="", ttl_s=0).instances()
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def pair(photos_schema: None) -> Iterator[tuple[SidecarProcess, SidecarProcess]]:
+    a = SidecarProcess(consul_addr=CONSUL_ADDR).start()
+    b = SidecarProcess(consul_addr=CONSUL_ADDR).start()
+    try:
+        wait_for(lambda: {a.address, b.address} <= set(healthy()))
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_registration_and_graceful_deregistration(pair: tuple[SidecarProcess, SidecarProcess]) -> None:
+    a, b = pair
+    a.stop()
+    # Deregistered on shutdown, not merely failing its health check.
+    assert a.address not in healthy()
+    assert b.address in healthy()
+
+
+def test_lose_one_lose_both_recover(api_for, pair: tuple[SidecarProcess, SidecarProcess]) -> None:  # type: ignore[no-untyped-def]
+    a, b = pair
+    api = api_for(consul_addr=CONSUL_ADDR)
+    user = (f"p-{uuid.uuid4().hex[:8]}", "photographer")
+    event = api.call("POST", "/events", {"name": "Failover", "date": "2025-06-01"}, user=user).body
+
+    def get() -> int:
+        return int(api.call("GET", f"/events/{event['id']}/photos", user=user).status)
+
+    assert [get() for _ in range(6)] == [200] * 6
+
+    # Killed without deregistering: Consul still lists it for a moment; the client
+    # retries on the other instance, so no call fails.
+    a.kill()
+    assert [get() for _ in range(20)] == [200] * 20
+
+    b.stop()
+    for _ in range(3):
+        start = time.monotonic()
+        r = api.call("GET", f"/events/{event['id']}/photos", user=user)
+        assert r.status == 503 and r.body["error"]["code"] == "service_unavailable"
+        assert time.monotonic() - start < 2.0
+
+    # Back on the same ports, registered again: calls succeed without rebuilding anything.
+    a.start()
+    b.start()
+    wait_for(lambda: {a.address, b.address} <= set(healthy()))
+    wait_for(lambda: get() == 200, timeout_s=10)
+    assert [get() for _ in range(6)] == [200] * 6
