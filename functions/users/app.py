@@ -74,7 +74,7 @@ def patch_me() -> Response:
     service = get_service()
     me = service.me(principal)
     change = domain.parse_profile_change(_body(), email=me.email)
-    return json_response(service.update_me(principal, change).private_view())
+    return json_response(service.update_me(principal, change, client_ip(_request())).private_view())
 
 
 @api_route(app, "/users/{user_id}", methods=["GET"])

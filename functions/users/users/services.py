@@ -93,10 +93,14 @@ class UsersService:
             raise UserNotFound("no such user")
         return user
 
-    def update_me(self, principal: Principal, cmd: ProfileChange) -> User:
+    def update_me(self, principal: Principal, cmd: ProfileChange, client_ip: str) -> User:
         if cmd.new_password is not None:
             current = self.me(principal)
+            # Same counters as sign-in: a stolen access token must not become a password oracle.
+            key = domain.email_key(current.email)
+            self._throttle.check(key, client_ip)
             if not self._passwords.verify(current.password_hash, cmd.current_password or ""):
+                self._throttle.record_failure(key, client_ip)
                 raise InvalidCredentials("current_password is wrong", field="current_password")
         new_hash = self._passwords.hash(cmd.new_password) if cmd.new_password is not None else None
         with self._db.connection() as conn:

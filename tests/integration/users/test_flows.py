@@ -131,6 +131,18 @@ def test_patch_me_changes_name_and_password(api: Api) -> None:
     api.login(user["email"], "a brand new phrase")
 
 
+def test_guessing_the_current_password_is_throttled(api: Api) -> None:
+    user = api.register()
+    token = bearer(api.login(user["email"]))
+    for _ in range(3):
+        r = api.patch("/users/me", {"password": "a brand new phrase", "current_password": "guess guess"},
+                      token=token)
+        assert r.status == 401
+    r = api.patch("/users/me", {"password": "a brand new phrase", "current_password": api.password},
+                  token=token)
+    assert r.status == 429 and "retry-after" in r.headers
+
+
 def test_public_profile_of_unknown_or_malformed_ids(api: Api) -> None:
     assert api.get("/users/00000000-0000-0000-0000-000000000000").status == 404
     bad = api.get("/users/not-a-uuid")
