@@ -99,7 +99,7 @@ def decode(data: bytes, min_long_edge: int, limits: DecodeLimits = DecodeLimits(
         try:
             im.load()
         except Image.DecompressionBombWarning as exc:
-            raise ImageRejected(f"the image is too large to process safely ({exc})") from exc
+            raise ImageRejected(f"the {fmt} file is too large to process safely ({exc})") from exc
         except _DECODE_ERRORS as exc:
             raise ImageRejected(_decode_failure(fmt, exc)) from exc
 
@@ -122,7 +122,11 @@ def _open(data: bytes, fmt: str, limits: DecodeLimits) -> Image.Image:
     try:
         im = Image.open(io.BytesIO(data), formats=[fmt])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected(f"the image is too large to process safely ({exc})") from exc
+        # Pillow's own bomb check runs inside open, before we can see the dimensions.
+        raise ImageRejected(
+            f"the image declares too many pixels to process safely; the limit is "
+            f"{limits.max_pixels / 1e6:.0f} megapixels"
+        ) from exc
     except UnidentifiedImageError as exc:
         raise ImageRejected(f"the file starts like a {fmt} image but is not a valid one") from exc
     except _DECODE_ERRORS as exc:

@@ -20,7 +20,7 @@ _OPACITY = 0.32
 
 def clean_text(raw: str | None) -> str:
     """The text to draw: printable, bounded, never empty."""
-    text = " ".join("".join(ch for ch in (raw or "") if ch.isprintable()).split())
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in (raw or "")).split())
     return text[:MAX_TEXT_CHARS] or DEFAULT_TEXT
 
 
