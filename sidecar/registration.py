@@ -33,6 +33,15 @@ class Registration:
         self.service = service
         self.service_id = f"{service}-{host}-{port}"
 
+    def try_register(self) -> bool:
+        """Register (idempotent); False when the agent cannot be reached, to retry later."""
+        try:
+            self.register()
+            return True
+        except Exception as exc:
+            log.warning("consul registration failed", extra={"error": str(exc)})
+            return False
+
     def register(self) -> None:
         check = consul.Check.grpc(f"{self.host}:{self.port}/{HEALTH_SERVICE}", CHECK_INTERVAL,
                                   timeout=CHECK_TIMEOUT, deregister=DEREGISTER_AFTER)
@@ -40,7 +49,7 @@ class Registration:
             self.service, service_id=self.service_id, address=self.host, port=self.port,
             tags=["grpc", "photostack.photo.v1"], check=check,
         )
-        log.info("registered in consul", extra={"service_id": self.service_id})
+        log.debug("registered in consul", extra={"service_id": self.service_id})
 
     def deregister(self) -> None:
         try:

@@ -32,6 +32,9 @@ log = get_logger("sidecar.server")
 
 SLOW_CALL_MS = 250.0
 HEALTH_PROBE_S = 2.0
+# Re-registering is idempotent; repeating it brings the instance back after a
+# Consul agent restart (a dev agent forgets its services).
+REREGISTER_EVERY = 5
 
 
 @dataclass(frozen=True)
@@ -114,9 +117,14 @@ class Sidecar:
             self._health.set(name, status)
 
     def _probe(self) -> None:
-        """NOT_SERVING while Postgres is unreachable, so Consul routes around this instance."""
+        """NOT_SERVING while Postgres is unreachable, so Consul routes around this instance;
+        and keep the Consul registration in place."""
         serving = True
+        ticks = 0
         while not self._stopping.wait(HEALTH_PROBE_S):
+            ticks += 1
+            if self._registration is not None and ticks % REREGISTER_EVERY == 0:
+                self._registration.try_register()
             try:
                 self._repo.ping()
                 ok = True
@@ -133,7 +141,7 @@ class Sidecar:
         self._set_serving(True)
         self._prober.start()
         if self._registration is not None:
-            self._registration.register()
+            self._registration.try_register()
         log.info("listening", extra={"address": f"{self.config.host}:{self.port}"})
 
     def stop(self, grace_s: float | None = None) -> None:
@@ -143,6 +151,8 @@ class Sidecar:
             return
         self._stopping.set()
         self._health.enter_graceful_shutdown()
+        if self._prober.is_alive():
+            self._prober.join(timeout=3.0)  # so it cannot re-register after we leave
         if self._registration is not None:
             self._registration.deregister()
         self._server.stop(self.config.grace_s if grace_s is None else grace_s).wait()
