@@ -1,0 +1,272 @@
+"""Build the function and layer artifacts and deploy template.yaml into LocalStack.
+
+    python infra/deploy.py              (what `make deploy` runs)
+
+What `sam build && sam deploy` does on AWS, done here without Docker or the SAM CLI:
+1. the layer: ``layers/core/python`` plus ``requirements/layer.txt`` installed for the
+   Lambda platform (manylinux x86_64, CPython 3.13) under ``python/``; cached by the
+   hash of its inputs;
+2. each function's folder zipped as it is;
+3. artifacts uploaded to an artifacts bucket under content-hash keys, so a code change
+   is a new key and CloudFormation updates exactly the functions that changed;
+4. template.yaml with every local ``CodeUri``/``ContentUri`` rewritten to its ``s3://``
+   artifact, created or updated as a CloudFormation stack (LocalStack applies the SAM
+   transform itself);
+5. the stack outputs written to ``.state/stack-outputs.json`` with LocalStack's path-form
+   API URLs, and each API registered in Consul (when an agent is configured) so that
+   anything outside the functions finds them the way the functions find the sidecar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / ".build"
+STATE = ROOT / ".state"
+ENDPOINT = os.environ.get("PHOTOSTACK_AWS_ENDPOINT", "http://127.0.0.1:4566")
+REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+STACK = os.environ.get("PHOTOSTACK_STACK", "photostack")
+ARTIFACTS_BUCKET = os.environ.get("PHOTOSTACK_ARTIFACTS_BUCKET", "photostack-artifacts")
+CONSUL = os.environ.get("PHOTOSTACK_CONSUL_ADDR", "127.0.0.1:8500")
+SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".chalice"}
+# Parameters for the local stack; on AWS they come from `sam deploy --parameter-overrides`.
+LOCAL_PARAMETERS = {"ConsulAddr": CONSUL, "DeploymentEnv": "local"}
+
+
+# --- template (CloudFormation short-form tags kept as they are) ---------------------
+class Tagged:
+    def __init__(self, tag: str, value: Any) -> None:
+        self.tag, self.value = tag, value
+
+
+class CfnLoader(yaml.SafeLoader):
+    pass
+
+
+class CfnDumper(yaml.SafeDumper):
+    pass
+
+
+def _construct_tagged(loader: yaml.Loader, suffix: str, node: yaml.Node) -> Tagged:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return Tagged("!" + suffix, value)
+
+
+def _represent_tagged(dumper: yaml.SafeDumper, data: Tagged) -> yaml.Node:
+    if isinstance(data.value, list):
+        return dumper.represent_sequence(data.tag, data.value)
+    if isinstance(data.value, dict):
+        return dumper.represent_mapping(data.tag, data.value)
+    return dumper.represent_scalar(data.tag, data.value)
+
+
+CfnLoader.add_multi_constructor("!", _construct_tagged)
+CfnDumper.add_representer(Tagged, _represent_tagged)
+
+
+def load_template(path: Path = ROOT / "template.yaml") -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+# --- artifacts -------------------------------------------------------------------------
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and not SKIP_PARTS.intersection(p.relative_to(folder).parts)
+                  and p.suffix != ".pyc")
+
+
+def _zip(entries: list[tuple[Path, str]]) -> bytes:
+    """A deterministic zip: same inputs, same bytes, same content hash."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, name in entries:
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def build_function(code_uri: str) -> bytes:
+    folder = ROOT / code_uri
+    return _zip([(p, str(p.relative_to(folder))) for p in _files(folder)])
+
+
+def build_layer(content_uri: str) -> bytes:
+    source = ROOT / content_uri
+    requirements = source / "requirements.txt"
+    key = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
+    deps = BUILD / f"layer-deps-{key}"
+    if not deps.exists():
+        install_layer_requirements(requirements, deps)
+    entries = [(p, "python/" + str(p.relative_to(deps))) for p in _files(deps)]
+    entries += [(p, "python/" + str(p.relative_to(source))) for p in _files(source)
+                if p.name != "requirements.txt"]
+    return _zip(entries)
+
+
+def install_layer_requirements(requirements: Path, target: Path) -> None:
+    """pip-install for the Lambda platform; lines marked ``# no-deps`` without their dependencies."""
+    print(f"  installing layer dependencies for python3.13 manylinux x86_64 into {target.name}")
+    lines = [line.strip() for line in requirements.read_text().splitlines()]
+    specs = [line for line in lines if line and not line.startswith("#")]
+    plain = [line.split("#")[0].strip() for line in specs if "# no-deps" not in line]
+    no_deps = [line.split("#")[0].strip() for line in specs if "# no-deps" in line]
+    tmp = target.with_suffix(".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target", str(tmp),
+           "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64",
+           "--implementation", "cp", "--python-version", "3.13", "--only-binary=:all:"]
+    subprocess.run([*pip, *plain], check=True)
+    if no_deps:
+        subprocess.run([*pip, "--no-deps", *no_deps], check=True)
+    for junk in ("bin", "__pycache__"):
+        shutil.rmtree(tmp / junk, ignore_errors=True)
+    tmp.rename(target)
+
+
+def package(template: dict[str, Any], s3: Any) -> dict[str, Any]:
+    try:
+        s3.head_bucket(Bucket=ARTIFACTS_BUCKET)
+    except botocore.exceptions.ClientError:
+        s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
+    for name, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            field, blob = "CodeUri", build_function(props["CodeUri"])
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            field, blob = "ContentUri", build_layer(props["ContentUri"])
+        else:
+            continue
+        key = f"{name}/{hashlib.sha256(blob).hexdigest()[:20]}.zip"
+        try:
+            s3.head_object(Bucket=ARTIFACTS_BUCKET, Key=key)
+        except botocore.exceptions.ClientError:
+            s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=key, Body=blob)
+        print(f"  {name:<22} {len(blob) / 1e6:6.1f} MB  s3://{ARTIFACTS_BUCKET}/{key}")
+        props[field] = f"s3://{ARTIFACTS_BUCKET}/{key}"
+    return template
+
+
+# --- stack ---------------------------------------------------------------------------------
+def deploy_stack(body: str, cfn: Any) -> str:
+    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in LOCAL_PARAMETERS.items()]
+    args = dict(StackName=STACK, TemplateBody=body, Parameters=parameters,
+                Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"])
+    try:
+        status = cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]
+    except botocore.exceptions.ClientError:
+        status = None
+    if status in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "DELETE_FAILED"):
+        cfn.delete_stack(StackName=STACK)
+        cfn.get_waiter("stack_delete_complete").wait(StackName=STACK)
+        status = None
+    if status is None:
+        cfn.create_stack(**args)
+        action = "create"
+    else:
+        try:
+            cfn.update_stack(**args)
+            action = "update"
+        except botocore.exceptions.ClientError as exc:
+            if "No updates are to be performed" in str(exc):
+                return "unchanged"
+            raise
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
+        status = stack["StackStatus"]
+        if status.endswith("_COMPLETE") and "ROLLBACK" not in status:
+            return action
+        if status.endswith("FAILED") or "ROLLBACK" in status:
+            events = cfn.describe_stack_events(StackName=STACK)["StackEvents"]
+            reasons = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}" for e in events
+                       if "FAILED" in e.get("ResourceStatus", "")]
+            raise SystemExit(f"stack {action} failed ({status}):\n  " + "\n  ".join(reasons[:10]))
+        time.sleep(1)
+    raise SystemExit(f"stack {action} did not finish within 300 s")
+
+
+def wait_functions_active(lam: Any, template: dict[str, Any]) -> None:
+    names = [r["Properties"]["FunctionName"] for r in template["Resources"].values()
+             if r["Type"] == "AWS::Serverless::Function" and "FunctionName" in r.get("Properties", {})]
+    for name in names:
+        lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+        lam.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+
+
+def local_outputs(cfn: Any) -> dict[str, str]:
+    raw = {o["OutputKey"]: o["OutputValue"]
+           for o in cfn.describe_stacks(StackName=STACK)["Stacks"][0].get("Outputs", [])}
+    outputs = dict(raw)
+    # The execute-api host names do not resolve without LocalStack's DNS; the path form does.
+    for key, value in raw.items():
+        if key.endswith("ApiId"):
+            outputs[key[: -len("Id")] + "Url"] = f"{ENDPOINT}/restapis/{value}/Prod/_user_request_"
+    outputs["Endpoint"] = ENDPOINT
+    return outputs
+
+
+def register_in_consul(outputs: dict[str, str]) -> None:
+    if not CONSUL:
+        return
+    import consul  # py-consul
+
+    host, _, port = CONSUL.partition(":")
+    agent = consul.Consul(host=host, port=int(port or 8500))
+    for key, url in outputs.items():
+        if not (key.endswith("ApiUrl") and key != "ProbeApiUrl"):
+            continue
+        service = "photostack-" + key[: -len("ApiUrl")].lower() + "-api"
+        address = url.split("://", 1)[1].split("/", 1)[0]
+        api_host, _, api_port = address.partition(":")
+        agent.agent.service.register(
+            service, service_id=service, address=api_host, port=int(api_port or 80),
+            tags=["photostack", "api"], meta={"base_url": url},
+            check=consul.Check.http(url + "/health", interval="10s", timeout="3s"),
+        )
+
+
+def main() -> None:
+    started = time.monotonic()
+    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION)
+    s3 = session.client("s3", endpoint_url=ENDPOINT)
+    cfn = session.client("cloudformation", endpoint_url=ENDPOINT)
+    lam = session.client("lambda", endpoint_url=ENDPOINT)
+    print(f"deploying stack {STACK!r} to {ENDPOINT}")
+    template = package(load_template(), s3)
+    body = yaml.dump(template, Dumper=CfnDumper, sort_keys=False, width=200)
+    action = deploy_stack(body, cfn)
+    wait_functions_active(lam, template)
+    outputs = local_outputs(cfn)
+    STATE.mkdir(exist_ok=True)
+    (STATE / "stack-outputs.json").write_text(json.dumps(outputs, indent=2))
+    try:
+        register_in_consul(outputs)
+    except Exception as exc:  # Consul is optional for the stack itself
+        print(f"  (not registered in Consul: {exc})")
+    print(f"stack {action} in {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
