@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start and stop the services photostack needs, idempotently and on loopback only.
 #
-#   infra/services.sh up   [postgres redis consul localstack]   (default: all)
+#   infra/services.sh up   [postgres redis consul localstack sidecar]   (default: all)
 #   infra/services.sh down [...]                                 stops only what `up` started
 #   infra/services.sh status
 #
@@ -140,6 +140,34 @@ localstack_up() {
 
 localstack_down() { kill_pidfile localstack; }
 
+# --- Photo sidecar (gRPC, registers itself in Consul) -----------------------------
+SIDECAR_PORT="${PHOTOSTACK_SIDECAR_PORT:-50051}"
+
+sidecar_healthy() {
+  "$ROOT/.venv/bin/python" - "$SIDECAR_PORT" <<'PY' >/dev/null 2>&1
+import sys, grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+channel = grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}")
+reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+sys.exit(0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1)
+PY
+}
+
+sidecar_up() {
+  if sidecar_healthy; then return 0; fi
+  log "starting the photo sidecar on 127.0.0.1:$SIDECAR_PORT"
+  (
+    cd "$ROOT"
+    PHOTOSTACK_CONSUL_ADDR="${PHOTOSTACK_CONSUL_ADDR-127.0.0.1:$CONSUL_HTTP_PORT}" \
+      nohup "$ROOT/.venv/bin/python" -m sidecar --port "$SIDECAR_PORT" >"$STATE/log/sidecar.log" 2>&1 &
+    echo $! >"$STATE/run/sidecar.pid"
+  )
+  touch "$STATE/started/sidecar"
+  wait_for 30 sidecar sidecar_healthy || { tail -20 "$STATE/log/sidecar.log" >&2; return 1; }
+}
+
+sidecar_down() { kill_pidfile sidecar; }
+
 kill_pidfile() {
   local pidfile="$STATE/run/$1.pid"
   [[ -f "$pidfile" ]] || return 0
@@ -156,10 +184,11 @@ status() {
   printf 'postgres   %s\n' "$(pg_isready -h 127.0.0.1 -q && echo up || echo down)"
   printf 'redis      %s\n' "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && echo up || echo down)"
   printf 'consul     %s\n' "$(curl -fsS "http://127.0.0.1:$CONSUL_HTTP_PORT/v1/status/leader" >/dev/null 2>&1 && echo up || echo down)"
+  printf 'sidecar    %s\n' "$(sidecar_healthy && echo up || echo down)"
   printf 'localstack %s\n' "$(curl -fsS "http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health" >/dev/null 2>&1 && echo up || echo down)"
 }
 
-ALL=(postgres redis consul localstack)
+ALL=(postgres redis consul localstack sidecar)
 cmd="${1:-status}"; shift || true
 names=("$@"); ((${#names[@]})) || names=("${ALL[@]}")
 case "$cmd" in

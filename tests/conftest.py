@@ -56,3 +56,12 @@ def stack() -> dict[str, str]:
     if not STACK_OUTPUTS.exists():
         pytest.fail("the stack is not deployed: run `make up` (or `make test`, which deploys)")
     return json.loads(STACK_OUTPUTS.read_text())
+
+
+def aws_client(service: str):  # type: ignore[no-untyped-def]
+    """A boto3 client for LocalStack (the endpoint the stack was deployed to)."""
+    import boto3
+
+    endpoint = os.environ.get("PHOTOSTACK_AWS_ENDPOINT", "http://127.0.0.1:4566")
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test")

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# `make down`: stop only what `make up` started. The database and its data stay.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$ROOT/infra/services.sh" down postgres redis consul localstack sidecar  # stopped in reverse order
