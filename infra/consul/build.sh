@@ -8,7 +8,7 @@
 # Consul requires) and build there. The source is never copied into this repo.
 set -euo pipefail
 
-CONSUL_VERSION="${CONSUL_VERSION:-v1.21.4}"
+CONSUL_VERSION="${CONSUL_VERSION:-v1.22.0}"
 CACHE="${PHOTOSTACK_CACHE:-$HOME/.cache/photostack}"
 BIN="$CACHE/bin/consul-$CONSUL_VERSION"
 
@@ -21,6 +21,9 @@ mkdir -p "$CACHE/bin" "$CACHE/gomod"
 export GOMODCACHE="${GOMODCACHE:-$CACHE/gomod}"
 export GOFLAGS="-mod=mod -buildvcs=false"
 export GOTOOLCHAIN=local
+# These two nested modules are served by the proxy but absent from the checksum
+# database (Consul never published them on their own), so they cannot be verified there.
+export GONOSUMDB="github.com/hashicorp/consul/envoyextensions,github.com/hashicorp/consul/troubleshoot"
 
 work="$(mktemp -d "$CACHE/consul-build.XXXXXX")"
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
@@ -29,8 +32,13 @@ echo "building consul $CONSUL_VERSION (first time only; a few minutes)..." >&2
 cd "$work"
 mkdir fetch && cd fetch
 go mod init photostack.local/consul-fetch >/dev/null 2>&1
-src="$(go mod download -json "github.com/hashicorp/consul@$CONSUL_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-[[ -d "$src" ]] || { echo "could not download consul $CONSUL_VERSION" >&2; exit 1; }
+meta="$(go mod download -json "github.com/hashicorp/consul@$CONSUL_VERSION" || true)"
+src="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$meta")"
+if [[ ! -d "$src" ]]; then
+  echo "could not download consul $CONSUL_VERSION from the Go module proxy:" >&2
+  echo "$meta" >&2
+  exit 1
+fi
 cd "$work"
 cp -r "$src" src
 chmod -R u+w src
