@@ -5,8 +5,11 @@ Routes only: parse, authenticate, call one service method, shape the response.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
+import psycopg2
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 from chalice.app import Request
 from photostack import errors
@@ -37,12 +40,35 @@ def _respond(outcome: Outcome) -> Response:
     return json_response(outcome.body, outcome.status, headers)
 
 
+def dependency_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A database that cannot be reached is a 503 the client may retry, not a 500."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            raise errors.ServiceUnavailable("the database is unavailable; retry later",
+                                            code="database_unavailable",
+                                            headers={"Retry-After": "1"}) from exc
+
+    return wrapped
+
+
 def _page() -> tuple[str | None, int]:
     request = _request()
     return query_param(request, "cursor"), int_query_param(request, "limit", 50, lo=1, hi=200)
 
 
+@api_route(app, "/health", methods=["GET"])
+@dependency_errors
+def health() -> Response:
+    bootstrap.service().health()
+    return json_response({"status": "ok", "service": "transactions"})
+
+
 @api_route(app, "/wallet/topups", methods=["POST"])
+@dependency_errors
 def start_topup() -> Response:
     principal = authenticate(_request(), roles=ANY_ROLE)
     key = domain.idempotency_key(_headers())
@@ -51,6 +77,7 @@ def start_topup() -> Response:
 
 
 @api_route(app, "/webhooks/payments", methods=["POST"])
+@dependency_errors
 def payment_webhook() -> Response:
     # No bearer token: the provider authenticates with the HMAC signature.
     body = _request().raw_body or b""
@@ -63,12 +90,14 @@ def payment_webhook() -> Response:
 
 
 @api_route(app, "/wallet", methods=["GET"])
+@dependency_errors
 def wallet() -> dict[str, Any]:
     principal = authenticate(_request(), roles=ANY_ROLE)
     return bootstrap.service().wallet(principal.user_id)
 
 
 @api_route(app, "/wallet/ledger", methods=["GET"])
+@dependency_errors
 def wallet_ledger() -> dict[str, Any]:
     principal = authenticate(_request(), roles=ANY_ROLE)
     cursor, limit = _page()
@@ -76,6 +105,7 @@ def wallet_ledger() -> dict[str, Any]:
 
 
 @api_route(app, "/orders", methods=["POST"])
+@dependency_errors
 def place_order() -> Response:
     principal = authenticate(_request(), roles=ANY_ROLE)
     key = domain.idempotency_key(_headers())
@@ -84,6 +114,7 @@ def place_order() -> Response:
 
 
 @api_route(app, "/orders", methods=["GET"])
+@dependency_errors
 def list_orders() -> dict[str, Any]:
     principal = authenticate(_request(), roles=ANY_ROLE)
     cursor, limit = _page()
@@ -91,12 +122,14 @@ def list_orders() -> dict[str, Any]:
 
 
 @api_route(app, "/orders/{order_id}", methods=["GET"])
+@dependency_errors
 def get_order(order_id: str) -> dict[str, Any]:
     principal = authenticate(_request(), roles=ANY_ROLE)
     return bootstrap.service().get_order(principal.user_id, order_id)
 
 
 @api_route(app, "/purchases", methods=["GET"])
+@dependency_errors
 def purchases() -> dict[str, Any]:
     principal = authenticate(_request(), roles=ANY_ROLE)
     cursor, limit = _page()
@@ -104,18 +137,21 @@ def purchases() -> dict[str, Any]:
 
 
 @api_route(app, "/purchases/{photo_id}/download", methods=["GET"])
+@dependency_errors
 def download(photo_id: str) -> dict[str, Any]:
     principal = authenticate(_request(), roles=ANY_ROLE)
     return bootstrap.service().download(principal.user_id, photo_id)
 
 
 @api_route(app, "/earnings", methods=["GET"])
+@dependency_errors
 def earnings() -> dict[str, Any]:
     principal = authenticate(_request(), roles=("photographer", "admin"))
     return bootstrap.service().earnings(principal.user_id)
 
 
 @api_route(app, "/admin/refunds", methods=["POST"])
+@dependency_errors
 def refund() -> Response:
     authenticate(_request(), roles=("admin",))
     body = read_json(_request())

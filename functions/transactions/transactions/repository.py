@@ -79,19 +79,30 @@ def lock_accounts(cur: Cursor, account_ids: Iterable[int]) -> dict[int, int]:
     return balances
 
 
-def post_entry(cur: Cursor, entry: Entry, account_ids: dict[AccountRef, int]) -> int:
-    """Write a balanced entry; the postings trigger moves the cached balances.
-
-    The accounts must already be locked by :func:`lock_accounts`.
-    """
+def open_entry(cur: Cursor, entry: Entry) -> int:
+    """The entry's header row; its postings must follow in the same transaction (checked at commit)."""
     cur.execute("INSERT INTO journal_entries (kind, reference) VALUES (%s, %s) RETURNING id",
                 (entry.kind, entry.reference))
     entry_id: int = cur.fetchone()["id"]
+    return entry_id
+
+
+def insert_postings(cur: Cursor, entry_id: int, entry: Entry, account_ids: dict[AccountRef, int]) -> None:
+    """The postings of an opened entry; the postings trigger moves the cached balances.
+
+    The accounts must already be locked by :func:`lock_accounts`.
+    """
     psycopg2.extras.execute_values(
         cur,
         "INSERT INTO postings (entry_id, account_id, currency, amount_minor) VALUES %s",
         [(entry_id, account_ids[p.account], p.currency, p.amount_minor) for p in entry.postings],
     )
+
+
+def post_entry(cur: Cursor, entry: Entry, account_ids: dict[AccountRef, int]) -> int:
+    """Write a balanced entry whose accounts are already locked."""
+    entry_id = open_entry(cur, entry)
+    insert_postings(cur, entry_id, entry, account_ids)
     return entry_id
 
 

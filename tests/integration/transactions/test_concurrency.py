@@ -98,15 +98,15 @@ CHILD = textwrap.dedent("""
     from transactions.services import TransactionsService
 
     dsn, buyer, owner, photo, key = sys.argv[1:6]
-    real = repository.complete_order
+    real = repository.insert_postings
 
-    def slow_complete(*args, **kwargs):
+    def slow_postings(*args, **kwargs):
         real(*args, **kwargs)
         # Everything is written but not committed: tell the parent, then wait to be killed.
         print("IN-FLIGHT", flush=True)
         time.sleep(60)
 
-    repository.complete_order = slow_complete
+    repository.insert_postings = slow_postings
     catalog = InMemoryCatalog([CatalogPhoto(photo, "ev", owner, 300, "EUR", True, "originals/ev/" + photo)])
     service = TransactionsService(Database(dsn, schema="transactions", maxconn=2), catalog,
                                   S3Presigner(None), fee_bps=1500, webhook_secret="x" * 40,

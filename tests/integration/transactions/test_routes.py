@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
+from photostack.config import reset_settings
 from photostack.tokens import issue_access_token
 from transactions import bootstrap
 from transactions.webhooks import signature_header
@@ -192,3 +193,13 @@ def test_webhook_route_rejections(api: Any, world: Any) -> None:
     assert_error(api.http.post("/webhooks/payments", headers=hook.headers, body=hook.body), 409,
                  "replayed_event")
     assert world.balance(user) == 300
+
+
+def test_health_and_database_outage(api: Any, world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert api.http.get("/health").json_body == {"status": "ok", "service": "transactions"}
+    # A cold container whose database is unreachable answers 503, not 500.
+    bootstrap.install(None)  # type: ignore[arg-type]
+    monkeypatch.setenv("PHOTOSTACK_DATABASE_URL", "postgresql://photostack:photostack@127.0.0.1:1/photostack")
+    reset_settings()
+    assert_error(api.http.get("/health"), 503, "database_unavailable")
+    assert_error(api.http.get("/wallet", headers=auth(world.user())), 503, "database_unavailable")

@@ -1,0 +1,33 @@
+"""Priced, ready photos made straight in the photo sidecar, for transactions e2e tests and benches.
+
+The upload pipeline is the normal way a photo becomes ready; here the test plays
+that pipeline over gRPC so buying can be tested without uploading images.
+"""
+
+from __future__ import annotations
+
+from photostack.photo.v1 import photo_pb2 as pb
+from photostack.rpc import PhotoClient
+
+PIPELINE = pb.Caller(user_id="service:upload", role="service")
+
+
+def priced_photos(client: PhotoClient, owner_id: str, count: int, *, price_minor: int | None = 1000,
+                  currency: str = "EUR") -> list[str]:
+    """``count`` ready public photos of ``owner_id`` in a new event; unpriced when ``price_minor`` is None."""
+    caller = pb.Caller(user_id=owner_id, role="photographer")
+    event = client.create_event(pb.CreateEventRequest(caller=caller, name="Finish line", date="2026-05-01",
+                                                      visibility=pb.VISIBILITY_PUBLIC))
+    ids: list[str] = []
+    for _ in range(count):
+        photo = client.reserve_photo(pb.ReservePhotoRequest(caller=caller, event_id=event.id,
+                                                            content_type="image/jpeg", declared_bytes=1000))
+        client.register_derivatives(pb.RegisterDerivativesRequest(
+            caller=PIPELINE, photo_id=photo.id, width=10, height=10, original_bytes=1000, sha256="a" * 64,
+            derivatives=[pb.Derivative(kind="web", key=f"web/{photo.id}.jpg", width=10, height=10,
+                                       bytes=100, content_type="image/jpeg")]))
+        if price_minor is not None:
+            client.update_photo(pb.UpdatePhotoRequest(caller=caller, photo_id=photo.id,
+                                                      price_minor=price_minor, currency=currency))
+        ids.append(photo.id)
+    return ids
