@@ -17,7 +17,7 @@ UPLOADS_BUCKET = os.environ.get("PHOTOSTACK_UPLOADS_BUCKET") or "photostack-uplo
 
 
 @app.on_s3_event(bucket=UPLOADS_BUCKET, events=["s3:ObjectCreated:*"], prefix="originals/")
-def on_original_uploaded(event: S3Event) -> dict[str, Any]:
+def on_upload(event: S3Event) -> dict[str, Any]:
     # Transient failures (S3, Redis, sidecar) raise: Lambda's async retries, then the
     # on-failure destination, take it from there. Bad images end as failed photos, not errors.
     outcomes = bootstrap.handle(event.to_dict())
