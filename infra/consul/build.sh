@@ -18,6 +18,13 @@ if [[ -x "$BIN" ]]; then
 fi
 
 mkdir -p "$CACHE/bin" "$CACHE/gomod"
+# One build at a time: a second caller waits for the first and reuses its binary.
+exec 9>"$CACHE/consul-build.lock"
+flock 9
+if [[ -x "$BIN" ]]; then
+  echo "$BIN"
+  exit 0
+fi
 export GOMODCACHE="${GOMODCACHE:-$CACHE/gomod}"
 export GOFLAGS="-mod=mod -buildvcs=false"
 export GOTOOLCHAIN=local
