@@ -78,7 +78,7 @@ def render(
     # libwebp releases the GIL and is the slowest step, so WebP encodes run on one worker
     # thread while this one resizes and writes the JPEGs; on a fractional-vCPU Lambda this
     # costs nothing, on more cores it overlaps.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="webp") as webp_worker:
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="webp") as webp_worker:
         for spec in SIZES:
             current = _resize(current, fit(source.width, source.height, spec.long_edge), spec)
             out = watermark.apply(current, watermark_text) if spec.watermarked else current
