@@ -14,6 +14,10 @@ as progressive JPEG q82 and WebP q80 (effort 4), with no metadata.
 
 Each implementation runs in its own child process over the whole corpus, so its peak RSS
 (VmHWM) is its own; per-image wall time is the median of a few runs after one warm-up.
+
+Then the whole path under LocalStack, when the stack is deployed (`make up`): for each image
+of the corpus, POST /uploads -> PUT to the presigned URL -> poll GET /photos/{id} until it
+is ready; p50/p95 over the corpus, one upload at a time.
 """
 
 from __future__ import annotations
@@ -275,7 +279,67 @@ def run() -> list[tuple[str, str]]:
                      f"{sizes[k] / 2**20:.2f} MiB ({sizes[k] / sizes['ours']:.2f} of ours)"))
     for k in IMPLEMENTATIONS:
         rows.append((f"{k}: peak RSS over the corpus (incl. 45 MP)", f"{results[k]['peak_rss_mb']:.0f} MB"))
+    try:
+        rows += localstack_rows(paths)
+    except Exception as exc:  # a platform problem must not hide the figures above
+        rows.append(("LocalStack: S3 PUT -> photo ready", f"not measured: {type(exc).__name__}: {exc}"[:160]))
     return rows
+
+
+# --- the whole path under LocalStack ---------------------------------------------------
+
+STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
+PASSWORD = "correct horse battery staple"
+
+
+def localstack_rows(paths: list[Path]) -> list[tuple[str, str]]:
+    import uuid
+
+    import requests
+
+    from tests.bench.stats import percentile
+
+    label = "LocalStack: S3 PUT -> photo ready"
+    if not STACK_OUTPUTS.exists():
+        return [(label, "not measured: the stack is not deployed (make up)")]
+    stack = json.loads(STACK_OUTPUTS.read_text())
+    users, photos = stack["UsersApiUrl"].rstrip("/"), stack["PhotosApiUrl"].rstrip("/")
+    email = f"bench-upload-{uuid.uuid4().hex[:10]}@example.com"
+    requests.post(f"{users}/auth/register", json={"email": email, "password": PASSWORD,
+                                                   "display_name": "Bench Studio", "role": "photographer"},
+                  timeout=30)
+    login = requests.post(f"{users}/auth/login", json={"email": email, "password": PASSWORD}, timeout=30)
+    if login.status_code != 200:
+        return [(label, f"not measured: login answered {login.status_code}")]
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    event = requests.post(f"{photos}/events", json={"name": "Bench", "date": "2026-05-01", "place": "Lyon"},
+                          headers={**auth, "Idempotency-Key": uuid.uuid4().hex}, timeout=30)
+    if event.status_code != 201:
+        return [(label, f"not measured: POST /events answered {event.status_code} {event.text[:120]}")]
+    latencies, failed = [], []
+    for path in paths:
+        data = path.read_bytes()
+        reserved = requests.post(f"{photos}/uploads", headers=auth, timeout=30, json={
+            "event_id": event.json()["id"], "content_type": "image/jpeg", "size_bytes": len(data)})
+        if reserved.status_code != 201:
+            return [(label, f"not measured: POST /uploads answered {reserved.status_code}")]
+        photo_id, upload = reserved.json()["photo_id"], reserved.json()["upload"]
+        started = time.perf_counter()
+        requests.put(upload["url"], data=data, headers=upload["headers"], timeout=60).raise_for_status()
+        status = "pending"
+        while status == "pending" and time.perf_counter() - started < 120:
+            time.sleep(0.05)
+            got = requests.get(f"{photos}/photos/{photo_id}", headers=auth, timeout=30)
+            status = got.json().get("status")
+        if status == "ready":
+            latencies.append(time.perf_counter() - started)
+        else:
+            failed.append(f"{path.name}: {status}")
+    if not latencies:
+        return [(label, f"not measured: no photo became ready ({'; '.join(failed[:3])})")]
+    ms = [x * 1000 for x in latencies]
+    return [(label, f"p50 {percentile(ms, 50):.0f} ms, p95 {percentile(ms, 95):.0f} ms, "
+                    f"max {max(ms):.0f} ms (n={len(ms)}, not ready: {len(failed)})")]
 
 
 def _megapixels(name: str) -> float:
