@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,10 +59,11 @@ def stack() -> dict[str, str]:
     return json.loads(STACK_OUTPUTS.read_text())
 
 
-def aws_client(service: str):  # type: ignore[no-untyped-def]
+def aws_client(service: str) -> Any:
     """A boto3 client for LocalStack (the endpoint the stack was deployed to)."""
     import boto3
 
+    client: Any = boto3.client
     endpoint = os.environ.get("PHOTOSTACK_AWS_ENDPOINT", "http://127.0.0.1:4566")
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+    return client(service, endpoint_url=endpoint, region_name="us-east-1",
                         aws_access_key_id="test", aws_secret_access_key="test")

@@ -11,6 +11,7 @@ code and its layers' ``python/`` folders on the path.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import signal
@@ -88,10 +89,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 os.killpg(self.process.pid, signal.SIGTERM)
                 self.process.wait(timeout=3)
             except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         try:
             self.executor_endpoint.shutdown()
         except Exception as exc:  # already unregistered: nothing left to release

@@ -20,6 +20,7 @@ prints an end marker so the supervisor knows it has every log line of that reque
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -204,10 +205,8 @@ class Worker:
         self.process.stdin.flush()
 
     def kill(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
 
     def max_memory_mb(self) -> int:
@@ -281,7 +280,8 @@ class Supervisor:
         init_ms = 0.0
         if self.worker is None:  # replaced after a timeout, a crash or an OOM kill
             init_ms = self.start_worker()
-        logs = [f"START RequestId: {request_id} Version: {os.environ.get('AWS_LAMBDA_FUNCTION_VERSION', '$LATEST')}\n"]
+        version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        logs = [f"START RequestId: {request_id} Version: {version}\n"]
         if self.worker is None:
             logs.append(self.init_logs)
             outcome: dict[str, Any] | str = {"type": "error", "error": self.init_error}

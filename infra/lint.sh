@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# ruff and mypy over the whole project. Each function is type-checked on its own because
+# every function has an `app.py` (they would clash as one module in a single mypy run).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BIN="$ROOT/.venv/bin"
+"$BIN/ruff" check .
+"$BIN/mypy" layers/core/python/photostack sidecar infra/db infra/deploy.py tests
+for fn in functions/*/; do
+  (cd "$fn" && MYPYPATH="$ROOT/layers/core/python" "$BIN/mypy" --config-file "$ROOT/pyproject.toml" .)
+done
