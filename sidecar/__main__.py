@@ -28,12 +28,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=16, help="threads serving calls (and DB connections)")
     parser.add_argument("--consul", default=settings.consul_addr,
                         help="Consul HTTP address to register in (default: PHOTOSTACK_CONSUL_ADDR)")
+    parser.add_argument("--service", default=settings.sidecar_service,
+                        help="name to register in Consul (default: PHOTOSTACK_SIDECAR_SERVICE)")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds to drain in-flight calls on stop")
     args = parser.parse_args(argv)
 
     sidecar = Sidecar(SidecarConfig(
         database_url=settings.database_url, redis_url=settings.redis_url, consul_addr=args.consul,
-        host=args.host, port=args.port, workers=args.workers, grace_s=args.grace,
+        service_name=args.service, host=args.host, port=args.port, workers=args.workers, grace_s=args.grace,
     ))
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

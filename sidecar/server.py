@@ -42,6 +42,7 @@ class SidecarConfig:
     database_url: str
     redis_url: str
     consul_addr: str = ""  # empty: do not register
+    service_name: str = "photo-sidecar"
     host: str = "127.0.0.1"
     port: int = 50051
     workers: int = 16
@@ -97,7 +98,7 @@ class Sidecar:
         self.port = self._server.add_insecure_port(f"{config.host}:{config.port}")
         if self.port == 0:
             raise RuntimeError(f"cannot listen on {config.host}:{config.port}")
-        self._registration = (Registration(config.consul_addr, config.host, self.port)
+        self._registration = (Registration(config.consul_addr, config.host, self.port, config.service_name)
                               if config.consul_addr else None)
         self._stopping = threading.Event()
         self._stopped = threading.Event()

@@ -33,7 +33,15 @@ def serving(address: str, timeout_s: float = 0.5) -> bool:
 
 
 class SidecarProcess:
-    def __init__(self, *, port: int | None = None, consul_addr: str = "", workers: int = 4) -> None:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        consul_addr: str = "",
+        workers: int = 4,
+        service: str = "photo-sidecar",
+    ) -> None:
+        self.service = service
         self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.consul_addr = consul_addr
@@ -53,6 +61,8 @@ class SidecarProcess:
                 self.consul_addr,
                 "--workers",
                 str(self.workers),
+                "--service",
+                self.service,
                 "--grace",
                 "2",
             ],

@@ -99,9 +99,10 @@ def api_for(monkeypatch: pytest.MonkeyPatch, s3_env: Any):  # type: ignore[no-un
     """An Api whose function finds the sidecar statically (address) or through Consul."""
     apps: list[Client] = []
 
-    def make(*, sidecar_addr: str = "", consul_addr: str = "") -> Api:
+    def make(*, sidecar_addr: str = "", consul_addr: str = "", service: str = "photo-sidecar") -> Api:
         monkeypatch.setenv("PHOTOSTACK_SIDECAR_ADDR", sidecar_addr or "127.0.0.1:1")
         monkeypatch.setenv("PHOTOSTACK_CONSUL_ADDR", consul_addr)
+        monkeypatch.setenv("PHOTOSTACK_SIDECAR_SERVICE", service)
         monkeypatch.setenv("PHOTOSTACK_GRPC_DEADLINE_MS", "1500")
         get_settings.cache_clear()
         reset_clients()

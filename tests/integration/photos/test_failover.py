@@ -1,4 +1,8 @@
-"""Two sidecars found through the real Consul agent: lose one, lose both, get them back."""
+"""Two sidecars found through the real Consul agent: lose one, lose both, get them back.
+
+Each test registers its sidecars under a service name of its own, so the stack's
+own `photo-sidecar` (started by `make up`) neither helps nor gets in the way.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,8 @@ from tests.sidecar_process import CONSUL_ADDR, SidecarProcess
 pytestmark = pytest.mark.integration
 
 
-def healthy() -> list[str]:
-    return ServiceResolver("photo-sidecar", consul_addr=CONSUL_ADDR, static_addr="", ttl_s=0).instances()
+def healthy(service: str) -> list[str]:
+    return ServiceResolver(service, consul_addr=CONSUL_ADDR, static_addr="", ttl_s=0).instances()
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
@@ -28,27 +32,30 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
 
 @pytest.fixture
 def pair(photos_schema: None) -> Iterator[tuple[SidecarProcess, SidecarProcess]]:
-    a = SidecarProcess(consul_addr=CONSUL_ADDR).start()
-    b = SidecarProcess(consul_addr=CONSUL_ADDR).start()
+    service = f"photo-sidecar-test-{uuid.uuid4().hex[:8]}"
+    a = SidecarProcess(consul_addr=CONSUL_ADDR, service=service).start()
+    b = SidecarProcess(consul_addr=CONSUL_ADDR, service=service).start()
     try:
-        wait_for(lambda: {a.address, b.address} <= set(healthy()))
+        wait_for(lambda: {a.address, b.address} <= set(healthy(service)))
         yield a, b
     finally:
-        a.stop()
-        b.stop()
+        for proc in (a, b):
+            if proc.proc is None:
+                proc.start()  # so that a killed instance leaves Consul now, not in 30 s
+            proc.stop()
 
 
 def test_registration_and_graceful_deregistration(pair: tuple[SidecarProcess, SidecarProcess]) -> None:
     a, b = pair
     a.stop()
     # Deregistered on shutdown, not merely failing its health check.
-    assert a.address not in healthy()
-    assert b.address in healthy()
+    assert a.address not in healthy(a.service)
+    assert b.address in healthy(a.service)
 
 
 def test_lose_one_lose_both_recover(api_for, pair: tuple[SidecarProcess, SidecarProcess]) -> None:  # type: ignore[no-untyped-def]
     a, b = pair
-    api = api_for(consul_addr=CONSUL_ADDR)
+    api = api_for(consul_addr=CONSUL_ADDR, service=a.service)
     user = (f"p-{uuid.uuid4().hex[:8]}", "photographer")
     event = api.call("POST", "/events", {"name": "Failover", "date": "2025-06-01"}, user=user).body
 
@@ -72,6 +79,6 @@ def test_lose_one_lose_both_recover(api_for, pair: tuple[SidecarProcess, Sidecar
     # Back on the same ports, registered again: calls succeed without rebuilding anything.
     a.start()
     b.start()
-    wait_for(lambda: {a.address, b.address} <= set(healthy()))
+    wait_for(lambda: {a.address, b.address} <= set(healthy(a.service)))
     wait_for(lambda: get() == 200, timeout_s=10)
     assert [get() for _ in range(6)] == [200] * 6

@@ -56,6 +56,7 @@ class Settings:
     platform_fee_bps: int
     grpc_deadline_s: float
     log_level: str
+    sidecar_service: str = "photo-sidecar"  # the photo sidecar's name in Consul
 
     @property
     def is_production(self) -> bool:
@@ -86,6 +87,7 @@ def load() -> Settings:
         platform_fee_bps=_int("PHOTOSTACK_PLATFORM_FEE_BPS", 1500),
         grpc_deadline_s=_int("PHOTOSTACK_GRPC_DEADLINE_MS", 2000) / 1000.0,
         log_level=_str("PHOTOSTACK_LOG_LEVEL", "INFO"),
+        sidecar_service=_str("PHOTOSTACK_SIDECAR_SERVICE", "photo-sidecar"),
     )
     if settings.is_production:
         for name, value in (

@@ -106,10 +106,12 @@ _resolvers: dict[str, ServiceResolver] = {}
 _resolvers_lock = threading.Lock()
 
 
-def get_resolver(service: str = PHOTO_SIDECAR) -> ServiceResolver:
+def get_resolver(service: str | None = None) -> ServiceResolver:
+    """The resolver of ``service`` (default: the photo sidecar's name, PHOTOSTACK_SIDECAR_SERVICE)."""
+    s = get_settings()
+    service = service or s.sidecar_service
     with _resolvers_lock:
         if service not in _resolvers:
-            s = get_settings()
             _resolvers[service] = ServiceResolver(service, consul_addr=s.consul_addr,
                                                   static_addr=s.sidecar_addr)
         return _resolvers[service]
