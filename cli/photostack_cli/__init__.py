@@ -1,0 +1,1 @@
+"""The ``photostack`` command line: a client of the three photostack APIs."""
