@@ -156,3 +156,26 @@ def test_tail_logs_carry_the_handlers_output(lam: Any, scratch_function: str) ->
     tail = base64.b64decode(result["LogResult"]).decode()
     assert "invoked {'hello': 1}" in tail
     assert "END RequestId" in tail
+
+
+def test_an_object_put_in_the_uploads_bucket_invokes_the_upload_function(stack: dict[str, str]) -> None:
+    # A key outside originals/<event>/<photo> is ignored by the function, with a log line that
+    # names it: the observable effect of LocalStack's real S3 notification reaching our executor.
+    key = f"originals/platform-probe-{uuid.uuid4().hex}.txt"
+    since_ms = int(time.time() * 1000) - 5000
+    aws_client("s3").put_object(Bucket=stack["UploadsBucketName"], Key=key, Body=b"not a photo")
+    logs = aws_client("logs")
+    deadline = time.monotonic() + 30
+    mentions: list[str] = []
+    while time.monotonic() < deadline:
+        try:
+            events = logs.filter_log_events(logGroupName="/aws/lambda/photostack-upload",
+                                            startTime=since_ms)["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            events = []
+        mentions = [e["message"] for e in events if key in e["message"]]
+        if mentions:
+            break
+        time.sleep(0.5)
+    assert mentions, f"the upload function never logged {key}"
+    assert "ignored object" in mentions[0]
