@@ -6,6 +6,10 @@ to S3. Originals are never presigned for reading here.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,6 +20,41 @@ from photos.domain import CompletedPart, part_sizes
 
 log = get_logger("photos.storage")
 
+PRESIGNED_CACHE_SIZE = 20_000
+
+
+class PresignedUrls:
+    """Presigned GET URLs reused across warm invocations while they have at least half
+    their lifetime left: botocore spends about a millisecond per URL, and a page of
+    photos needs a hundred of them."""
+
+    def __init__(
+        self, ttl_s: int, max_entries: int = PRESIGNED_CACHE_SIZE, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._clock = clock
+        self._ttl_s = ttl_s
+        self._max = max_entries
+        self._urls: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, sign: Any) -> str:
+        now = self._clock()
+        with self._lock:
+            hit = self._urls.get(key)
+            if hit is not None and hit[1] - now > self._ttl_s / 2:
+                return hit[0]
+        url: str = sign(key)
+        with self._lock:
+            self._urls[key] = (url, now + self._ttl_s)
+            self._urls.move_to_end(key)
+            while len(self._urls) > self._max:
+                self._urls.popitem(last=False)
+        return url
+
+    def clear(self) -> None:
+        with self._lock:
+            self._urls.clear()
+
 
 class Storage:
     def __init__(self, s3: Any, *, uploads_bucket: str, derivatives_bucket: str, ttl_s: int) -> None:
@@ -23,6 +62,7 @@ class Storage:
         self.uploads_bucket = uploads_bucket
         self.derivatives_bucket = derivatives_bucket
         self.ttl_s = ttl_s
+        self.presigned = PresignedUrls(ttl_s)
 
     def presign_put(self, key: str, content_type: str, size_bytes: int) -> dict[str, Any]:
         # Content-Type and Content-Length are signed: S3 refuses another type or size.
@@ -96,6 +136,9 @@ class Storage:
             raise errors.ServiceUnavailable("storage is unavailable") from exc
 
     def derivative_url(self, key: str) -> str:
+        return self.presigned.get(key, self._sign_get)
+
+    def _sign_get(self, key: str) -> str:
         url: str = self._s3.generate_presigned_url(
             "get_object", Params={"Bucket": self.derivatives_bucket, "Key": key}, ExpiresIn=self.ttl_s
         )

@@ -24,7 +24,14 @@ from infra.db.migrate import migrate
 from tests.apps import load_app
 from tests.sidecar_process import SidecarProcess
 
+# Buckets of the tests' own: the stack's uploads bucket notifies the deployed upload
+# function, which would process (and fail) the tests' fake images behind their back.
+TEST_BUCKETS = {
+    "PHOTOSTACK_UPLOADS_BUCKET": "photostack-test-uploads",
+    "PHOTOSTACK_DERIVATIVES_BUCKET": "photostack-test-derivatives",
+}
 S3_ENV = {
+    **TEST_BUCKETS,
     "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
     "AWS_ACCESS_KEY_ID": "test",
     "AWS_SECRET_ACCESS_KEY": "test",

@@ -12,9 +12,13 @@ import requests
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc import get_photo_client, service_caller
 
+from tests.integration.photos.conftest import TEST_BUCKETS
 from tests.sidecar_process import free_port
 
 pytestmark = pytest.mark.integration
+
+UPLOADS = TEST_BUCKETS["PHOTOSTACK_UPLOADS_BUCKET"]
+DERIVATIVES = TEST_BUCKETS["PHOTOSTACK_DERIVATIVES_BUCKET"]
 
 JPEG = b"\xff\xd8\xff\xe0" + b"0" * 996
 
@@ -26,9 +30,7 @@ def users() -> tuple[tuple[str, str], tuple[str, str], tuple[str, str]]:
 
 def make_ready(photo_id: str, s3: Any) -> str:
     key = f"web/{photo_id}.jpg"
-    s3.put_object(
-        Bucket="photostack-derivatives", Key=key, Body=b"derivative-bytes", ContentType="image/jpeg"
-    )
+    s3.put_object(Bucket=DERIVATIVES, Key=key, Body=b"derivative-bytes", ContentType="image/jpeg")
     get_photo_client().register_derivatives(
         pb.RegisterDerivativesRequest(
             caller=service_caller("upload"),
@@ -64,7 +66,7 @@ def test_upload_browse_price_delete(api, s3_env) -> None:  # type: ignore[no-unt
     put = requests.put(upload["url"], data=JPEG, headers=upload["headers"], timeout=10)
     assert put.status_code == 200, put.text
     photo_id = r.body["photo_id"]
-    head = s3_env.head_object(Bucket="photostack-uploads", Key=f"originals/{event['id']}/{photo_id}")
+    head = s3_env.head_object(Bucket=UPLOADS, Key=f"originals/{event['id']}/{photo_id}")
     assert head["ContentLength"] == len(JPEG) and head["ContentType"] == "image/jpeg"
 
     # Pending: only the owner sees it.
@@ -85,7 +87,7 @@ def test_upload_browse_price_delete(api, s3_env) -> None:  # type: ignore[no-unt
     assert api.call("DELETE", f"/photos/{photo_id}", user=p).status == 204
     assert api.call("GET", f"/photos/{photo_id}", user=p).status == 404
     assert "Contents" not in s3_env.list_objects_v2(
-        Bucket="photostack-uploads", Prefix=f"originals/{event['id']}/{photo_id}"
+        Bucket=UPLOADS, Prefix=f"originals/{event['id']}/{photo_id}"
     )
 
 
@@ -139,9 +141,7 @@ def test_multipart_upload_above_the_threshold(api, s3_env) -> None:  # type: ign
     assert api.call("POST", path, body, user=q).status == 404  # a pending photo is invisible to others
     r = api.call("POST", path, body, user=p)
     assert r.status == 200, r.body
-    head = s3_env.head_object(
-        Bucket="photostack-uploads", Key=f"originals/{event['id']}/{r.body['photo_id']}"
-    )
+    head = s3_env.head_object(Bucket=UPLOADS, Key=f"originals/{event['id']}/{r.body['photo_id']}")
     assert head["ContentLength"] == size
 
 

@@ -104,3 +104,22 @@ def test_static_discovery_without_consul() -> None:
     assert resolver.pick() == "127.0.0.1:50051"
     with pytest.raises(NoInstances):
         resolver.pick(exclude=["127.0.0.1:50051"])
+
+
+def test_presigned_urls_are_reused_only_while_they_have_half_their_life_left() -> None:
+    from photos.storage import PresignedUrls
+
+    now = [0.0]
+    signed: list[str] = []
+
+    def sign(key: str) -> str:
+        signed.append(key)
+        return f"{key}?sig={len(signed)}"
+
+    urls = PresignedUrls(300, max_entries=2, clock=lambda: now[0])
+    assert urls.get("a", sign) == urls.get("a", sign) == "a?sig=1"
+    now[0] = 151.0
+    assert urls.get("a", sign) == "a?sig=2"  # less than half its lifetime left: signed again
+    urls.get("b", sign)
+    urls.get("c", sign)  # bounded: "a" is evicted
+    assert urls.get("a", sign) == "a?sig=5"
