@@ -6,6 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 BIN="$ROOT/.venv/bin"
 "$BIN/ruff" check .
+"$BIN/cfn-lint" template.yaml
 "$BIN/mypy" layers/core/python/photostack sidecar infra/db infra/deploy.py tests
 for fn in functions/*/; do
   (cd "$fn" && MYPYPATH="$ROOT/layers/core/python" "$BIN/mypy" --config-file "$ROOT/pyproject.toml" .)

@@ -56,3 +56,12 @@ def test_the_upload_function_is_triggered_by_the_uploads_bucket(template: dict[s
     assert upload["MemorySize"] <= 512
     on_failure = upload["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
     assert on_failure["Type"] == "SQS"
+
+
+def test_template_is_cfn_lint_clean() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "cfnlint", str(ROOT / "template.yaml")],
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
