@@ -62,6 +62,6 @@ def test_template_is_cfn_lint_clean() -> None:
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "cfnlint", str(ROOT / "template.yaml")],
+    result = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(ROOT / "template.yaml")],
                             capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
