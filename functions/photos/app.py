@@ -27,6 +27,12 @@ def _page_args() -> tuple[str, int]:
     return query_param(_request(), "cursor") or "", int_query_param(_request(), "limit", 50, lo=1, hi=100)
 
 
+@api_route(app, "/health", methods=["GET"])
+def health() -> Response:
+    photos_service().health()
+    return json_response({"status": "ok", "service": "photos"})
+
+
 @api_route(app, "/events", methods=["POST"])
 def create_event() -> Response:
     principal = authenticate(_request(), roles=CREATORS)

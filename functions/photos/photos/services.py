@@ -21,6 +21,9 @@ class PhotosService:
     def _photo(self, p: pb.Photo, principal: Principal) -> dict[str, Any]:
         return presenters.photo(p, self._storage.derivative_url, viewer_id=principal.user_id)
 
+    def health(self) -> None:
+        self._client.health()
+
     # events
 
     def create_event(

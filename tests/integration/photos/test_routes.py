@@ -222,6 +222,7 @@ def test_bad_input_is_a_clear_4xx(api) -> None:  # type: ignore[no-untyped-def]
     p, _, _ = users()
     event = api.call("POST", "/events", {"name": "E", "date": "2025-06-01"}, user=p).body
     assert api.call("GET", "/events").status == 401
+    assert api.call("GET", "/health").body == {"status": "ok", "service": "photos"}
     cases = [
         ("POST", "/events", {"name": "E", "date": "yesterday"}, 400),
         ("POST", "/events", {"name": "", "date": "2025-06-01"}, 400),
@@ -291,6 +292,7 @@ def test_pagination_through_the_api(api, s3_env) -> None:  # type: ignore[no-unt
 def test_sidecar_down_is_a_quick_503(api_for) -> None:  # type: ignore[no-untyped-def]
     api = api_for(sidecar_addr=f"127.0.0.1:{free_port()}")
     p, _, _ = users()
+    assert api.call("GET", "/health").status == 503
     start = time.monotonic()
     r = api.call("GET", "/events", user=p)
     assert r.status == 503 and r.body["error"]["code"] == "service_unavailable"

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from photostack.config import get_settings
 from photostack.discovery import NoInstances, ServiceResolver, get_resolver
@@ -31,6 +32,7 @@ _ALWAYS_IDEMPOTENT = frozenset({
     "RegisterDerivatives", "MarkFailed", "UpdatePhoto",
 })
 _IDEMPOTENT_WITH_KEY = frozenset({"CreateEvent", "ReservePhoto"})
+HEALTH_SERVICE = "photostack.photo.v1.PhotoService"
 
 
 def caller_of(principal: Principal) -> pb.Caller:
@@ -50,6 +52,18 @@ class PhotoClient:
     def _call(self, method: str, request: Any) -> Any:
         retryable = method in _ALWAYS_IDEMPOTENT or (
             method in _IDEMPOTENT_WITH_KEY and bool(request.idempotency_key))
+        return self._attempts(method, request, retryable=retryable)
+
+    def _invoke(self, address: str, method: str, request: Any, timeout: float) -> Any:
+        ch = channels.channel(address)
+        if method == "Health":
+            reply = health_pb2_grpc.HealthStub(ch).Check(request, timeout=timeout)
+            if reply.status != health_pb2.HealthCheckResponse.SERVING:
+                raise unavailable("the photo service is not serving")
+            return reply
+        return getattr(pb_grpc.PhotoServiceStub(ch), method)(request, timeout=timeout)
+
+    def _attempts(self, method: str, request: Any, *, retryable: bool) -> Any:
         end = time.monotonic() + self._deadline_s
         tried: list[str] = []
         last: grpc.RpcError | None = None
@@ -62,9 +76,8 @@ class PhotoClient:
             remaining = end - time.monotonic()
             if remaining <= 0:
                 break
-            stub = pb_grpc.PhotoServiceStub(channels.channel(address))
             try:
-                return getattr(stub, method)(request, timeout=remaining)
+                return self._invoke(address, method, request, remaining)
             except grpc.RpcError as exc:
                 if exc.code() != grpc.StatusCode.UNAVAILABLE:  # type: ignore[attr-defined]
                     raise to_api_error(exc) from exc
@@ -75,6 +88,10 @@ class PhotoClient:
         if last is not None:
             raise to_api_error(last) from last
         raise unavailable()
+
+    def health(self) -> None:
+        """Raises ServiceUnavailable unless a photo sidecar answers SERVING."""
+        self._attempts("Health", health_pb2.HealthCheckRequest(service=HEALTH_SERVICE), retryable=True)
 
     def create_event(self, request: pb.CreateEventRequest) -> pb.Event:
         return self._call("CreateEvent", request)
