@@ -1,0 +1,109 @@
+"""docs/openapi.json describes every deployed route, matches the code, and is a valid OpenAPI 3.1 document."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice import Chalice  # type: ignore[attr-defined]
+from openapi_spec_validator import validate
+from photostack_cli.api_spec import OPERATIONS
+from photostack_cli.openapi import SpecError, build, render
+
+from infra.deploy import load_template
+from tests.apps import load_app
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "docs" / "openapi.json"
+API_FUNCTIONS = {"UsersFunction": "users", "PhotosFunction": "photos", "TransactionsFunction": "transactions"}
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.fixture(scope="module")
+def apps() -> dict[str, Any]:
+    return {api: load_app(api) for api in API_FUNCTIONS.values()}
+
+
+@pytest.fixture(scope="module")
+def document(apps: dict[str, Any]) -> dict[str, Any]:
+    return build(apps)
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(method, path, op) for path, item in document["paths"].items()
+            for method, op in item.items() if method in HTTP_METHODS]
+
+
+def test_every_template_route_is_in_the_document(document: dict[str, Any]) -> None:
+    template = load_template()
+    routes = 0
+    for function, api in API_FUNCTIONS.items():
+        for event in template["Resources"][function]["Properties"]["Events"].values():
+            if event["Type"] != "Api":
+                continue
+            path, method = event["Properties"]["Path"], event["Properties"]["Method"].lower()
+            item = document["paths"].get(path)
+            assert item is not None and method in item, f"{function}: {method.upper()} {path} undocumented"
+            assert api in item[method]["tags"]
+            assert any(f"{api}ApiUrl" in server["url"] for server in item["servers"])
+            routes += 1
+    assert routes == len(operations(document)) + 2  # /health is one operation on three APIs
+
+
+def test_the_committed_document_is_a_fresh_generation(document: dict[str, Any]) -> None:
+    stale = "docs/openapi.json is stale: run python infra/openapi.py"
+    assert COMMITTED.read_text() == render(document), stale
+
+
+def test_every_operation_declares_the_error_shape(document: dict[str, Any]) -> None:
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    for method, path, op in operations(document):
+        responses = op["responses"]
+        errors = {s: r for s, r in responses.items() if s == "default" or int(s) >= 400}
+        assert "default" in errors and len(errors) >= 2, f"{method} {path} declares no error status"
+        for status, response in errors.items():
+            assert response["content"]["application/json"]["schema"] == error_ref, f"{method} {path} {status}"
+            if status != "default":
+                assert response["x-error-codes"], f"{method} {path} {status} lists no codes"
+    error = document["components"]["schemas"]["Error"]
+    assert error["properties"]["error"]["required"] == ["code", "message"]
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    validate(json.loads(render(document)))
+
+
+def test_declared_auth_body_and_idempotency_match_the_views(apps: dict[str, Any]) -> None:
+    """The parts of each description that the view's own code shows must agree with it."""
+    for api, app in apps.items():
+        for path, entries in app.routes.items():
+            for method, entry in entries.items():
+                op = OPERATIONS[(method, path)]
+                source = inspect.getsource(inspect.unwrap(entry.view_function))
+                where = f"{api} {method} {path}"
+                assert ("authenticate(" in source) == (op.auth == "bearer"), where
+                assert ("roles=" in source) == bool(op.roles), where
+                reads_body = any(s in source for s in ("read_json(", "_body()", "raw_body"))
+                assert reads_body == (op.body is not None), where
+                assert ("idempotency_key(" in source) == (op.idempotency is not None), where
+
+
+def test_an_undescribed_route_fails_the_build(apps: dict[str, Any]) -> None:
+    extra = Chalice(app_name="extra")
+
+    @extra.route("/not-described", methods=["GET"])
+    def not_described() -> dict[str, str]:
+        return {}
+
+    with pytest.raises(SpecError, match="/not-described has no description"):
+        build({**apps, "users": extra})
+
+
+def test_a_description_without_a_route_fails_the_build(apps: dict[str, Any]) -> None:
+    with pytest.raises(SpecError, match="no app serves them"):
+        build({"users": apps["users"], "photos": apps["photos"]})
