@@ -121,6 +121,8 @@ localstack_up() {
     export SERVICES="s3,sqs,lambda,apigateway,cloudformation,logs,iam,sts,ssm,events"
     export LAMBDA_RUNTIME_EXECUTOR=process
     export PHOTOSTACK_LAMBDA_PYTHON="$STATE/lambda-runtime/bin/python"
+    # S3 checks presigned signatures (content type and length are signed), as AWS does.
+    export S3_SKIP_SIGNATURE_VALIDATION=0
     export DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_TELEMETRY=0
     export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
     nohup "$STATE/localstack-venv/bin/python" -m localstack.runtime.main \

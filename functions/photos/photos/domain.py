@@ -9,7 +9,9 @@ from typing import Any
 from photostack import errors
 
 ALLOWED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp")
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+# The upload function reads originals up to PHOTOSTACK_UPLOAD_MAX_BYTES (64 MiB by default,
+# bounded by its 512 MB memory); refusing bigger files here beats a photo that fails later.
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_BYTES = 8 * 1024 * 1024
 VISIBILITIES = ("public", "private")
