@@ -1,0 +1,1 @@
+"""Face detection, embeddings and per-event vector search (ONNX models on CPU)."""

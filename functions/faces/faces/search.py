@@ -1,0 +1,209 @@
+"""Per-event exact vector search over face embeddings, held in memory.
+
+One float32 matrix per event (rows are unit face embeddings); a query is one matrix-vector
+product, so cosine similarity is exact and an event of 10,000 faces answers in about a
+millisecond. Results are photos, not faces: a photo scores the best of its faces.
+
+Hosting: the photo sidecar keeps one `InMemoryVectorIndex`, loads an event's faces from
+Postgres on first use (`loaded` / `add`) and forwards every write; this module does no I/O.
+`VectorIndex` is the narrow interface the sidecar codes against, so an approximate index
+(HNSW, IVF) can replace this one when events grow past what a product scans quickly.
+
+Opt-out: a face may carry a subject (the id of a user who opted out and was recognised in
+it). Searches pass the subjects to leave out, i.e. every opted-out user other than the caller,
+so nobody else's selfie of that user finds those faces, while the user's own search does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+import numpy as np
+
+DIMENSIONS = 512
+# Cosine similarity at and above which two faces are taken as the same person; chosen on the
+# evaluation set (see infra/eval_faces.py): same-person pairs >= 0.38, different-person <= 0.27.
+DEFAULT_THRESHOLD = 0.35
+
+
+class Match(NamedTuple):
+    photo_id: str
+    score: float  # best cosine similarity among the photo's faces
+
+
+class VectorIndex(Protocol):
+    def loaded(self, event_id: str) -> bool:
+        """Whether the event is held (an event never loaded, or evicted, must be loaded by the host)."""
+        ...
+
+    def add(self, event_id: str, face_ids: Sequence[str], photo_ids: Sequence[str], embeddings: np.ndarray,
+            subjects: Sequence[str | None] | None = None) -> None:
+        """Insert or replace faces by id (re-adding a face id is idempotent)."""
+        ...
+
+    def remove_photos(self, event_id: str, photo_ids: Collection[str]) -> None: ...
+
+    def set_subject(self, event_id: str, face_ids: Collection[str], subject: str | None) -> None: ...
+
+    def search(self, event_id: str, query: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD,
+               limit: int = 50, offset: int = 0, exclude_subjects: Collection[str] = ()) -> list[Match]:
+        """Photos whose best face scores >= threshold, best first, one entry per photo."""
+        ...
+
+    def evict(self, event_id: str) -> None: ...
+
+
+def _unit_rows(embeddings: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(embeddings, dtype=np.float32)
+    if matrix.ndim == 1:
+        matrix = matrix[np.newaxis]
+    if matrix.ndim != 2 or matrix.shape[1] != DIMENSIONS:
+        raise ValueError(f"embeddings must be N x {DIMENSIONS}, got {matrix.shape}")
+    if not np.isfinite(matrix).all():
+        raise ValueError("embeddings must be finite")
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    if (norms == 0).any():
+        raise ValueError("an embedding is all zeros")
+    return matrix / norms
+
+
+@dataclass
+class _Event:
+    """One event's faces. Rows [0, size) of `vectors` are live; capacity doubles on growth so
+    adding faces one photo at a time stays amortised O(faces added)."""
+
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, DIMENSIONS), dtype=np.float32))
+    size: int = 0
+    face_ids: list[str] = field(default_factory=list)
+    photo_ids: list[str] = field(default_factory=list)
+    subjects: list[str | None] = field(default_factory=list)
+    row_of: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _grow(self, needed: int) -> None:
+        if needed <= len(self.vectors):
+            return
+        capacity = max(needed, 2 * len(self.vectors), 64)
+        grown = np.zeros((capacity, DIMENSIONS), dtype=np.float32)
+        grown[: self.size] = self.vectors[: self.size]
+        self.vectors = grown
+
+    def upsert(self, face_ids: Sequence[str], photo_ids: Sequence[str], vectors: np.ndarray,
+               subjects: Sequence[str | None]) -> None:
+        self._grow(self.size + len(face_ids))
+        for face_id, photo_id, vector, subject in zip(face_ids, photo_ids, vectors, subjects, strict=True):
+            row = self.row_of.get(face_id)
+            if row is None:
+                row = self.size
+                self.size += 1
+                self.row_of[face_id] = row
+                self.face_ids.append(face_id)
+                self.photo_ids.append(photo_id)
+                self.subjects.append(subject)
+            else:
+                self.photo_ids[row] = photo_id
+                self.subjects[row] = subject
+            self.vectors[row] = vector
+
+    def keep(self, rows: list[int]) -> None:
+        self.vectors = self.vectors[rows].copy() if rows else np.zeros((0, DIMENSIONS), dtype=np.float32)
+        self.face_ids = [self.face_ids[r] for r in rows]
+        self.photo_ids = [self.photo_ids[r] for r in rows]
+        self.subjects = [self.subjects[r] for r in rows]
+        self.size = len(rows)
+        self.row_of = {face_id: i for i, face_id in enumerate(self.face_ids)}
+
+
+class InMemoryVectorIndex:
+    """Exact cosine search, one matrix per event, at most `max_events` events held (least
+    recently used go first; the host reloads them on demand)."""
+
+    def __init__(self, max_events: int = 256) -> None:
+        self.max_events = max_events
+        self._events: OrderedDict[str, _Event] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _event(self, event_id: str, create: bool) -> _Event | None:
+        with self._lock:
+            event = self._events.get(event_id)
+            if event is None and create:
+                event = self._events[event_id] = _Event()
+                while len(self._events) > self.max_events:
+                    self._events.popitem(last=False)
+            if event is not None:
+                self._events.move_to_end(event_id)
+            return event
+
+    def loaded(self, event_id: str) -> bool:
+        with self._lock:
+            return event_id in self._events
+
+    def face_count(self, event_id: str) -> int:
+        event = self._event(event_id, create=False)
+        return event.size if event else 0
+
+    def add(self, event_id: str, face_ids: Sequence[str], photo_ids: Sequence[str], embeddings: np.ndarray,
+            subjects: Sequence[str | None] | None = None) -> None:
+        """Also marks the event as loaded when given no faces (an event without faces yet)."""
+        vectors = _unit_rows(embeddings) if len(face_ids) else np.zeros((0, DIMENSIONS), dtype=np.float32)
+        if not (len(face_ids) == len(photo_ids) == len(vectors)):
+            raise ValueError("face_ids, photo_ids and embeddings must have the same length")
+        labels = list(subjects) if subjects is not None else [None] * len(face_ids)
+        if len(labels) != len(face_ids):
+            raise ValueError("subjects must have one entry per face")
+        if len(set(face_ids)) != len(face_ids):
+            raise ValueError("face ids repeat within one call")
+        event = self._event(event_id, create=True)
+        assert event is not None
+        with event.lock:
+            event.upsert(face_ids, photo_ids, vectors, labels)
+
+    def remove_photos(self, event_id: str, photo_ids: Collection[str]) -> None:
+        event = self._event(event_id, create=False)
+        if event is None:
+            return
+        gone = set(photo_ids)
+        with event.lock:
+            event.keep([row for row in range(event.size) if event.photo_ids[row] not in gone])
+
+    def set_subject(self, event_id: str, face_ids: Collection[str], subject: str | None) -> None:
+        event = self._event(event_id, create=False)
+        if event is None:
+            return
+        with event.lock:
+            for face_id in face_ids:
+                row = event.row_of.get(face_id)
+                if row is not None:
+                    event.subjects[row] = subject
+
+    def search(self, event_id: str, query: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD,
+               limit: int = 50, offset: int = 0, exclude_subjects: Collection[str] = ()) -> list[Match]:
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must not be negative")
+        (unit,) = _unit_rows(query)
+        event = self._event(event_id, create=False)
+        if event is None or limit == 0:
+            return []
+        with event.lock:
+            scores = event.vectors[: event.size] @ unit
+            hits = np.flatnonzero(scores >= threshold)
+            if exclude_subjects and hits.size:
+                excluded = set(exclude_subjects)
+                hits = np.array([r for r in hits if event.subjects[r] not in excluded], dtype=np.int64)
+            best: dict[str, float] = {}
+            for row in hits.tolist():
+                photo_id = event.photo_ids[row]
+                score = float(scores[row])
+                if score > best.get(photo_id, -2.0):
+                    best[photo_id] = score
+        # Ties broken by photo id so that pages never overlap or skip.
+        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+        return [Match(photo_id, score) for photo_id, score in ranked[offset: offset + limit]]
+
+    def evict(self, event_id: str) -> None:
+        with self._lock:
+            self._events.pop(event_id, None)
