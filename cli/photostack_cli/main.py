@@ -70,7 +70,9 @@ def fail(message: str, code: str, exit_code: int, as_json: bool, status: int = 0
     if as_json:
         emit_json({"error": {"status": status, "code": code, "message": message}})
     else:
-        err.print(f"[red]error:[/] {message} [dim]({code}{f', HTTP {status}' if status else ''})[/]")
+        # soft_wrap: an error line stays one line, whatever the terminal width (grep-able).
+        err.print(f"[red]error:[/] {message} [dim]({code}{f', HTTP {status}' if status else ''})[/]",
+                  soft_wrap=True, markup=True)
     return typer.Exit(exit_code)
 
 
