@@ -89,7 +89,9 @@ def command[F: Callable[..., Any]](fn: F) -> F:
         except config.ConfigError as exc:
             raise fail(str(exc), "config_error", EXIT_USAGE, as_json) from None
         except (KeyboardInterrupt, Stopped):
-            raise fail("interrupted", "interrupted", EXIT_INTERRUPTED, as_json) from None
+            message = "interrupted" + ("; run the same command again to resume the upload"
+                                       if fn.__name__ == "upload" else "")
+            raise fail(message, "interrupted", EXIT_INTERRUPTED, as_json) from None
 
     return wrapped  # type: ignore[return-value]
 
