@@ -20,13 +20,35 @@ for extra in (ROOT, ROOT / "layers" / "core" / "python", ROOT / "cli"):
         sys.path.insert(0, str(extra))
 
 
-def generate() -> str:
-    from photostack_cli.openapi import build, render
-
+def apps() -> dict[str, Any]:
     from tests.apps import load_app  # the same loader as the route tests: one module per app
 
-    apps: dict[str, Any] = {api: load_app(api) for api in APIS}
-    return render(build(apps))
+    return {api: load_app(api) for api in APIS}
+
+
+def upload_limits() -> Any:
+    from photostack_cli.api_spec import UploadLimits
+
+    from tests.apps import load_app
+
+    load_app("photos")  # puts functions/photos on sys.path
+    from photos import domain
+
+    return UploadLimits(domain.ALLOWED_CONTENT_TYPES, domain.MAX_UPLOAD_BYTES, domain.MULTIPART_THRESHOLD,
+                        domain.PART_BYTES)
+
+
+def document() -> dict[str, Any]:
+    from photostack_cli.openapi import build
+
+    loaded = apps()
+    return build(loaded, upload_limits())
+
+
+def generate() -> str:
+    from photostack_cli.openapi import render
+
+    return render(document())
 
 
 def main() -> int:

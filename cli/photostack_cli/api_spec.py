@@ -44,7 +44,6 @@ ROLE: Schema = {"type": "string", "enum": ["customer", "photographer", "admin"]}
 CURRENCY: Schema = {"type": "string", "enum": ["EUR", "USD", "GBP", "CHF"]}
 MINOR: Schema = {"type": "integer", "description": "amount in minor units (cents)"}
 VISIBILITY: Schema = {"type": "string", "enum": ["public", "private"]}
-CONTENT_TYPE: Schema = {"type": "string", "enum": ["image/jpeg", "image/png", "image/webp"]}
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj(
@@ -108,10 +107,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "PhotoPage": page_of("photos", "Photo"),
     "PhotoPatch": obj(price_minor=MINOR, currency={"type": "string", "maxLength": 3}, visibility=VISIBILITY),
-    "UploadRequest": obj(required=("event_id", "content_type", "size_bytes"), event_id=UUID,
-                         content_type=CONTENT_TYPE,
-                         size_bytes={"type": "integer", "minimum": 1, "maximum": 200 * 1024 * 1024},
-                         filename=STR),
+    # UploadRequest: built by upload_request() from the photos domain's limits.
     "PresignedPut": obj(
         required=("method", "url", "expires_in", "headers"), method={"const": "PUT"},
         url={"type": "string", "description": "PUT the bytes here with exactly these headers"},
@@ -127,8 +123,7 @@ SCHEMAS: dict[str, Schema] = {
     "UploadStarted": obj(
         required=("photo_id", "event_id", "status", "upload"), photo_id=UUID, event_id=UUID,
         status={"const": "pending"},
-        upload={"oneOf": [ref("PresignedPut"), ref("PresignedMultipart")],
-                "description": "a single PUT up to 16 MiB, multipart (8 MiB parts) above"},
+        upload={"oneOf": [ref("PresignedPut"), ref("PresignedMultipart")]},
     ),
     "UploadCompletion": obj(
         required=("upload_id", "parts"), upload_id=STR,
@@ -176,6 +171,31 @@ SCHEMAS: dict[str, Schema] = {
                   order_id=UUID, status={"const": "refunded"}, revoked=INT, refunded_minor=MINOR,
                   currency=CURRENCY),
 }
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """The photos API's upload rules (``photos.domain``), so the document states the real ones."""
+
+    content_types: tuple[str, ...]
+    max_bytes: int
+    multipart_threshold: int
+    part_bytes: int
+
+
+def upload_schemas(limits: UploadLimits) -> dict[str, Schema]:
+    mib = 1024 * 1024
+    return {
+        "UploadRequest": obj(
+            required=("event_id", "content_type", "size_bytes"), event_id=UUID,
+            content_type={"type": "string", "enum": list(limits.content_types)},
+            size_bytes={"type": "integer", "minimum": 1, "maximum": limits.max_bytes},
+            filename=STR,
+        ),
+        "UploadStarted": {**SCHEMAS["UploadStarted"], "description": (
+            f"upload.method is PUT up to {limits.multipart_threshold // mib} MiB, MULTIPART above "
+            f"(parts of {limits.part_bytes // mib} MiB, the last one smaller)")},
+    }
 
 
 @dataclass(frozen=True)
@@ -238,7 +258,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Delete a photo and its files (its photographer)", (204, None),
         errors={403: ("forbidden",), 404: ("not_found",)}),
     ("POST", "/uploads"): Operation(
-        "Reserve a photo and get a presigned upload (PUT, or multipart above 16 MiB)", (201, "UploadStarted"),
+        "Reserve a photo and get a presigned upload (one PUT, or multipart for big files)",
+        (201, "UploadStarted"),
         roles=("photographer",), body="UploadRequest", idempotency="optional",
         errors={400: ("invalid_field", "unknown_field"), 404: ("not_found",), 403: ("forbidden",),
                 409: ("conflict",), 413: ("upload_too_large",), 415: ("unsupported_content_type",)}),

@@ -17,7 +17,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
-from photostack_cli.api_spec import OPERATIONS, QUERY, SCHEMAS, Operation, ref
+from photostack_cli.api_spec import OPERATIONS, QUERY, SCHEMAS, Operation, UploadLimits, ref, upload_schemas
 
 API_TITLES = {"users": "Users API", "photos": "Photos API", "transactions": "Transactions API"}
 STACK_OUTPUT = {"users": "UsersApiUrl", "photos": "PhotosApiUrl", "transactions": "TransactionsApiUrl"}
@@ -114,7 +114,7 @@ def _operation(api: str, method: str, path: str, view_name: str, view_args: list
     return operation
 
 
-def build(apps: dict[str, Any]) -> dict[str, Any]:
+def build(apps: dict[str, Any], upload_limits: UploadLimits) -> dict[str, Any]:
     """The document for ``{"users": app, "photos": app, "transactions": app}`` (Chalice apps)."""
     paths: dict[str, dict[str, Any]] = {}
     served_by: dict[str, list[str]] = {}
@@ -165,7 +165,7 @@ def build(apps: dict[str, Any]) -> dict[str, Any]:
         "tags": [{"name": api, "description": API_TITLES[api]} for api in sorted(apps)],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": dict(sorted({**SCHEMAS, **upload_schemas(upload_limits)}.items())),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                            "description": "access_token from POST /auth/login or /auth/refresh"},

@@ -14,6 +14,7 @@ from photostack_cli.api_spec import OPERATIONS
 from photostack_cli.openapi import SpecError, build, render
 
 from infra.deploy import load_template
+from infra.openapi import upload_limits
 from tests.apps import load_app
 
 pytestmark = pytest.mark.unit
@@ -31,7 +32,7 @@ def apps() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def document(apps: dict[str, Any]) -> dict[str, Any]:
-    return build(apps)
+    return build(apps, upload_limits())
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -101,9 +102,17 @@ def test_an_undescribed_route_fails_the_build(apps: dict[str, Any]) -> None:
         return {}
 
     with pytest.raises(SpecError, match="/not-described has no description"):
-        build({**apps, "users": extra})
+        build({**apps, "users": extra}, upload_limits())
 
 
 def test_a_description_without_a_route_fails_the_build(apps: dict[str, Any]) -> None:
     with pytest.raises(SpecError, match="no app serves them"):
-        build({"users": apps["users"], "photos": apps["photos"]})
+        build({"users": apps["users"], "photos": apps["photos"]}, upload_limits())
+
+
+def test_upload_limits_are_the_photos_domains(document: dict[str, Any]) -> None:
+    from photos import domain
+
+    request = document["components"]["schemas"]["UploadRequest"]["properties"]
+    assert request["size_bytes"]["maximum"] == domain.MAX_UPLOAD_BYTES
+    assert request["content_type"]["enum"] == list(domain.ALLOWED_CONTENT_TYPES)
