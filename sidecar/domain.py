@@ -104,6 +104,8 @@ class Photo:
     currency: str = ""
     visibility: str = "public"
     failure_reason: str | None = None
+    face_count: int | None = None  # None until indexed for face search
+    faces_indexed_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

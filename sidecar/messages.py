@@ -8,6 +8,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from photostack.photo.v1 import photo_pb2 as pb
 
 from sidecar import domain as d
+from sidecar import face_domain as f
 
 _VISIBILITY_TO_PB = {"public": pb.VISIBILITY_PUBLIC, "private": pb.VISIBILITY_PRIVATE}
 _VISIBILITY_FROM_PB: dict[int, str] = {int(v): k for k, v in _VISIBILITY_TO_PB.items()}
@@ -59,6 +60,7 @@ def photo(p: d.Photo) -> pb.Photo:
         camera=p.camera or "", price_minor=p.price_minor, currency=p.currency,
         visibility=_VISIBILITY_TO_PB[p.visibility], failure_reason=p.failure_reason or "",
         created_at=timestamp(p.created_at), updated_at=timestamp(p.updated_at),
+        face_count=p.face_count or 0, faces_indexed_at=timestamp(p.faces_indexed_at),
     )
 
 
@@ -84,3 +86,8 @@ def change(req: pb.UpdatePhotoRequest) -> d.PhotoChange:
         currency=req.currency if req.HasField("currency") else None,
         visibility=visibility(req.visibility, default=None),
     )
+
+
+def new_faces(req: pb.IndexFacesRequest) -> list[f.NewFace]:
+    f.check_face_count(len(req.faces))
+    return [f.validate_face((x.x1, x.y1, x.x2, x.y2), x.score, x.embedding) for x in req.faces]

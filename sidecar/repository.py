@@ -17,11 +17,13 @@ from photostack.db import Database, dict_cursor
 
 from sidecar import deadline
 from sidecar.domain import Derivative, Event, NewEvent, Photo, Processed
+from sidecar.face_store import FaceStatements
 
 _PHOTO_COLUMNS = (
     "p.id::text AS id, p.event_id::text AS event_id, p.owner_id, p.status, p.original_key, p.content_type,"
     " p.declared_bytes, p.width, p.height, p.original_bytes, p.sha256, p.captured_at, p.camera,"
     " p.price_minor, p.currency, p.visibility, p.failure_reason, p.created_at, p.updated_at,"
+    " p.face_count, p.faces_indexed_at,"
     " e.visibility AS event_visibility"
 )
 _EVENT_COLUMNS = "id::text AS id, owner_id, name, event_date, place, visibility, created_at"
@@ -43,6 +45,7 @@ class Transaction:
 
     def __init__(self, cur: Any) -> None:
         self._cur = cur
+        self.faces = FaceStatements(cur)
 
     # events
     def insert_event(self, owner_id: str, new: NewEvent) -> Event | None:
@@ -105,6 +108,17 @@ class Transaction:
         if row is None:
             return None
         return _photo(row, self._derivatives([photo_id]).get(photo_id, []))
+
+    def get_photos(self, photo_ids: list[str]) -> dict[str, Photo]:
+        """The photos that exist among `photo_ids`, by id."""
+        if not photo_ids:
+            return {}
+        self._cur.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN events e ON e.id = p.event_id"
+            " WHERE p.id = ANY(%s::uuid[])", (photo_ids,))
+        rows = self._cur.fetchall()
+        derivatives = self._derivatives([r["id"] for r in rows])
+        return {r["id"]: _photo(r, derivatives.get(r["id"], [])) for r in rows}
 
     def list_event_photos(self, event_id: str, *, ready_public_only: bool,
                           after: tuple[dt.datetime, str] | None, limit: int) -> list[Photo]:

@@ -23,6 +23,7 @@ from photostack.jsonlog import elapsed_ms, get_logger
 from photostack.photo.v1 import photo_pb2, photo_pb2_grpc
 
 from sidecar.cache import PhotoCache
+from sidecar.face_service import FaceService
 from sidecar.registration import HEALTH_SERVICE, Registration
 from sidecar.repository import Repository
 from sidecar.service import PhotoService
@@ -90,7 +91,8 @@ class Sidecar:
             interceptors=[AccessLog()], maximum_concurrent_rpcs=config.max_concurrent_rpcs,
             options=[("grpc.so_reuseport", 0)],
         )
-        servicer = PhotoServicer(PhotoService(self._repo, self._cache))
+        photos = PhotoService(self._repo, self._cache)
+        servicer = PhotoServicer(photos, FaceService(self._repo, self._cache, photos))
         photo_pb2_grpc.add_PhotoServiceServicer_to_server(servicer, self._server)
         self._health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)

@@ -18,6 +18,7 @@ from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
 from sidecar import domain as d
 from sidecar import messages as m
 from sidecar.deadline import DeadlineExceeded, call_deadline
+from sidecar.face_service import FaceService
 from sidecar.service import PhotoService
 
 log = get_logger("sidecar.rpc")
@@ -49,8 +50,9 @@ def rpc(method: Callable[[Any, Any, grpc.ServicerContext], Any]) -> Callable[...
 
 
 class PhotoServicer(pb_grpc.PhotoServiceServicer):
-    def __init__(self, service: PhotoService) -> None:
+    def __init__(self, service: PhotoService, faces: FaceService) -> None:
         self._svc = service
+        self._faces = faces
 
     @rpc
     def CreateEvent(self, request: pb.CreateEventRequest, context: grpc.ServicerContext) -> pb.Event:
@@ -105,3 +107,26 @@ class PhotoServicer(pb_grpc.PhotoServiceServicer):
         photo = self._svc.delete_photo(m.caller(request.caller), request.photo_id)
         return pb.DeletePhotoResponse(photo_id=photo.id, original_key=photo.original_key,
                                       derivative_keys=[x.key for x in photo.derivatives])
+
+    @rpc
+    def IndexFaces(self, request: pb.IndexFacesRequest,
+                   context: grpc.ServicerContext) -> pb.IndexFacesResponse:
+        done = self._faces.index_faces(m.caller(request.caller), request.photo_id, m.new_faces(request))
+        return pb.IndexFacesResponse(photo_id=done.photo_id, face_count=done.face_count,
+                                     faces_indexed_at=m.timestamp(done.indexed_at))
+
+    @rpc
+    def SearchFaces(self, request: pb.SearchFacesRequest,
+                    context: grpc.ServicerContext) -> pb.SearchFacesResponse:
+        page = self._faces.search_faces(m.caller(request.caller), request.event_id, request.embedding,
+                                        threshold=request.threshold, limit=request.limit,
+                                        cursor=request.cursor)
+        return pb.SearchFacesResponse(matches=[pb.FaceMatch(photo=m.photo(x.photo), score=x.score)
+                                               for x in page.items], next_cursor=page.next_cursor)
+
+    @rpc
+    def SetFaceIndexing(self, request: pb.SetFaceIndexingRequest,
+                        context: grpc.ServicerContext) -> pb.FaceIndexingState:
+        state = self._faces.set_face_indexing(m.caller(request.caller), enabled=request.enabled,
+                                              reference=request.reference_embedding)
+        return pb.FaceIndexingState(enabled=state.enabled, faces_withheld=state.faces_withheld)

@@ -30,6 +30,7 @@ log = get_logger("rpc.photo")
 _ALWAYS_IDEMPOTENT = frozenset({
     "GetEvent", "ListEvents", "GetPhoto", "ListEventPhotos",
     "RegisterDerivatives", "MarkFailed", "UpdatePhoto",
+    "IndexFaces", "SearchFaces", "SetFaceIndexing",  # IndexFaces replaces, the others read or set
 })
 _IDEMPOTENT_WITH_KEY = frozenset({"CreateEvent", "ReservePhoto"})
 HEALTH_SERVICE = "photostack.photo.v1.PhotoService"
@@ -122,6 +123,15 @@ class PhotoClient:
 
     def delete_photo(self, request: pb.DeletePhotoRequest) -> pb.DeletePhotoResponse:
         return self._call("DeletePhoto", request)
+
+    def index_faces(self, request: pb.IndexFacesRequest) -> pb.IndexFacesResponse:
+        return self._call("IndexFaces", request)
+
+    def search_faces(self, request: pb.SearchFacesRequest) -> pb.SearchFacesResponse:
+        return self._call("SearchFaces", request)
+
+    def set_face_indexing(self, request: pb.SetFaceIndexingRequest) -> pb.FaceIndexingState:
+        return self._call("SetFaceIndexing", request)
 
 
 _client: PhotoClient | None = None

@@ -73,7 +73,7 @@ class Derivative(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., key: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., bytes: _Optional[int] = ..., content_type: _Optional[str] = ...) -> None: ...
 
 class Photo(_message.Message):
-    __slots__ = ("id", "event_id", "owner_id", "status", "original_key", "content_type", "declared_bytes", "derivatives", "width", "height", "original_bytes", "sha256", "captured_at", "camera", "price_minor", "currency", "visibility", "failure_reason", "created_at", "updated_at")
+    __slots__ = ("id", "event_id", "owner_id", "status", "original_key", "content_type", "declared_bytes", "derivatives", "width", "height", "original_bytes", "sha256", "captured_at", "camera", "price_minor", "currency", "visibility", "failure_reason", "created_at", "updated_at", "face_count", "faces_indexed_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +94,8 @@ class Photo(_message.Message):
     FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FACE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FACES_INDEXED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     event_id: str
     owner_id: str
@@ -114,7 +116,9 @@ class Photo(_message.Message):
     failure_reason: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., event_id: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[_Union[PhotoStatus, str]] = ..., original_key: _Optional[str] = ..., content_type: _Optional[str] = ..., declared_bytes: _Optional[int] = ..., derivatives: _Optional[_Iterable[_Union[Derivative, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., original_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ..., price_minor: _Optional[int] = ..., currency: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    face_count: int
+    faces_indexed_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., event_id: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[_Union[PhotoStatus, str]] = ..., original_key: _Optional[str] = ..., content_type: _Optional[str] = ..., declared_bytes: _Optional[int] = ..., derivatives: _Optional[_Iterable[_Union[Derivative, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., original_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ..., price_minor: _Optional[int] = ..., currency: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., face_count: _Optional[int] = ..., faces_indexed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateEventRequest(_message.Message):
     __slots__ = ("caller", "name", "date", "place", "visibility", "idempotency_key")
@@ -265,3 +269,89 @@ class DeletePhotoResponse(_message.Message):
     original_key: str
     derivative_keys: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, photo_id: _Optional[str] = ..., original_key: _Optional[str] = ..., derivative_keys: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Face(_message.Message):
+    __slots__ = ("x1", "y1", "x2", "y2", "score", "embedding")
+    X1_FIELD_NUMBER: _ClassVar[int]
+    Y1_FIELD_NUMBER: _ClassVar[int]
+    X2_FIELD_NUMBER: _ClassVar[int]
+    Y2_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    score: float
+    embedding: bytes
+    def __init__(self, x1: _Optional[float] = ..., y1: _Optional[float] = ..., x2: _Optional[float] = ..., y2: _Optional[float] = ..., score: _Optional[float] = ..., embedding: _Optional[bytes] = ...) -> None: ...
+
+class IndexFacesRequest(_message.Message):
+    __slots__ = ("caller", "photo_id", "faces")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    FACES_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    photo_id: str
+    faces: _containers.RepeatedCompositeFieldContainer[Face]
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ...) -> None: ...
+
+class IndexFacesResponse(_message.Message):
+    __slots__ = ("photo_id", "face_count", "faces_indexed_at")
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    FACE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FACES_INDEXED_AT_FIELD_NUMBER: _ClassVar[int]
+    photo_id: str
+    face_count: int
+    faces_indexed_at: _timestamp_pb2.Timestamp
+    def __init__(self, photo_id: _Optional[str] = ..., face_count: _Optional[int] = ..., faces_indexed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SearchFacesRequest(_message.Message):
+    __slots__ = ("caller", "event_id", "embedding", "threshold", "limit", "cursor")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    event_id: str
+    embedding: bytes
+    threshold: float
+    limit: int
+    cursor: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., event_id: _Optional[str] = ..., embedding: _Optional[bytes] = ..., threshold: _Optional[float] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class FaceMatch(_message.Message):
+    __slots__ = ("photo", "score")
+    PHOTO_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    photo: Photo
+    score: float
+    def __init__(self, photo: _Optional[_Union[Photo, _Mapping]] = ..., score: _Optional[float] = ...) -> None: ...
+
+class SearchFacesResponse(_message.Message):
+    __slots__ = ("matches", "next_cursor")
+    MATCHES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    matches: _containers.RepeatedCompositeFieldContainer[FaceMatch]
+    next_cursor: str
+    def __init__(self, matches: _Optional[_Iterable[_Union[FaceMatch, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class SetFaceIndexingRequest(_message.Message):
+    __slots__ = ("caller", "enabled", "reference_embedding")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_EMBEDDING_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    enabled: bool
+    reference_embedding: bytes
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., enabled: _Optional[bool] = ..., reference_embedding: _Optional[bytes] = ...) -> None: ...
+
+class FaceIndexingState(_message.Message):
+    __slots__ = ("enabled", "faces_withheld")
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    FACES_WITHHELD_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    faces_withheld: int
+    def __init__(self, enabled: _Optional[bool] = ..., faces_withheld: _Optional[int] = ...) -> None: ...

@@ -84,6 +84,21 @@ class PhotoServiceStub:
                 request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.DeletePhotoRequest.SerializeToString,
                 response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.DeletePhotoResponse.FromString,
                 _registered_method=True)
+        self.IndexFaces = channel.unary_unary(
+                '/photostack.photo.v1.PhotoService/IndexFaces',
+                request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.IndexFacesRequest.SerializeToString,
+                response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.IndexFacesResponse.FromString,
+                _registered_method=True)
+        self.SearchFaces = channel.unary_unary(
+                '/photostack.photo.v1.PhotoService/SearchFaces',
+                request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.SearchFacesRequest.SerializeToString,
+                response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.SearchFacesResponse.FromString,
+                _registered_method=True)
+        self.SetFaceIndexing = channel.unary_unary(
+                '/photostack.photo.v1.PhotoService/SetFaceIndexing',
+                request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.SetFaceIndexingRequest.SerializeToString,
+                response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.FaceIndexingState.FromString,
+                _registered_method=True)
 
 
 class PhotoServiceServicer:
@@ -149,6 +164,28 @@ class PhotoServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IndexFaces(self, request, context):
+        """Face search. IndexFaces (internal callers only) replaces a photo's faces; SearchFaces
+        ranks an event's faces by cosine similarity to one face and answers with photos.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchFaces(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetFaceIndexing(self, request, context):
+        """Opting out of face search: faces recognised as the caller are no longer returned to
+        anyone else's search (the caller's own search still finds them).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PhotoServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -201,6 +238,21 @@ def add_PhotoServiceServicer_to_server(servicer, server):
                     servicer.DeletePhoto,
                     request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.DeletePhotoRequest.FromString,
                     response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.DeletePhotoResponse.SerializeToString,
+            ),
+            'IndexFaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.IndexFaces,
+                    request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.IndexFacesRequest.FromString,
+                    response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.IndexFacesResponse.SerializeToString,
+            ),
+            'SearchFaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchFaces,
+                    request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.SearchFacesRequest.FromString,
+                    response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.SearchFacesResponse.SerializeToString,
+            ),
+            'SetFaceIndexing': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetFaceIndexing,
+                    request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.SetFaceIndexingRequest.FromString,
+                    response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.FaceIndexingState.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -473,6 +525,87 @@ class PhotoService:
             '/photostack.photo.v1.PhotoService/DeletePhoto',
             photostack_dot_photo_dot_v1_dot_photo__pb2.DeletePhotoRequest.SerializeToString,
             photostack_dot_photo_dot_v1_dot_photo__pb2.DeletePhotoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IndexFaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photostack.photo.v1.PhotoService/IndexFaces',
+            photostack_dot_photo_dot_v1_dot_photo__pb2.IndexFacesRequest.SerializeToString,
+            photostack_dot_photo_dot_v1_dot_photo__pb2.IndexFacesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchFaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photostack.photo.v1.PhotoService/SearchFaces',
+            photostack_dot_photo_dot_v1_dot_photo__pb2.SearchFacesRequest.SerializeToString,
+            photostack_dot_photo_dot_v1_dot_photo__pb2.SearchFacesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetFaceIndexing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photostack.photo.v1.PhotoService/SetFaceIndexing',
+            photostack_dot_photo_dot_v1_dot_photo__pb2.SetFaceIndexingRequest.SerializeToString,
+            photostack_dot_photo_dot_v1_dot_photo__pb2.FaceIndexingState.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,274 @@
+"""Face search in the photo sidecar on the real PostgreSQL and Redis: IndexFaces is idempotent,
+SearchFaces ranks, pages and keeps to what the caller may see, the in-memory matrix follows
+writes (its own and another instance's), and the opt-out rule holds. Embeddings are synthetic
+here (people are random directions in 512-D); the real models run in the e2e test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import grpc
+import numpy as np
+import pytest
+import redis
+from photostack.db import Database
+from photostack.photo.v1 import photo_pb2 as pb
+from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
+
+from infra.db.migrate import migrate
+from sidecar import domain as d
+from sidecar import face_domain as f
+from sidecar.cache import PhotoCache
+from sidecar.face_service import FaceService
+from sidecar.repository import Repository
+from sidecar.service import PhotoService
+from tests.sidecar_process import SidecarProcess
+
+pytestmark = pytest.mark.integration
+
+PIPELINE = d.Caller("service:faces", "service")
+CUSTOMER = d.Caller("customer-faces-test", "customer")
+RNG = np.random.default_rng(9)
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def person() -> np.ndarray:
+    return unit(RNG.standard_normal(512))
+
+
+def face_of(who: np.ndarray, noise: float = 0.9) -> f.NewFace:
+    """Another photo of the same person: cosine similarity about 0.6-0.75 with `who`."""
+    return f.NewFace(box=(10.0, 10.0, 60.0, 70.0), score=0.9,
+                     embedding=unit(who + noise * unit(RNG.standard_normal(512))))
+
+
+@pytest.fixture(scope="module")
+def photos_db(database_url: str) -> Iterator[Database]:
+    migrate(database_url, ["photos"])
+    db = Database(database_url, schema="photos", maxconn=4)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def photos(photos_db: Database, redis_client: redis.Redis) -> PhotoService:
+    return PhotoService(Repository(photos_db), PhotoCache(redis_client, ttl_s=60))
+
+
+@pytest.fixture
+def faces(photos_db: Database, redis_client: redis.Redis, photos: PhotoService) -> FaceService:
+    return FaceService(Repository(photos_db), PhotoCache(redis_client, ttl_s=60), photos)
+
+
+@pytest.fixture
+def owner() -> d.Caller:
+    return d.Caller(f"photographer-{uuid.uuid4().hex[:8]}", "photographer")
+
+
+def new_event(photos: PhotoService, owner: d.Caller, visibility: str = "public") -> d.Event:
+    return photos.create_event(owner, d.NewEvent("Faces", "2025-06-01", "Annecy", visibility))
+
+
+def ready_photo(photos: PhotoService, owner: d.Caller, event: d.Event) -> d.Photo:
+    photo = photos.reserve_photo(owner, event.id, "image/jpeg", 1000)
+    derivative = d.Derivative("web_jpg", f"derivatives/{event.id}/{photo.id}/web.jpg", 100, 80, 1234,
+                              "image/jpeg")
+    return photos.register_derivatives(PIPELINE, photo.id, d.Processed(
+        derivatives=(derivative,), width=100, height=80, original_bytes=1000, sha256="ab" * 32))
+
+
+def query(who: np.ndarray) -> bytes:
+    return f.encode_embedding(face_of(who).embedding)
+
+
+def search(faces: FaceService, caller: d.Caller, event: d.Event, who: np.ndarray, **kw: object) -> list[str]:
+    page = faces.search_faces(caller, event.id, query(who), threshold=0, limit=int(kw.get("limit", 0)),
+                              cursor=str(kw.get("cursor", "")))
+    return [m.photo.id for m in page.items]
+
+
+def test_index_faces_replaces_a_photos_faces_and_records_no_face(
+        faces: FaceService, photos: PhotoService, owner: d.Caller, photos_db: Database) -> None:
+    event = new_event(photos, owner)
+    photo = ready_photo(photos, owner, event)
+    assert photo.faces_indexed_at is None and photo.face_count is None
+    alice, bob = person(), person()
+
+    first = faces.index_faces(PIPELINE, photo.id, [face_of(alice), face_of(bob)])
+    again = faces.index_faces(PIPELINE, photo.id, [face_of(alice), face_of(bob)])
+    assert (first.face_count, again.face_count) == (2, 2)
+    with photos_db.cursor() as cur:
+        cur.execute("SELECT count(*) AS n FROM faces WHERE photo_id = %s", (photo.id,))
+        assert cur.fetchone()["n"] == 2  # replaced, not added
+    assert search(faces, owner, event, alice) == [photo.id]
+
+    faces.index_faces(PIPELINE, photo.id, [face_of(bob)])
+    assert search(faces, owner, event, alice) == []
+    assert search(faces, owner, event, bob) == [photo.id]
+
+    empty = faces.index_faces(PIPELINE, photo.id, [])
+    stored = photos.get_photo(owner, photo.id)
+    assert empty.face_count == 0 and stored.face_count == 0 and stored.faces_indexed_at is not None
+    assert search(faces, owner, event, bob) == []
+
+
+def test_index_faces_is_for_the_pipeline_and_for_ready_photos(
+        faces: FaceService, photos: PhotoService, owner: d.Caller) -> None:
+    event = new_event(photos, owner)
+    photo = ready_photo(photos, owner, event)
+    with pytest.raises(d.PermissionDenied):
+        faces.index_faces(owner, photo.id, [face_of(person())])
+    pending = photos.reserve_photo(owner, event.id, "image/jpeg", 1000)
+    with pytest.raises(d.FailedPrecondition):
+        faces.index_faces(PIPELINE, pending.id, [face_of(person())])
+    with pytest.raises(d.NotFound):
+        faces.index_faces(PIPELINE, str(uuid.uuid4()), [])
+    with pytest.raises(d.InvalidArgument):
+        faces.index_faces(PIPELINE, photo.id, [face_of(person())] * (f.MAX_FACES_PER_PHOTO + 1))
+
+
+def test_search_ranks_pages_and_finds_nobody_for_a_stranger(
+        faces: FaceService, photos: PhotoService, owner: d.Caller) -> None:
+    event = new_event(photos, owner)
+    alice, bob = person(), person()
+    close = ready_photo(photos, owner, event)
+    group = ready_photo(photos, owner, event)
+    other = ready_photo(photos, owner, event)
+    faces.index_faces(PIPELINE, close.id, [face_of(alice, noise=0.3)])
+    faces.index_faces(PIPELINE, group.id, [face_of(bob), face_of(alice, noise=1.0)])
+    faces.index_faces(PIPELINE, other.id, [face_of(bob)])
+
+    page = faces.search_faces(CUSTOMER, event.id, f.encode_embedding(alice), threshold=0, limit=0, cursor="")
+    assert [m.photo.id for m in page.items] == [close.id, group.id]
+    assert page.items[0].score > page.items[1].score >= 0.35 and page.next_cursor == ""
+
+    first = faces.search_faces(CUSTOMER, event.id, f.encode_embedding(alice), threshold=0, limit=1, cursor="")
+    second = faces.search_faces(CUSTOMER, event.id, f.encode_embedding(alice), threshold=0, limit=1,
+                                cursor=first.next_cursor)
+    assert [m.photo.id for m in first.items + second.items] == [close.id, group.id]
+    assert second.next_cursor == ""
+
+    assert search(faces, CUSTOMER, event, person()) == []  # not in the event: nothing, not a wrong match
+    with pytest.raises(d.InvalidArgument):
+        faces.search_faces(CUSTOMER, event.id, b"\0" * 100, threshold=0, limit=0, cursor="")
+    with pytest.raises(d.InvalidArgument):
+        faces.search_faces(CUSTOMER, event.id, query(alice), threshold=0.1, limit=0, cursor="")
+    with pytest.raises(d.InvalidArgument):
+        faces.search_faces(CUSTOMER, event.id, query(alice), threshold=0, limit=0, cursor="garbage")
+
+
+def test_search_keeps_to_what_the_caller_may_see(
+        faces: FaceService, photos: PhotoService, owner: d.Caller) -> None:
+    alice = person()
+    hidden_event = new_event(photos, owner, "private")
+    photo = ready_photo(photos, owner, hidden_event)
+    faces.index_faces(PIPELINE, photo.id, [face_of(alice)])
+    with pytest.raises(d.NotFound):
+        search(faces, CUSTOMER, hidden_event, alice)
+    assert search(faces, owner, hidden_event, alice) == [photo.id]
+
+    event = new_event(photos, owner)
+    public, private, deleted = (ready_photo(photos, owner, event) for _ in range(3))
+    for p in (public, private, deleted):
+        faces.index_faces(PIPELINE, p.id, [face_of(alice)])
+    photos.update_photo(owner, private.id, d.PhotoChange(visibility="private"))
+    photos.delete_photo(owner, deleted.id)
+    assert search(faces, CUSTOMER, event, alice) == [public.id]
+    assert set(search(faces, owner, event, alice)) == {public.id, private.id}
+
+
+def test_the_matrix_follows_writes_here_and_on_another_instance(
+        faces: FaceService, photos_db: Database, redis_client: redis.Redis, photos: PhotoService,
+        owner: d.Caller) -> None:
+    other_instance = FaceService(Repository(photos_db), PhotoCache(redis_client, ttl_s=60), photos)
+    event = new_event(photos, owner)
+    alice = person()
+    first = ready_photo(photos, owner, event)
+    faces.index_faces(PIPELINE, first.id, [face_of(alice)])
+    assert search(faces, CUSTOMER, event, alice) == [first.id]
+    assert faces.index.loads == 1
+
+    second = ready_photo(photos, owner, event)
+    faces.index_faces(PIPELINE, second.id, [face_of(alice)])  # applied in place: no reload
+    assert set(search(faces, CUSTOMER, event, alice)) == {first.id, second.id}
+    assert faces.index.loads == 1
+
+    assert set(search(other_instance, CUSTOMER, event, alice)) == {first.id, second.id}
+    third = ready_photo(photos, owner, event)
+    other_instance.index_faces(PIPELINE, third.id, [face_of(alice)])
+    assert set(search(faces, CUSTOMER, event, alice)) == {first.id, second.id, third.id}
+    assert faces.index.loads == 2  # the version moved under it: loaded again
+
+
+def test_opted_out_faces_are_found_only_by_their_owner(
+        faces: FaceService, photos: PhotoService, owner: d.Caller) -> None:
+    carol = d.Caller(f"customer-{uuid.uuid4().hex[:8]}", "customer")
+    carol_face, bob = person(), person()
+    event = new_event(photos, owner)
+    alone = ready_photo(photos, owner, event)
+    together = ready_photo(photos, owner, event)
+    faces.index_faces(PIPELINE, alone.id, [face_of(carol_face)])
+    faces.index_faces(PIPELINE, together.id, [face_of(carol_face), face_of(bob)])
+    assert set(search(faces, CUSTOMER, event, carol_face)) == {alone.id, together.id}
+
+    with pytest.raises(d.InvalidArgument):
+        faces.set_face_indexing(carol, enabled=False, reference=b"")
+    with pytest.raises(d.PermissionDenied):
+        faces.set_face_indexing(PIPELINE, enabled=False, reference=query(carol_face))
+    try:
+        state = faces.set_face_indexing(carol, enabled=False, reference=query(carol_face))
+        assert not state.enabled and state.faces_withheld == 2
+        assert search(faces, CUSTOMER, event, carol_face) == []  # others no longer find her
+        assert set(search(faces, carol, event, carol_face)) == {alone.id, together.id}  # she does
+        assert search(faces, CUSTOMER, event, bob) == [together.id]  # still found through Bob
+
+        later = ready_photo(photos, owner, event)
+        faces.index_faces(PIPELINE, later.id, [face_of(carol_face)])  # recognised when indexed
+        assert search(faces, CUSTOMER, event, carol_face) == []
+        assert set(search(faces, carol, event, carol_face)) == {alone.id, together.id, later.id}
+    finally:
+        back = faces.set_face_indexing(carol, enabled=True, reference=b"")
+    assert back.enabled
+    assert set(search(faces, CUSTOMER, event, carol_face)) == {alone.id, together.id, later.id}
+
+
+@pytest.fixture(scope="module")
+def stub(photos_db: Database) -> Iterator[pb_grpc.PhotoServiceStub]:
+    proc = SidecarProcess().start()
+    with grpc.insecure_channel(proc.address) as channel:
+        yield pb_grpc.PhotoServiceStub(channel)
+    proc.stop()
+
+
+def test_over_grpc(stub: pb_grpc.PhotoServiceStub, photos: PhotoService, owner: d.Caller) -> None:
+    event = new_event(photos, owner)
+    photo = ready_photo(photos, owner, event)
+    alice = person()
+    service = pb.Caller(user_id="service:faces", role="service")
+    customer = pb.Caller(user_id="someone", role="customer")
+    face = face_of(alice)
+    done = stub.IndexFaces(pb.IndexFacesRequest(caller=service, photo_id=photo.id, faces=[
+        pb.Face(x1=1, y1=2, x2=30, y2=40, score=0.9, embedding=f.encode_embedding(face.embedding))]))
+    assert done.face_count == 1 and done.HasField("faces_indexed_at")
+    got = stub.GetPhoto(pb.GetPhotoRequest(caller=customer, photo_id=photo.id))
+    assert got.face_count == 1 and got.HasField("faces_indexed_at")
+
+    found = stub.SearchFaces(pb.SearchFacesRequest(caller=customer, event_id=event.id, embedding=query(alice)))
+    assert [m.photo.id for m in found.matches] == [photo.id] and found.matches[0].score > 0.35
+    assert found.matches[0].photo.derivatives[0].kind == "web_jpg"
+
+    with pytest.raises(grpc.RpcError) as bad:
+        stub.SearchFaces(pb.SearchFacesRequest(caller=customer, event_id=event.id, embedding=b"x"))
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as bad:
+        stub.IndexFaces(pb.IndexFacesRequest(caller=service, photo_id=photo.id, faces=[
+            pb.Face(x1=5, y1=2, x2=1, y2=40, score=0.9, embedding=f.encode_embedding(face.embedding))]))
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as bad:
+        stub.SearchFaces(pb.SearchFacesRequest(caller=customer, event_id=str(uuid.uuid4()),
+                                               embedding=query(alice)))
+    assert bad.value.code() == grpc.StatusCode.NOT_FOUND
