@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -14,6 +15,7 @@ from photostack.rpc.photo_client import get_photo_client
 from upload.config import load_upload_settings
 from upload.decode import DecodeLimits
 from upload.ledger import RedisWorkLedger
+from upload.notify import SqsPhotoReadyNotifier
 from upload.pipeline import Outcome, UploadLimits, UploadProcessor
 from upload.registry import GrpcPhotoRegistry
 from upload.storage import S3ObjectStore
@@ -29,12 +31,19 @@ def build_processor() -> UploadProcessor:
     s3 = boto3.client("s3", config=Config(retries={"max_attempts": 3, "mode": "standard"},
                                           connect_timeout=3, read_timeout=20))
     redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    faces_queue = os.environ.get("PHOTOSTACK_FACES_QUEUE_URL", "")
+    # Short timeouts and one retry: the notice must not hold up the upload for long.
+    notifier = SqsPhotoReadyNotifier(
+        boto3.client("sqs", config=Config(retries={"max_attempts": 2, "mode": "standard"},
+                                          connect_timeout=2, read_timeout=3)),
+        faces_queue) if faces_queue else None
     return UploadProcessor(
         S3ObjectStore(s3),
         GrpcPhotoRegistry(get_photo_client()),
         RedisWorkLedger(redis_client, lock_ttl_s=upload.lock_ttl_s, done_ttl_s=upload.done_ttl_s),
         derivatives_bucket=settings.derivatives_bucket,
         limits=UploadLimits(max_bytes=upload.max_bytes, decode=DecodeLimits(max_pixels=upload.max_pixels)),
+        notifier=notifier,
     )
 
 

@@ -31,6 +31,8 @@ from upload.ports import (
     ObjectStore,
     ObjectTooLarge,
     OriginalInfo,
+    PhotoReady,
+    PhotoReadyNotifier,
     PhotoRegistry,
     PhotoStatus,
     RegistryRefused,
@@ -89,7 +91,9 @@ class UploadProcessor:
         derivatives_bucket: str,
         limits: UploadLimits = UploadLimits(),
         encode: EncodeSettings = EncodeSettings(),
+        notifier: PhotoReadyNotifier | None = None,
     ) -> None:
+        self.notifier = notifier
         self.store = store
         self.registry = registry
         self.ledger = ledger
@@ -185,7 +189,21 @@ class UploadProcessor:
             return self._fail(photo, f"the derivatives could not be registered ({exc})")
         log.info("photo ready", extra={"photo_id": photo.photo_id, "notes": rendered.notes,
                                        "width": source.width, "height": source.height})
+        self._announce(photo, stored)
         return Outcome(Status.READY, "; ".join(rendered.notes), photo.photo_id)
+
+    def _announce(self, photo: PhotoKey, stored: list[StoredDerivative]) -> None:
+        """The photo is ready whatever happens here: a lost notice costs face indexing of one
+        photo, never the upload, so a failure is logged and swallowed."""
+        web = next((s for s in stored if s.size == "web" and s.format == "jpg"),
+                   next((s for s in stored if s.size == "web"), None))
+        if self.notifier is None or web is None:
+            return
+        try:
+            self.notifier.photo_ready(PhotoReady(photo.photo_id, photo.event_id, web.key))
+        except Exception as exc:
+            log.error("photo-ready notice not sent; the photo will not be face-indexed",
+                      extra={"photo_id": photo.photo_id, "error": f"{type(exc).__name__}: {exc}"})
 
     def _store(self, photo: PhotoKey, rendered: Rendered) -> list[StoredDerivative]:
         stored = []

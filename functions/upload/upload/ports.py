@@ -100,6 +100,22 @@ class PhotoRegistry(Protocol):
         ...
 
 
+# --- what happens next -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhotoReady:
+    photo_id: str
+    event_id: str
+    web_key: str  # the web-size derivative in the derivatives bucket
+
+
+class PhotoReadyNotifier(Protocol):
+    def photo_ready(self, ready: PhotoReady) -> None:
+        """Tell whoever works on ready photos (face indexing); may raise, the caller logs it."""
+        ...
+
+
 # --- exactly-once in effect -----------------------------------------------------------
 
 
