@@ -112,7 +112,7 @@ def build_function(code_uri: str) -> bytes:
     return _zip([(p, str(p.relative_to(folder))) for p in _files(folder)])
 
 
-def build_layer(content_uri: str) -> bytes:
+def build_layer(content_uri: str, metadata: dict[str, Any] | None = None) -> bytes:
     source = ROOT / content_uri
     requirements = source / "requirements.txt"
     key = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
@@ -122,7 +122,24 @@ def build_layer(content_uri: str) -> bytes:
     entries = [(p, "python/" + str(p.relative_to(deps))) for p in _files(deps)]
     entries += [(p, "python/" + str(p.relative_to(source))) for p in _files(source)
                 if p.name != "requirements.txt"]
-    return _zip(entries)
+    return _zip(entries + bundled_entries(metadata or {}))
+
+
+def bundled_entries(metadata: dict[str, Any]) -> list[tuple[Path, str]]:
+    """What a layer's Metadata asks to add under python/ besides its own folder:
+    ``BundleFolders`` (name -> repository folder: code a function shares with others) and
+    ``BundleModels`` (a folder name for the face models, fetched into a cache outside the
+    repository by infra/models/fetch.sh: model files are never committed)."""
+    entries: list[tuple[Path, str]] = []
+    for name, folder in (metadata.get("BundleFolders") or {}).items():
+        base = ROOT / folder
+        entries += [(p, f"python/{name}/{p.relative_to(base)}") for p in _files(base)]
+    models = metadata.get("BundleModels")
+    if models:
+        fetched = subprocess.run(["bash", str(ROOT / "infra" / "models" / "fetch.sh")], check=True,
+                                 capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        entries += [(p, f"python/{models}/{p.name}") for p in sorted(Path(fetched).glob("*.onnx"))]
+    return entries
 
 
 def install_layer_requirements(requirements: Path, target: Path) -> None:
@@ -155,7 +172,7 @@ def package(template: dict[str, Any], s3: Any) -> dict[str, Any]:
         if resource["Type"] == "AWS::Serverless::Function":
             field, blob = "CodeUri", build_function(props["CodeUri"])
         elif resource["Type"] == "AWS::Serverless::LayerVersion":
-            field, blob = "ContentUri", build_layer(props["ContentUri"])
+            field, blob = "ContentUri", build_layer(props["ContentUri"], resource.get("Metadata"))
         else:
             continue
         key = f"{name}/{hashlib.sha256(blob).hexdigest()[:20]}.zip"

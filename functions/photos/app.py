@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 from photos.bootstrap import photos_service
+from photos.selfies import MAX_BODY_BYTES as SELFIE_BODY_BYTES
 from photostack.http import api_route, authenticate, int_query_param, json_response, query_param, read_json
 
 app = Chalice(app_name="photostack-photos")
@@ -90,3 +91,18 @@ def start_upload() -> Response:
 def complete_upload(photo_id: str) -> Response:
     principal = authenticate(_request(), roles=UPLOADERS)
     return json_response(photos_service().complete_upload(principal, photo_id, read_json(_request())))
+
+
+@api_route(app, "/events/{event_id}/face-search", methods=["POST"])
+def face_search(event_id: str) -> Response:
+    principal = authenticate(_request())
+    body = read_json(_request(), max_bytes=SELFIE_BODY_BYTES)
+    cursor, limit = _page_args()
+    return json_response(photos_service().face_search(principal, event_id, body, cursor=cursor, limit=limit))
+
+
+@api_route(app, "/users/me/face-indexing", methods=["PUT"])
+def set_face_indexing() -> Response:
+    principal = authenticate(_request())
+    body = read_json(_request(), max_bytes=SELFIE_BODY_BYTES)
+    return json_response(photos_service().set_face_indexing(principal, body))

@@ -2,7 +2,9 @@
 
 Settings (environment):
   PHOTOSTACK_MODELS_DIR     folder holding fr_detect.onnx, fr_landmark.onnx, fr_feature.onnx
-                            (default: $PHOTOSTACK_CACHE/models, i.e. where infra/models/fetch.sh puts them)
+                            (default: the models bundled in the faces Lambda layer, i.e. the folder of
+                            the importable `faces_models` package; else $PHOTOSTACK_CACHE/models,
+                            where infra/models/fetch.sh puts them)
   PHOTOSTACK_ONNX_THREADS   intra-op threads per session (default 1; 0 lets onnxruntime use every core)
 
 One thread by default: a Lambda function below 1,769 MB has one vCPU, throughput comes from
@@ -11,6 +13,7 @@ concurrent invocations, and on a busy shared host two threads measured 2x slower
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from dataclasses import dataclass
@@ -29,6 +32,11 @@ def models_dir() -> Path:
     explicit = os.environ.get("PHOTOSTACK_MODELS_DIR")
     if explicit:
         return Path(explicit)
+    # Found through the import system: the layer sits at /opt/python on AWS and at its unzipped
+    # path under the local process executor.
+    bundled = importlib.util.find_spec("faces_models")
+    if bundled is not None and bundled.origin:
+        return Path(bundled.origin).parent
     cache = os.environ.get("PHOTOSTACK_CACHE") or str(Path.home() / ".cache" / "photostack")
     return Path(cache) / "models"
 

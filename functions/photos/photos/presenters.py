@@ -67,5 +67,20 @@ def photo(p: pb.Photo, sign: Callable[[str], str], *, viewer_id: str) -> dict[st
             size_bytes=p.original_bytes or p.declared_bytes,
             sha256=p.sha256 or None,
             failure_reason=p.failure_reason or None,
+            faces={"count": p.face_count, "indexed_at": _time(p, "faces_indexed_at")}
+            if p.HasField("faces_indexed_at") else None,
         )
     return body
+
+
+THUMB_KINDS = ("thumb_jpg", "thumb_webp", "thumb")
+
+
+def face_match(m: pb.FaceMatch, sign: Callable[[str], str]) -> dict[str, Any]:
+    keys = {d.kind: d.key for d in m.photo.derivatives}
+    thumb = next((keys[k] for k in THUMB_KINDS if k in keys), None)
+    return {
+        "photo_id": m.photo.id,
+        "score": round(float(m.score), 4),
+        "thumb_url": sign(thumb) if thumb else None,
+    }

@@ -9,8 +9,12 @@ from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc import PhotoClient, caller_of
 from photostack.tokens import Principal
 
-from photos import domain, presenters
+from photos import domain, presenters, selfies
 from photos.storage import Storage
+
+OPT_OUT_NOTICE = ("Only the embedding of this selfie (512 numbers computed from your face) is kept, "
+                  "to recognise you in indexed photos; the image itself is not stored. Opting back "
+                  "in deletes it.")
 
 
 class PhotosService:
@@ -122,3 +126,34 @@ class PhotosService:
             raise errors.Conflict("this upload is already complete", code="upload_complete")
         self._storage.complete_multipart(photo.original_key, upload_id, parts, photo.declared_bytes)
         return {"photo_id": photo.id, "status": "pending"}
+
+    # face search
+
+    def face_search(self, principal: Principal, event_id: str, body: dict[str, Any], *, cursor: str,
+                    limit: int) -> dict[str, Any]:
+        selfie = selfies.selfie_bytes(body)
+        caller = caller_of(principal)
+        # The cheap check first: an event the caller cannot see is a 404 before any face work.
+        self._client.get_event(pb.GetEventRequest(caller=caller, event_id=event_id))
+        found = self._client.search_faces(pb.SearchFacesRequest(
+            caller=caller, event_id=event_id, embedding=selfies.embedding_of(selfie), limit=limit,
+            cursor=cursor))
+        return {
+            "matches": [presenters.face_match(m, self._storage.derivative_url) for m in found.matches],
+            "next_cursor": found.next_cursor or None,
+        }
+
+    def set_face_indexing(self, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+        enabled = body.get("enabled")
+        if not isinstance(enabled, bool):
+            raise errors.BadRequest("enabled must be true or false")
+        reference = b""
+        if not enabled:
+            reference = selfies.embedding_of(selfies.selfie_bytes(body))
+        state = self._client.set_face_indexing(pb.SetFaceIndexingRequest(
+            caller=caller_of(principal), enabled=enabled, reference_embedding=reference))
+        answer: dict[str, Any] = {"enabled": state.enabled, "faces_withheld": state.faces_withheld,
+                                  "reference_stored": not state.enabled}
+        if not state.enabled:
+            answer["notice"] = OPT_OUT_NOTICE
+        return answer

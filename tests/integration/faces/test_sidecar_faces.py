@@ -257,7 +257,8 @@ def test_over_grpc(stub: pb_grpc.PhotoServiceStub, photos: PhotoService, owner: 
     got = stub.GetPhoto(pb.GetPhotoRequest(caller=customer, photo_id=photo.id))
     assert got.face_count == 1 and got.HasField("faces_indexed_at")
 
-    found = stub.SearchFaces(pb.SearchFacesRequest(caller=customer, event_id=event.id, embedding=query(alice)))
+    found = stub.SearchFaces(pb.SearchFacesRequest(caller=customer, event_id=event.id,
+                                                   embedding=query(alice)))
     assert [m.photo.id for m in found.matches] == [photo.id] and found.matches[0].score > 0.35
     assert found.matches[0].photo.derivatives[0].kind == "web_jpg"
 

@@ -1,0 +1,225 @@
+"""The face-index use case and the photos API's face routes, in-process, on the real models, a
+real photo sidecar (subprocess, real PostgreSQL and Redis) and the evaluation images.
+
+Indexing: faces stored, a photo without a face recorded as such, redelivery skipped, a deleted
+photo skipped. Search route: finds the person, and every bad input is a clear 4xx. Opt-out
+route: others stop finding the user, the user does not."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from chalice.test import Client
+from faces.indexing import BadNotice, FaceIndexer
+from faces.models import FaceModels
+from photos import bootstrap as photos_bootstrap
+from photostack.config import get_settings
+from photostack.db import Database
+from photostack.discovery import reset_resolvers
+from photostack.rpc import PhotoClient, reset_channels, reset_photo_client
+from photostack.rpc.photo_client import get_photo_client
+from photostack.tokens import issue_access_token
+from PIL import Image
+
+from infra.db.migrate import migrate
+from sidecar import domain as d
+from sidecar.cache import PhotoCache
+from sidecar.repository import Repository
+from sidecar.service import PhotoService
+from tests.apps import load_app
+from tests.sidecar_process import SidecarProcess
+
+pytestmark = pytest.mark.integration
+
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "faces"
+PIPELINE = d.Caller("service:upload", "service")
+
+
+def image(name: str) -> bytes:
+    return (DATA / name).read_bytes()
+
+
+def blank_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 140, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+class MemoryDerivatives:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def read(self, key: str) -> bytes | None:
+        return self.objects.get(key)
+
+
+@pytest.fixture(scope="module")
+def sidecar(database_url: str) -> Iterator[SidecarProcess]:
+    migrate(database_url, ["photos"])
+    proc = SidecarProcess().start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def photos(database_url: str, redis_client: redis.Redis) -> Iterator[PhotoService]:
+    db = Database(database_url, schema="photos", maxconn=2)
+    yield PhotoService(Repository(db), PhotoCache(redis_client, ttl_s=60))
+    db.close()
+
+
+@pytest.fixture
+def client(sidecar: SidecarProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[PhotoClient]:
+    monkeypatch.setenv("PHOTOSTACK_SIDECAR_ADDR", sidecar.address)
+    monkeypatch.setenv("PHOTOSTACK_CONSUL_ADDR", "")
+    monkeypatch.setenv("PHOTOSTACK_GRPC_DEADLINE_MS", "5000")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    get_settings.cache_clear()
+    for reset in (photos_bootstrap.reset, reset_photo_client, reset_resolvers, reset_channels):
+        reset()
+    yield get_photo_client()
+    for reset in (photos_bootstrap.reset, reset_photo_client, reset_resolvers, reset_channels):
+        reset()
+
+
+@pytest.fixture
+def owner() -> d.Caller:
+    return d.Caller(f"photographer-{uuid.uuid4().hex[:8]}", "photographer")
+
+
+def ready_photo(photos: PhotoService, owner: d.Caller, event: d.Event, store: MemoryDerivatives,
+                data: bytes) -> str:
+    photo = photos.reserve_photo(owner, event.id, "image/jpeg", len(data))
+    key = f"derivatives/{event.id}/{photo.id}/web.jpg"
+    store.objects[key] = data
+    thumb = d.Derivative("thumb_jpg", f"derivatives/{event.id}/{photo.id}/thumb.jpg", 32, 32, 100,
+                         "image/jpeg")
+    photos.register_derivatives(PIPELINE, photo.id, d.Processed(
+        derivatives=(d.Derivative("web_jpg", key, 100, 80, len(data), "image/jpeg"), thumb),
+        width=100, height=80, original_bytes=len(data), sha256="cd" * 32))
+    return photo.id
+
+
+def test_indexing_stores_faces_once_and_records_photos_without_any(
+        client: PhotoClient, photos: PhotoService, owner: d.Caller, face_models: FaceModels) -> None:
+    store = MemoryDerivatives()
+    indexer = FaceIndexer(client, store, face_models)
+    event = photos.create_event(owner, d.NewEvent("Indexing", "2025-06-01", "", "public"))
+    crop = ready_photo(photos, owner, event, store, image("people/amy/amy2.png"))
+    group = ready_photo(photos, owner, event, store, image("groups/bbt1.jpg"))
+    blank = ready_photo(photos, owner, event, store, blank_jpeg())
+    broken = ready_photo(photos, owner, event, store, b"\xff\xd8 not really a jpeg")
+
+    every = (crop, group, blank, broken)
+    outcomes = {p: indexer.index({"photo_id": p, "event_id": event.id}) for p in every}
+    assert {p: o.status for p, o in outcomes.items()} == dict.fromkeys(every, "indexed")
+    assert outcomes[crop].faces == 1 and outcomes[group].faces >= 2
+    assert outcomes[blank].faces == 0 and outcomes[broken].faces == 0
+    assert photos.get_photo(owner, blank).faces_indexed_at is not None
+
+    again = indexer.index({"photo_id": group, "event_id": event.id})
+    assert (again.status, again.reason, again.faces) == ("skipped", "already indexed", outcomes[group].faces)
+
+    gone = ready_photo(photos, owner, event, store, image("people/raj/raj2.png"))
+    photos.delete_photo(owner, gone)
+    assert indexer.index({"photo_id": gone}).status == "skipped"
+    with pytest.raises(BadNotice):
+        indexer.index({"event_id": event.id})
+
+
+@pytest.fixture
+def api(client: PhotoClient) -> Iterator[Any]:
+    with Client(load_app("photos")) as chalice:
+        def call(method: str, path: str, body: Any, user: tuple[str, str]) -> tuple[int, Any]:
+            headers = {"Content-Type": "application/json",
+                       "Authorization": "Bearer " + issue_access_token(*user)[0]}
+            raw = body if isinstance(body, str) else json.dumps(body)
+            r = getattr(chalice.http, method)(path, headers=headers, body=raw)
+            return r.status_code, json.loads(r.body) if r.body else None
+        yield call
+
+
+def selfie(data: bytes) -> dict[str, str]:
+    return {"image_base64": base64.b64encode(data).decode()}
+
+
+def test_search_route_finds_the_person_and_refuses_bad_input(
+        api: Any, client: PhotoClient, photos: PhotoService, owner: d.Caller,
+        face_models: FaceModels) -> None:
+    store = MemoryDerivatives()
+    indexer = FaceIndexer(client, store, face_models)
+    event = photos.create_event(owner, d.NewEvent("Route", "2025-06-01", "", "public"))
+    amy = [ready_photo(photos, owner, event, store, image(f"people/amy/amy{k}.png")) for k in (2, 3)]
+    raj = ready_photo(photos, owner, event, store, image("people/raj/raj2.png"))
+    for p in [*amy, raj]:
+        indexer.index({"photo_id": p})
+    customer = (f"customer-{uuid.uuid4().hex[:8]}", "customer")
+    path = f"/events/{event.id}/face-search"
+
+    status, body = api("post", path, selfie(image("people/amy/amy1.png")), customer)
+    assert status == 200, body
+    assert {m["photo_id"] for m in body["matches"]} == set(amy) and body["next_cursor"] is None
+    assert all(m["score"] >= 0.35 and m["thumb_url"] for m in body["matches"])
+    status, first = api("post", path + "?limit=1", selfie(image("people/amy/amy1.png")), customer)
+    assert status == 200 and len(first["matches"]) == 1 and first["next_cursor"]
+
+    status, body = api("post", path, selfie(image("people/sheldon/sheldon1.png")), customer)
+    assert (status, body["matches"]) == (200, [])  # not in the event: nothing, not a wrong match
+
+    def error(body: Any) -> tuple[int, str]:
+        status, answer = api("post", path, body, customer)
+        return status, answer["error"]["code"]
+
+    assert error(selfie(blank_jpeg())) == (422, "no_face")
+    assert error(selfie(image("groups/bbt1.jpg"))) == (422, "several_faces")
+    assert error(selfie(b"GIF89a not a photo")) == (400, "not_an_image")
+    huge = io.BytesIO()
+    Image.new("L", (8000, 7000)).save(huge, "PNG")  # 56 MP, a few hundred kB
+    assert error(selfie(huge.getvalue())) == (413, "image_too_large")
+    assert error(selfie(b"x" * (5 * 1024 * 1024 + 1))) == (413, "image_too_large")
+    assert error({"image_base64": "%%% not base64"}) == (400, "invalid_image")
+    assert error({}) == (400, "invalid_image")
+    assert error("not json") == (400, "invalid_json")
+
+    private = photos.create_event(owner, d.NewEvent("Private", "2025-06-01", "", "private"))
+    status, body = api("post", f"/events/{private.id}/face-search", selfie(image("people/amy/amy1.png")),
+                       customer)
+    assert (status, body["error"]["code"]) == (404, "not_found")
+
+
+def test_opting_out_hides_the_user_from_others_only(
+        api: Any, client: PhotoClient, photos: PhotoService, owner: d.Caller,
+        face_models: FaceModels) -> None:
+    store = MemoryDerivatives()
+    indexer = FaceIndexer(client, store, face_models)
+    event = photos.create_event(owner, d.NewEvent("Opt-out", "2025-06-01", "", "public"))
+    penny = ready_photo(photos, owner, event, store, image("people/penny/penny2.png"))
+    indexer.index({"photo_id": penny})
+    her = (f"customer-{uuid.uuid4().hex[:8]}", "customer")
+    someone = (f"customer-{uuid.uuid4().hex[:8]}", "customer")
+    path = f"/events/{event.id}/face-search"
+    query = selfie(image("people/penny/penny1.png"))
+
+    status, body = api("put", "/users/me/face-indexing", {"enabled": False}, her)
+    assert (status, body["error"]["code"]) == (400, "invalid_image")  # a selfie is needed to opt out
+    try:
+        status, body = api("put", "/users/me/face-indexing", {"enabled": False, **query}, her)
+        assert status == 200, body
+        assert body["enabled"] is False and body["faces_withheld"] >= 1 and body["reference_stored"]
+        assert "not stored" in body["notice"]
+        assert api("post", path, query, someone)[1]["matches"] == []
+        assert [m["photo_id"] for m in api("post", path, query, her)[1]["matches"]] == [penny]
+    finally:
+        status, body = api("put", "/users/me/face-indexing", {"enabled": True}, her)
+    assert (status, body["enabled"], body["reference_stored"]) == (200, True, False)
+    assert [m["photo_id"] for m in api("post", path, query, someone)[1]["matches"]] == [penny]
