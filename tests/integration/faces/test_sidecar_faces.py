@@ -85,9 +85,8 @@ def query(who: np.ndarray) -> bytes:
     return f.encode_embedding(face_of(who).embedding)
 
 
-def search(faces: FaceService, caller: d.Caller, event: d.Event, who: np.ndarray, **kw: object) -> list[str]:
-    page = faces.search_faces(caller, event.id, query(who), threshold=0, limit=int(kw.get("limit", 0)),
-                              cursor=str(kw.get("cursor", "")))
+def search(faces: FaceService, caller: d.Caller, event: d.Event, who: np.ndarray) -> list[str]:
+    page = faces.search_faces(caller, event.id, query(who), threshold=0, limit=0, cursor="")
     return [m.photo.id for m in page.items]
 
 
