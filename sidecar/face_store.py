@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from psycopg2.extras import execute_values
 
 from sidecar.face_domain import DIMENSIONS, FaceRows, NewFace, decode_embedding, encode_embedding
 
@@ -24,15 +25,17 @@ class FaceStatements:
                 subjects: Sequence[str | None]) -> list[str]:
         """Delete the photo's faces and insert these; the new face ids, in order."""
         self._cur.execute("DELETE FROM faces WHERE photo_id = %s", (photo_id,))
-        ids = []
-        for face, subject in zip(faces, subjects, strict=True):
-            x1, y1, x2, y2 = face.box
-            self._cur.execute(
-                "INSERT INTO faces (photo_id, event_id, x1, y1, x2, y2, score, embedding, subject_id)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id::text AS id",
-                (photo_id, event_id, x1, y1, x2, y2, face.score, encode_embedding(face.embedding), subject))
-            ids.append(self._cur.fetchone()["id"])
-        return ids
+        if not faces:
+            return []
+        rows = [(photo_id, event_id, *face.box, face.score, encode_embedding(face.embedding), subject)
+                for face, subject in zip(faces, subjects, strict=True)]
+        # One statement for a crowd photo's faces; RETURNING keeps the VALUES order.
+        inserted = execute_values(
+            self._cur,
+            "INSERT INTO faces (photo_id, event_id, x1, y1, x2, y2, score, embedding, subject_id)"
+            " VALUES %s RETURNING id::text AS id", rows,
+            template="(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s, %s)", fetch=True)
+        return [r["id"] for r in inserted]
 
     def mark_indexed(self, photo_id: str, face_count: int) -> dt.datetime:
         self._cur.execute(
