@@ -1,22 +1,18 @@
 """Composition root: the service with its real adapters, built once per warm container.
 
-``service()`` builds on first use and keeps it in :data:`_service`; ``reset()``
-forgets it (tests swap adapters with ``install()``).
+``service()`` builds on first use and keeps it in a :class:`WarmSlot`; ``reset()``
+forgets it and closes its pool (tests swap adapters with ``install()``).
 """
 
 from __future__ import annotations
 
-import threading
-
 from photostack.config import Settings, get_settings
 from photostack.db import Database
+from photostack.warm import WarmSlot
 
 from transactions.catalog import PhotoCatalog
 from transactions.presign import S3Presigner
 from transactions.services import TransactionsService
-
-_service: TransactionsService | None = None
-_lock = threading.Lock()
 
 
 def build_catalog() -> PhotoCatalog:
@@ -39,23 +35,19 @@ def build(settings: Settings | None = None) -> TransactionsService:
     )
 
 
+_slot: WarmSlot[TransactionsService] = WarmSlot(
+    "transactions service", lambda: build(), close=lambda svc: svc.db.close()
+)
+
+
 def service() -> TransactionsService:
-    global _service
-    with _lock:
-        if _service is None:
-            _service = build()
-        return _service
+    return _slot.get()
 
 
-def install(svc: TransactionsService) -> None:
-    global _service
-    with _lock:
-        _service = svc
+def install(svc: TransactionsService | None) -> None:
+    """Install a prepared service (tests); ``None`` builds afresh on next use."""
+    _slot.install(svc)
 
 
 def reset() -> None:
-    global _service
-    with _lock:
-        if _service is not None:
-            _service.db.close()
-        _service = None
+    _slot.reset()

@@ -1,24 +1,20 @@
 """Composition root: builds the users service once per warm container.
 
 The service (with its database pool and Redis client) is kept in one named,
-resettable slot; tests call :func:`reset` to build it against their own settings.
+resettable :class:`WarmSlot`; tests call :func:`reset` to install their own.
 """
 
 from __future__ import annotations
 
-import threading
-
 from photostack.account_status import AccountStatus, request_redis, reset_account_status
 from photostack.config import get_settings
 from photostack.db import Database
+from photostack.warm import WarmSlot
 
 from users.config import UsersSettings, get_users_settings
 from users.passwords import Passwords
 from users.services import UsersService
 from users.throttle import LoginThrottle
-
-_service: UsersService | None = None
-_lock = threading.Lock()
 
 
 def build(users_settings: UsersSettings | None = None) -> UsersService:
@@ -42,16 +38,13 @@ def build(users_settings: UsersSettings | None = None) -> UsersService:
     )
 
 
+_slot: WarmSlot[UsersService] = WarmSlot("users service", build)
+
+
 def get_service() -> UsersService:
-    global _service
-    with _lock:
-        if _service is None:
-            _service = build()
-        return _service
+    return _slot.get()
 
 
 def reset(service: UsersService | None = None) -> None:
     """Install ``service`` (or forget the current one so the next request builds it)."""
-    global _service
-    with _lock:
-        _service = service
+    _slot.install(service)

@@ -28,7 +28,7 @@ def api(world: Any) -> Iterator[Any]:
     bootstrap.install(world.service)
     with Client(app) as client:
         yield client
-    bootstrap.install(None)  # type: ignore[arg-type]
+    bootstrap.install(None)
 
 
 def auth(user_id: str, role: str = "customer", key: str | None = None) -> dict[str, str]:
@@ -198,7 +198,7 @@ def test_webhook_route_rejections(api: Any, world: Any) -> None:
 def test_health_and_database_outage(api: Any, world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert api.http.get("/health").json_body == {"status": "ok", "service": "transactions"}
     # A cold container whose database is unreachable answers 503, not 500.
-    bootstrap.install(None)  # type: ignore[arg-type]
+    bootstrap.install(None)
     monkeypatch.setenv("PHOTOSTACK_DATABASE_URL", "postgresql://photostack:photostack@127.0.0.1:1/photostack")
     reset_settings()
     assert_error(api.http.get("/health"), 503, "database_unavailable")
