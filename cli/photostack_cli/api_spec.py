@@ -104,8 +104,20 @@ SCHEMAS: dict[str, Schema] = {
         size_bytes={"type": "integer", "description": "owner only"},
         sha256={"type": ["string", "null"], "description": "owner only"},
         failure_reason={"type": ["string", "null"], "description": "owner only; set when failed"},
+        faces={"oneOf": [obj(required=("count", "indexed_at"), count=INT, indexed_at=TIME), {"type": "null"}],
+               "description": "owner only; null until indexed for face search (count 0: no face found)"},
     ),
     "PhotoPage": page_of("photos", "Photo"),
+    "Selfie": obj(required=("image_base64",), image_base64={
+        "type": "string", "description": "JPEG, PNG or WebP, base64 (a data: URL too); at most 5 MiB decoded"}),
+    "FaceMatch": obj(required=("photo_id", "score", "thumb_url"), photo_id=UUID,
+                     score={"type": "number", "description": "cosine similarity of the best face, 0.35-1"},
+                     thumb_url={"type": ["string", "null"], "description": "presigned GET, short-lived"}),
+    "FaceMatchPage": page_of("matches", "FaceMatch"),
+    "FaceIndexingChange": obj(required=("enabled",), enabled=BOOL, image_base64={
+        "type": "string", "description": "required to opt out: your selfie; only its embedding is kept"}),
+    "FaceIndexing": obj(required=("enabled", "faces_withheld", "reference_stored"), enabled=BOOL,
+                        faces_withheld=INT, reference_stored=BOOL, notice=STR),
     "PhotoPatch": obj(price_minor=MINOR, currency={"type": "string", "maxLength": 3}, visibility=VISIBILITY),
     # UploadRequest: built by upload_request() from the photos domain's limits.
     "PresignedPut": obj(
@@ -263,6 +275,17 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         roles=("photographer",), body="UploadRequest", idempotency="optional",
         errors={400: ("invalid_field", "unknown_field"), 404: ("not_found",), 403: ("forbidden",),
                 409: ("conflict",), 413: ("upload_too_large",), 415: ("unsupported_content_type",)}),
+    ("POST", "/events/{event_id}/face-search"): Operation(
+        "Find your photos in an event from one selfie (exactly one face), best first",
+        (200, "FaceMatchPage"), body="Selfie", query=PAGE,
+        errors={400: ("invalid_image", "not_an_image"), 404: ("not_found",),
+                413: ("image_too_large", "payload_too_large"), 422: ("no_face", "several_faces"),
+                503: ("face_models_unavailable",)}),
+    ("PUT", "/users/me/face-indexing"): Operation(
+        "Opt out of (or back into) being found by others' face searches", (200, "FaceIndexing"),
+        body="FaceIndexingChange",
+        errors={400: ("invalid_image", "not_an_image", "bad_request"),
+                413: ("image_too_large", "payload_too_large"), 422: ("no_face", "several_faces")}),
     ("POST", "/uploads/{photo_id}/complete"): Operation(
         "Complete a multipart upload with the parts' ETags", (200, "UploadCompleted"),
         roles=("photographer",), body="UploadCompletion",
