@@ -4,13 +4,16 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help setup up down deploy test test-unit lint protos openapi eval-faces bench status logs
+.PHONY: help setup lock up down deploy test test-unit lint protos openapi eval-faces bench status logs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup:  ## create the virtualenvs (project, LocalStack, Lambda runtime) from the pinned files
+setup:  ## create the virtualenvs (project, LocalStack, Lambda runtime) from the lock files
 	@bash infra/setup.sh
+
+lock:  ## re-resolve the requirements .txt files into the .lock files that setup installs
+	@bash infra/lock.sh
 
 up: setup  ## start PostgreSQL, Redis, Consul, LocalStack and the sidecar, migrate, deploy; print the URLs
 	@bash infra/up.sh

@@ -4,7 +4,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/infra/lib.sh"
 mkdir -p "$ROOT/.state"
-ensure_venv "$ROOT/.venv" "$(hash_files "$ROOT"/requirements/*.txt)" -r "$ROOT/requirements/dev.txt"
+ensure_venv "$ROOT/.venv" "$(hash_files "$ROOT"/requirements/dev.lock)" -r "$ROOT/requirements/dev.lock"
 bash "$ROOT/infra/localstack/install.sh"
 # The photostack CLI, installed into the project's environment (editable: the repo is the source).
 if [[ ! -x "$ROOT/.venv/bin/photostack" ]]; then

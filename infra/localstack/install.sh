@@ -7,8 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$ROOT/infra/lib.sh"
 
 LS_VENV="$ROOT/.state/localstack-venv"
-stamp="$(hash_files "$ROOT/infra/localstack/requirements.txt")"
-ensure_venv "$LS_VENV" "$stamp" -r "$ROOT/infra/localstack/requirements.txt"
+stamp="$(hash_files "$ROOT/infra/localstack/requirements.lock")"
+ensure_venv "$LS_VENV" "$stamp" -r "$ROOT/infra/localstack/requirements.lock"
 
 exec_stamp="$(hash_files "$ROOT"/infra/localstack/executor/pyproject.toml "$ROOT"/infra/localstack/executor/photostack_localstack_executor/*.py)"
 if [[ "$(cat "$LS_VENV/.executor-stamp" 2>/dev/null)" != "$exec_stamp" ]]; then
