@@ -19,6 +19,7 @@ What `sam build && sam deploy` does on AWS, done here without Docker or the SAM 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -96,7 +97,26 @@ def _files(folder: Path) -> list[Path]:
 
 
 def _zip(entries: list[tuple[Path, str]]) -> bytes:
-    """A deterministic zip: same inputs, same bytes, same content hash."""
+    """A deterministic zip: same inputs, same bytes, same content hash.
+
+    Cached under .build/zips by the entries' names, sizes and modification times, so a
+    deploy with nothing changed does not re-compress the layers (tens of MB) every time.
+    """
+    fingerprint = hashlib.sha256()
+    for path, name in entries:
+        stat = path.stat()
+        fingerprint.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_mode}\n".encode())
+    cached = BUILD / "zips" / f"{fingerprint.hexdigest()[:24]}.zip"
+    if cached.exists():
+        return cached.read_bytes()
+    blob = _compress(entries)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.with_suffix(".tmp").write_bytes(blob)
+    cached.with_suffix(".tmp").rename(cached)
+    return blob
+
+
+def _compress(entries: list[tuple[Path, str]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, name in entries:
@@ -186,33 +206,42 @@ def package(template: dict[str, Any], s3: Any) -> dict[str, Any]:
 
 
 # --- stack ---------------------------------------------------------------------------------
-def deploy_stack(body: str, cfn: Any) -> str:
+def stack_args(body: str) -> dict[str, Any]:
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in LOCAL_PARAMETERS.items()]
-    args = dict(StackName=STACK, TemplateBody=body, Parameters=parameters,
+    return dict(StackName=STACK, TemplateBody=body, Parameters=parameters,
                 Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"])
+
+
+def stack_status(cfn: Any) -> str | None:
     try:
-        status = cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]
+        return str(cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"])
     except botocore.exceptions.ClientError:
-        status = None
+        return None
+
+
+def deploy_stack(body: str, cfn: Any) -> str:
+    args = stack_args(body)
+    status = stack_status(cfn)
     if status in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "DELETE_FAILED"):
         cfn.delete_stack(StackName=STACK)
         cfn.get_waiter("stack_delete_complete").wait(StackName=STACK)
         status = None
     if status is None:
         cfn.create_stack(**args)
-        action = "create"
-    else:
-        try:
-            cfn.update_stack(**args)
-            action = "update"
-        except botocore.exceptions.ClientError as exc:
-            if "No updates are to be performed" in str(exc):
-                return "unchanged"
-            raise
+        return wait_stack(cfn, "create")
+    try:
+        cfn.update_stack(**args)
+    except botocore.exceptions.ClientError as exc:
+        if "No updates are to be performed" in str(exc):
+            return "unchanged"
+        raise
+    return wait_stack(cfn, "update")
+
+
+def wait_stack(cfn: Any, action: str) -> str:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
-        status = stack["StackStatus"]
+        status = stack_status(cfn) or "GONE"
         if status.endswith("_COMPLETE") and "ROLLBACK" not in status:
             return action
         if status.endswith("FAILED") or "ROLLBACK" in status:
@@ -222,6 +251,51 @@ def deploy_stack(body: str, cfn: Any) -> str:
             raise SystemExit(f"stack {action} failed ({status}):\n  " + "\n  ".join(reasons[:10]))
         time.sleep(1)
     raise SystemExit(f"stack {action} did not finish within 300 s")
+
+
+def missing_outputs(cfn: Any, template: dict[str, Any]) -> set[str]:
+    present = {o["OutputKey"] for o in cfn.describe_stacks(StackName=STACK)["Stacks"][0].get("Outputs", [])}
+    return set(template["Outputs"]) - present
+
+
+def replace_stack(body: str, template: dict[str, Any], session: Any) -> str:
+    """Delete the stack and create it again, for updates LocalStack cannot apply in place.
+
+    Seen with LocalStack 2026.3.0: adding a route to an API makes the SAM-generated stage
+    update fail ("Stage already exists") while the stack still reports UPDATE_COMPLETE, with
+    outputs and resources missing. The buckets are retained (DeletionPolicy) and the
+    database is outside the stack, so only the stateless parts are rebuilt.
+    """
+    cfn = session.client("cloudformation", endpoint_url=ENDPOINT)
+    cfn.delete_stack(StackName=STACK)
+    cfn.get_waiter("stack_delete_complete").wait(StackName=STACK, WaiterConfig={"Delay": 1})
+    remove_leftovers(template, session)
+    cfn.create_stack(**stack_args(body))
+    return wait_stack(cfn, "re-create")
+
+
+def remove_leftovers(template: dict[str, Any], session: Any) -> None:
+    """Named resources a half-applied update left outside the stack would block the create."""
+    lam = session.client("lambda", endpoint_url=ENDPOINT)
+    apigw = session.client("apigateway", endpoint_url=ENDPOINT)
+    sqs = session.client("sqs", endpoint_url=ENDPOINT)
+    resources = template["Resources"].values()
+    functions = {r["Properties"]["FunctionName"] for r in resources
+                 if "FunctionName" in r.get("Properties", {})}
+    apis = {r["Properties"]["Name"] for r in resources if r["Type"] == "AWS::Serverless::Api"}
+    queues = {r["Properties"]["QueueName"] for r in resources if r["Type"] == "AWS::SQS::Queue"}
+    for mapping in lam.list_event_source_mappings()["EventSourceMappings"]:
+        if mapping["FunctionArn"].rsplit(":", 1)[-1] in functions:
+            lam.delete_event_source_mapping(UUID=mapping["UUID"])
+    for name in functions:
+        with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
+            lam.delete_function(FunctionName=name)
+    for api in apigw.get_rest_apis()["items"]:
+        if api.get("name") in apis:
+            apigw.delete_rest_api(restApiId=api["id"])
+    for name in queues:
+        with contextlib.suppress(botocore.exceptions.ClientError):
+            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
 
 
 def wait_functions_active(lam: Any, template: dict[str, Any]) -> None:
@@ -275,6 +349,10 @@ def main() -> None:
     template = package(load_template(), s3)
     body = yaml.dump(template, Dumper=CfnDumper, sort_keys=False, width=200)
     action = deploy_stack(body, cfn)
+    if action == "update" and (missing := missing_outputs(cfn, template)):
+        print(f"  LocalStack applied the update only in part (missing outputs: {', '.join(sorted(missing))});"
+              " re-creating the stack")
+        action = replace_stack(body, template, session)
     wait_functions_active(lam, template)
     outputs = local_outputs(cfn)
     STATE.mkdir(exist_ok=True)
