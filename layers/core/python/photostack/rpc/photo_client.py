@@ -33,6 +33,10 @@ _ALWAYS_IDEMPOTENT = frozenset({
     "IndexFaces", "SearchFaces", "SetFaceIndexing",  # IndexFaces replaces, the others read or set
 })
 _IDEMPOTENT_WITH_KEY = frozenset({"CreateEvent", "ReservePhoto"})
+# Opting out compares the reference with every indexed face (see sidecar/face_service.py): a
+# batch job run inside a request, so it gets more time than a page view. Still well inside the
+# photos function's timeout.
+_LONG_DEADLINE_S = {"SetFaceIndexing": 10.0}
 HEALTH_SERVICE = "photostack.photo.v1.PhotoService"
 
 
@@ -53,7 +57,8 @@ class PhotoClient:
     def _call(self, method: str, request: Any) -> Any:
         retryable = method in _ALWAYS_IDEMPOTENT or (
             method in _IDEMPOTENT_WITH_KEY and bool(request.idempotency_key))
-        return self._attempts(method, request, retryable=retryable)
+        return self._attempts(method, request, retryable=retryable,
+                              deadline_s=max(self._deadline_s, _LONG_DEADLINE_S.get(method, 0.0)))
 
     def _invoke(self, address: str, method: str, request: Any, timeout: float) -> Any:
         ch = channels.channel(address)
@@ -64,8 +69,9 @@ class PhotoClient:
             return reply
         return getattr(pb_grpc.PhotoServiceStub(ch), method)(request, timeout=timeout)
 
-    def _attempts(self, method: str, request: Any, *, retryable: bool) -> Any:
-        end = time.monotonic() + self._deadline_s
+    def _attempts(self, method: str, request: Any, *, retryable: bool,
+                  deadline_s: float | None = None) -> Any:
+        end = time.monotonic() + (deadline_s or self._deadline_s)
         tried: list[str] = []
         last: grpc.RpcError | None = None
         for _ in range(2 if retryable else 1):
