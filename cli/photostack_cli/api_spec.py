@@ -109,7 +109,8 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "PhotoPage": page_of("photos", "Photo"),
     "Selfie": obj(required=("image_base64",), image_base64={
-        "type": "string", "description": "JPEG, PNG or WebP, base64 (a data: URL too); at most 5 MiB decoded"}),
+        "type": "string",
+        "description": "JPEG, PNG or WebP, base64 (a data: URL too); at most 5 MiB decoded"}),
     "FaceMatch": obj(required=("photo_id", "score", "thumb_url"), photo_id=UUID,
                      score={"type": "number", "description": "cosine similarity of the best face, 0.35-1"},
                      thumb_url={"type": ["string", "null"], "description": "presigned GET, short-lived"}),
