@@ -143,7 +143,11 @@ localstack_up() {
   fi
 }
 
-localstack_down() { kill_pidfile localstack; }
+localstack_down() {
+  kill_pidfile localstack
+  # Function environments notice within a second that LocalStack is gone; make sure.
+  pkill -f "photostack_localstack_executor/runtime.py" 2>/dev/null || true
+}
 
 # --- Photo sidecar (gRPC, registers itself in Consul) -----------------------------
 SIDECAR_PORT="${PHOTOSTACK_SIDECAR_PORT:-50051}"

@@ -295,8 +295,18 @@ class Supervisor:
             self.status("error", self.init_error)
             return
         self.status("ready")
+        parent = os.getppid()
         while True:
-            self.invoke(self.invocations.get())
+            try:
+                invocation = self.invocations.get(timeout=1.0)
+            except queue.Empty:
+                # LocalStack stops environments itself; if it died instead, do not outlive it.
+                if os.getppid() != parent:
+                    if self.worker is not None:
+                        self.worker.kill()
+                    return
+                continue
+            self.invoke(invocation)
 
     def invoke(self, invocation: dict[str, Any]) -> None:
         request_id = invocation["invoke-id"]
