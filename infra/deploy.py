@@ -19,7 +19,6 @@ What `sam build && sam deploy` does on AWS, done here without Docker or the SAM 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -220,17 +219,15 @@ def stack_status(cfn: Any) -> str | None:
 
 
 def deploy_stack(body: str, cfn: Any) -> str:
-    args = stack_args(body)
     status = stack_status(cfn)
-    if status in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "DELETE_FAILED"):
-        cfn.delete_stack(StackName=STACK)
-        cfn.get_waiter("stack_delete_complete").wait(StackName=STACK)
-        status = None
+    if status in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"):
+        print(f"  the stack is {status}; starting from a fresh LocalStack")
+        return recreate_in_fresh_localstack(body)
     if status is None:
-        cfn.create_stack(**args)
+        cfn.create_stack(**stack_args(body))
         return wait_stack(cfn, "create")
     try:
-        cfn.update_stack(**args)
+        cfn.update_stack(**stack_args(body))
     except botocore.exceptions.ClientError as exc:
         if "No updates are to be performed" in str(exc):
             return "unchanged"
@@ -258,44 +255,23 @@ def missing_outputs(cfn: Any, template: dict[str, Any]) -> set[str]:
     return set(template["Outputs"]) - present
 
 
-def replace_stack(body: str, template: dict[str, Any], session: Any) -> str:
-    """Delete the stack and create it again, for updates LocalStack cannot apply in place.
+def recreate_in_fresh_localstack(body: str) -> str:
+    """Create the stack in a freshly started LocalStack, for updates it cannot apply in place.
 
     Seen with LocalStack 2026.3.0: adding a route to an API makes the SAM-generated stage
     update fail ("Stage already exists") while the stack still reports UPDATE_COMPLETE, with
-    outputs and resources missing. The buckets are retained (DeletionPolicy) and the
-    database is outside the stack, so only the stateless parts are rebuilt.
+    outputs and resources missing; deleting such a stack then fails too (DELETE_FAILED on
+    roles and permissions). LocalStack keeps its state in memory only, so a restart is the
+    clean slate; the database, outside LocalStack, keeps its data.
     """
-    cfn = session.client("cloudformation", endpoint_url=ENDPOINT)
-    cfn.delete_stack(StackName=STACK)
-    cfn.get_waiter("stack_delete_complete").wait(StackName=STACK, WaiterConfig={"Delay": 1})
-    remove_leftovers(template, session)
+    subprocess.run(["bash", str(ROOT / "infra" / "services.sh"), "restart", "localstack"], check=True)
+    cfn = boto3.client("cloudformation", endpoint_url=ENDPOINT, region_name=REGION,
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    s3 = boto3.client("s3", endpoint_url=ENDPOINT, region_name=REGION,
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    package(load_template(), s3)  # the artifacts bucket went with the old LocalStack; same keys
     cfn.create_stack(**stack_args(body))
     return wait_stack(cfn, "re-create")
-
-
-def remove_leftovers(template: dict[str, Any], session: Any) -> None:
-    """Named resources a half-applied update left outside the stack would block the create."""
-    lam = session.client("lambda", endpoint_url=ENDPOINT)
-    apigw = session.client("apigateway", endpoint_url=ENDPOINT)
-    sqs = session.client("sqs", endpoint_url=ENDPOINT)
-    resources = template["Resources"].values()
-    functions = {r["Properties"]["FunctionName"] for r in resources
-                 if "FunctionName" in r.get("Properties", {})}
-    apis = {r["Properties"]["Name"] for r in resources if r["Type"] == "AWS::Serverless::Api"}
-    queues = {r["Properties"]["QueueName"] for r in resources if r["Type"] == "AWS::SQS::Queue"}
-    for mapping in lam.list_event_source_mappings()["EventSourceMappings"]:
-        if mapping["FunctionArn"].rsplit(":", 1)[-1] in functions:
-            lam.delete_event_source_mapping(UUID=mapping["UUID"])
-    for name in functions:
-        with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
-            lam.delete_function(FunctionName=name)
-    for api in apigw.get_rest_apis()["items"]:
-        if api.get("name") in apis:
-            apigw.delete_rest_api(restApiId=api["id"])
-    for name in queues:
-        with contextlib.suppress(botocore.exceptions.ClientError):
-            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
 
 
 def wait_functions_active(lam: Any, template: dict[str, Any]) -> None:
@@ -351,8 +327,8 @@ def main() -> None:
     action = deploy_stack(body, cfn)
     if action == "update" and (missing := missing_outputs(cfn, template)):
         print(f"  LocalStack applied the update only in part (missing outputs: {', '.join(sorted(missing))});"
-              " re-creating the stack")
-        action = replace_stack(body, template, session)
+              " re-creating the stack in a fresh LocalStack")
+        action = recreate_in_fresh_localstack(body)
     wait_functions_active(lam, template)
     outputs = local_outputs(cfn)
     STATE.mkdir(exist_ok=True)

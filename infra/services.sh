@@ -3,6 +3,7 @@
 #
 #   infra/services.sh up   [postgres redis consul localstack sidecar]   (default: all)
 #   infra/services.sh down [...]                                 stops only what `up` started
+#   infra/services.sh restart <service...>                      stop (if `up` started it) and start
 #   infra/services.sh status
 #
 # What `up` started is remembered in .state/started/<name>, so `down` leaves alone a
@@ -207,6 +208,12 @@ case "$cmd" in
       n="${names[$i]}"
       if [[ -f "$STATE/started/$n" ]]; then log "stopping $n"; "${n}_down"; rm -f "$STATE/started/$n"; fi
     done ;;
+  restart)
+    # Only what `up` started can be restarted: anything else is not ours to stop.
+    for n in "${names[@]}"; do
+      if [[ -f "$STATE/started/$n" ]]; then log "restarting $n"; "${n}_down"; rm -f "$STATE/started/$n"; fi
+      "${n}_up"
+    done ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status [service...]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|restart|status [service...]" >&2; exit 2 ;;
 esac
