@@ -115,6 +115,15 @@ def _usage(message: str, as_json: bool) -> typer.Exit:
     return fail(message, "usage", EXIT_USAGE, as_json)
 
 
+def _amount(api: Client, amount: str, currency: str | None, as_json: bool) -> tuple[int, str]:
+    """An amount typed by a person ("12.50") in minor units, and its currency (default from config)."""
+    try:
+        minor = money.to_minor(amount)
+    except ValueError as exc:
+        raise _usage(str(exc), as_json) from None
+    return minor, (currency or api.settings.currency).upper()
+
+
 # ---- accounts --------------------------------------------------------------------------
 
 
@@ -286,11 +295,7 @@ def photos_price(
 ) -> None:
     """Set the price of your photos."""
     api = client(ctx)
-    try:
-        minor = money.to_minor(amount)
-    except ValueError as exc:
-        raise _usage(str(exc), as_json) from None
-    cur = (currency or api.settings.currency).upper()
+    minor, cur = _amount(api, amount, currency, as_json)
     updated = [api.patch("photos", f"/photos/{pid}", {"price_minor": minor, "currency": cur})
                for pid in photo_ids]
     if as_json:
@@ -410,11 +415,7 @@ def wallet_topup(
 ) -> None:
     """Top up through the simulated payment provider (it confirms with a signed webhook)."""
     api = client(ctx)
-    try:
-        minor = money.to_minor(amount)
-    except ValueError as exc:
-        raise _usage(str(exc), as_json) from None
-    cur = (currency or api.settings.currency).upper()
+    minor, cur = _amount(api, amount, currency, as_json)
     payment = api.post("transactions", "/wallet/topups", {"amount_minor": minor, "currency": cur},
                        headers={"Idempotency-Key": f"cli-{uuid.uuid4()}"})
     body, headers = signed_payment_webhook(api.settings.payment_webhook_secret, payment["payment_id"],

@@ -10,10 +10,9 @@ The buckets, Redis and the sidecar address come from :mod:`photostack.config`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from photostack.config import ConfigError
+from photostack.config import env_int
 
 
 @dataclass(frozen=True)
@@ -25,16 +24,7 @@ class UploadSettings:
 
 
 def _positive(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {value}")
-    return value
+    return env_int(name, default, minimum=1)
 
 
 def load_upload_settings() -> UploadSettings:

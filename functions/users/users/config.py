@@ -7,23 +7,13 @@ Shared settings (database, Redis, JWT keys and lifetimes) come from
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 
-from photostack.config import ConfigError
+from photostack.config import env_int
 
 
 def _int(name: str, default: int, *, lo: int = 1) -> int:
-    raw = os.environ.get(name, "")
-    if raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-    if value < lo:
-        raise ConfigError(f"{name} must be at least {lo}")
-    return value
+    return env_int(name, default, minimum=lo)
 
 
 @dataclass(frozen=True)

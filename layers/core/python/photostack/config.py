@@ -20,14 +20,18 @@ class ConfigError(RuntimeError):
     """A setting is missing or malformed."""
 
 
-def _int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    """An integer setting; a malformed value or one below ``minimum`` is a ConfigError."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def _str(name: str, default: str) -> str:
@@ -79,13 +83,13 @@ def load() -> Settings:
         jwt_issuer=_str("PHOTOSTACK_JWT_ISSUER", "photostack-users"),
         jwt_audience=_str("PHOTOSTACK_JWT_AUDIENCE", "photostack"),
         jwt_kid=_str("PHOTOSTACK_JWT_KID", "local-1"),
-        access_token_ttl_s=_int("PHOTOSTACK_ACCESS_TOKEN_TTL_S", 15 * 60),
-        refresh_token_ttl_s=_int("PHOTOSTACK_REFRESH_TOKEN_TTL_S", 14 * 24 * 3600),
-        presign_ttl_s=_int("PHOTOSTACK_PRESIGN_TTL_S", 300),
-        max_body_bytes=_int("PHOTOSTACK_MAX_BODY_BYTES", 64 * 1024),
+        access_token_ttl_s=env_int("PHOTOSTACK_ACCESS_TOKEN_TTL_S", 15 * 60),
+        refresh_token_ttl_s=env_int("PHOTOSTACK_REFRESH_TOKEN_TTL_S", 14 * 24 * 3600),
+        presign_ttl_s=env_int("PHOTOSTACK_PRESIGN_TTL_S", 300),
+        max_body_bytes=env_int("PHOTOSTACK_MAX_BODY_BYTES", 64 * 1024),
         payment_webhook_secret=_str("PHOTOSTACK_PAYMENT_WEBHOOK_SECRET", LOCAL_ONLY_SECRET),
-        platform_fee_bps=_int("PHOTOSTACK_PLATFORM_FEE_BPS", 1500),
-        grpc_deadline_s=_int("PHOTOSTACK_GRPC_DEADLINE_MS", 2000) / 1000.0,
+        platform_fee_bps=env_int("PHOTOSTACK_PLATFORM_FEE_BPS", 1500),
+        grpc_deadline_s=env_int("PHOTOSTACK_GRPC_DEADLINE_MS", 2000) / 1000.0,
         log_level=_str("PHOTOSTACK_LOG_LEVEL", "INFO"),
         sidecar_service=_str("PHOTOSTACK_SIDECAR_SERVICE", "photo-sidecar"),
     )
