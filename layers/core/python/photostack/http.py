@@ -140,12 +140,3 @@ def int_query_param(request: Request, name: str, default: int, *, lo: int, hi: i
     if not lo <= value <= hi:
         raise errors.BadRequest(f"{name} must be between {lo} and {hi}")
     return value
-
-
-def add_health_route(app: Chalice) -> None:
-    """``GET /health``: the function is deployed, imports and answers (no dependencies touched,
-    so a load balancer or Consul check never cascades a database outage into a restart)."""
-
-    @api_route(app, "/health", methods=["GET"])
-    def health() -> Response:
-        return json_response({"status": "ok", "app": app.app_name})
