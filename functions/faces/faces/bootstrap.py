@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import boto3
@@ -10,6 +9,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from photostack.config import get_settings
 from photostack.rpc.photo_client import get_photo_client
+from photostack.warm import WarmSlot
 
 from faces.indexing import FaceIndexer
 from faces.models import get_models
@@ -30,22 +30,18 @@ class S3Derivatives:
         return body
 
 
-_indexer: FaceIndexer | None = None
-_lock = threading.Lock()
+def build_indexer() -> FaceIndexer:
+    s3 = boto3.client("s3", config=Config(retries={"max_attempts": 3, "mode": "standard"},
+                                          connect_timeout=3, read_timeout=10))
+    return FaceIndexer(get_photo_client(), S3Derivatives(s3, get_settings().derivatives_bucket), get_models())
+
+
+_indexer: WarmSlot[FaceIndexer] = WarmSlot("face indexer", build_indexer)
 
 
 def get_indexer() -> FaceIndexer:
-    global _indexer
-    with _lock:
-        if _indexer is None:
-            s3 = boto3.client("s3", config=Config(retries={"max_attempts": 3, "mode": "standard"},
-                                                  connect_timeout=3, read_timeout=10))
-            _indexer = FaceIndexer(get_photo_client(), S3Derivatives(s3, get_settings().derivatives_bucket),
-                                   get_models())
-        return _indexer
+    return _indexer.get()
 
 
 def reset_indexer() -> None:
-    global _indexer
-    with _lock:
-        _indexer = None
+    _indexer.install(None)

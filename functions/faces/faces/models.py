@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import onnxruntime as ort
+from photostack.warm import WarmSlot
 
 from faces.errors import ModelsUnavailable
 
@@ -67,20 +67,13 @@ def load_models(folder: Path | None = None, threads: int | None = None) -> FaceM
     return FaceModels(detector=session(DETECT), landmarks=session(LANDMARK), feature=session(FEATURE))
 
 
-_models: FaceModels | None = None
-_models_lock = threading.Lock()
+_models: WarmSlot[FaceModels] = WarmSlot("face models", lambda: load_models())
 
 
 def get_models() -> FaceModels:
     """The process-wide sessions; a warm Lambda container or the sidecar loads them once (~100 ms)."""
-    global _models
-    with _models_lock:
-        if _models is None:
-            _models = load_models()
-        return _models
+    return _models.get()
 
 
 def reset_models() -> None:
-    global _models
-    with _models_lock:
-        _models = None
+    _models.install(None)

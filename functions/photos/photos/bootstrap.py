@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-
 import boto3
 from botocore.config import Config
 from photostack.config import get_settings
 from photostack.rpc import get_photo_client
+from photostack.warm import WarmSlot
 
 from photos.services import PhotosService
 from photos.storage import Storage
-
-_service: PhotosService | None = None
-_lock = threading.Lock()
 
 
 def s3_client():  # type: ignore[no-untyped-def]
@@ -31,23 +27,24 @@ def s3_client():  # type: ignore[no-untyped-def]
     )
 
 
+def build_service() -> PhotosService:
+    s = get_settings()
+    storage = Storage(
+        s3_client(),
+        uploads_bucket=s.uploads_bucket,
+        derivatives_bucket=s.derivatives_bucket,
+        ttl_s=s.presign_ttl_s,
+    )
+    return PhotosService(get_photo_client(), storage)
+
+
+_service: WarmSlot[PhotosService] = WarmSlot("photos service", build_service)
+
+
 def photos_service() -> PhotosService:
-    global _service
-    with _lock:
-        if _service is None:
-            s = get_settings()
-            storage = Storage(
-                s3_client(),
-                uploads_bucket=s.uploads_bucket,
-                derivatives_bucket=s.derivatives_bucket,
-                ttl_s=s.presign_ttl_s,
-            )
-            _service = PhotosService(get_photo_client(), storage)
-        return _service
+    return _service.get()
 
 
 def reset() -> None:
     """Forget the built service (tests change the environment)."""
-    global _service
-    with _lock:
-        _service = None
+    _service.install(None)

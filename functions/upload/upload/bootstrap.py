@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
 import boto3
@@ -11,6 +10,7 @@ import redis
 from botocore.config import Config
 from photostack.config import get_settings
 from photostack.rpc.photo_client import get_photo_client
+from photostack.warm import WarmSlot
 
 from upload.config import load_upload_settings
 from upload.decode import DecodeLimits
@@ -19,9 +19,6 @@ from upload.notify import SqsPhotoReadyNotifier
 from upload.pipeline import Outcome, UploadLimits, UploadProcessor
 from upload.registry import GrpcPhotoRegistry
 from upload.storage import S3ObjectStore
-
-_processor: UploadProcessor | None = None
-_processor_lock = threading.Lock()
 
 
 def build_processor() -> UploadProcessor:
@@ -47,18 +44,15 @@ def build_processor() -> UploadProcessor:
     )
 
 
+_processor: WarmSlot[UploadProcessor] = WarmSlot("upload processor", lambda: build_processor())
+
+
 def get_processor() -> UploadProcessor:
-    global _processor
-    with _processor_lock:
-        if _processor is None:
-            _processor = build_processor()
-        return _processor
+    return _processor.get()
 
 
 def reset_processor() -> None:
-    global _processor
-    with _processor_lock:
-        _processor = None
+    _processor.install(None)
 
 
 def s3_records(event: dict[str, Any]) -> list[tuple[str, str]]:

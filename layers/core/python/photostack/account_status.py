@@ -26,6 +26,7 @@ from redis.retry import Retry
 from photostack import errors
 from photostack.config import get_settings
 from photostack.tokens import Principal
+from photostack.warm import WarmSlot
 
 KEY_PREFIX = "photostack:account:"
 
@@ -112,21 +113,15 @@ def request_redis(url: str) -> redis.Redis:
                                 retry=Retry(NoBackoff(), 1), health_check_interval=30)
 
 
-_default: AccountStatus | None = None
-_default_lock = threading.Lock()
+_default: WarmSlot[AccountStatus] = WarmSlot(
+    "account status", lambda: AccountStatus(request_redis(get_settings().redis_url)))
 
 
 def get_account_status() -> AccountStatus:
     """The process-wide reader, connected lazily to ``PHOTOSTACK_REDIS_URL``."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = AccountStatus(request_redis(get_settings().redis_url))
-        return _default
+    return _default.get()
 
 
 def reset_account_status(status: AccountStatus | None = None) -> None:
     """Replace (or forget) the process-wide reader; tests and the users bootstrap use it."""
-    global _default
-    with _default_lock:
-        _default = status
+    _default.install(status)

@@ -9,7 +9,6 @@ so a sidecar that is down becomes a 503 and never a hang.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -24,6 +23,7 @@ from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
 from photostack.rpc import channels
 from photostack.rpc.status import to_api_error, unavailable
 from photostack.tokens import Principal
+from photostack.warm import WarmSlot
 
 log = get_logger("rpc.photo")
 
@@ -140,23 +140,17 @@ class PhotoClient:
         return self._call("SetFaceIndexing", request)
 
 
-_client: PhotoClient | None = None
-_client_lock = threading.Lock()
+_client: WarmSlot[PhotoClient] = WarmSlot(
+    "photo client", lambda: PhotoClient(get_resolver(), deadline_s=get_settings().grpc_deadline_s))
 
 
 def get_photo_client() -> PhotoClient:
     """The client of this warm container, built from the settings on first use."""
-    global _client
-    with _client_lock:
-        if _client is None:
-            _client = PhotoClient(get_resolver(), deadline_s=get_settings().grpc_deadline_s)
-        return _client
+    return _client.get()
 
 
 def reset_photo_client() -> None:
-    global _client
-    with _client_lock:
-        _client = None
+    _client.install(None)
 
 
 
