@@ -337,14 +337,28 @@ def wait_for_processing(client: Client, event_id: str, photo_ids: set[str], *, t
                         ) -> dict[str, dict[str, Any]]:
     """Poll until every photo is ready or failed, or the timeout passes; the last statuses seen."""
     deadline = time.monotonic() + timeout_s
+    photos: dict[str, dict[str, Any]] = {}
     while True:
-        photos = processing_status(client, event_id, photo_ids)
+        try:
+            photos = processing_status(client, event_id, photo_ids)
+        except ApiError as exc:
+            # The uploads already succeeded: a service that is briefly away (a sidecar restart,
+            # a cold start) is waited out within the deadline instead of failing the command.
+            if not transient(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(poll_s)
+            continue
         counts = summarize(photos, photo_ids)
         if on_update is not None:
             on_update(counts)
         if counts["pending"] == 0 or time.monotonic() >= deadline:
             return photos
         time.sleep(poll_s)
+
+
+def transient(exc: ApiError) -> bool:
+    """A failure worth waiting out: no answer at all, or the service said it is unavailable."""
+    return exc.code == "unreachable" or exc.status in (502, 503, 504)
 
 
 def summarize(photos: dict[str, dict[str, Any]], photo_ids: set[str]) -> dict[str, int]:
