@@ -73,7 +73,7 @@ class Derivative(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., key: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., bytes: _Optional[int] = ..., content_type: _Optional[str] = ...) -> None: ...
 
 class Photo(_message.Message):
-    __slots__ = ("id", "event_id", "owner_id", "status", "original_key", "content_type", "declared_bytes", "derivatives", "width", "height", "original_bytes", "sha256", "captured_at", "camera", "price_minor", "currency", "visibility", "failure_reason", "created_at", "updated_at", "face_count", "faces_indexed_at")
+    __slots__ = ("id", "event_id", "owner_id", "status", "original_key", "content_type", "declared_bytes", "derivatives", "width", "height", "original_bytes", "sha256", "captured_at", "camera", "price_minor", "currency", "visibility", "failure_reason", "created_at", "updated_at", "face_count", "faces_indexed_at", "full_access", "original_etag", "original_version_id", "unlisted")
     ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +96,10 @@ class Photo(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     FACE_COUNT_FIELD_NUMBER: _ClassVar[int]
     FACES_INDEXED_AT_FIELD_NUMBER: _ClassVar[int]
+    FULL_ACCESS_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_ETAG_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
+    UNLISTED_FIELD_NUMBER: _ClassVar[int]
     id: str
     event_id: str
     owner_id: str
@@ -118,7 +122,11 @@ class Photo(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     face_count: int
     faces_indexed_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., event_id: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[_Union[PhotoStatus, str]] = ..., original_key: _Optional[str] = ..., content_type: _Optional[str] = ..., declared_bytes: _Optional[int] = ..., derivatives: _Optional[_Iterable[_Union[Derivative, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., original_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ..., price_minor: _Optional[int] = ..., currency: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., face_count: _Optional[int] = ..., faces_indexed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    full_access: bool
+    original_etag: str
+    original_version_id: str
+    unlisted: bool
+    def __init__(self, id: _Optional[str] = ..., event_id: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[_Union[PhotoStatus, str]] = ..., original_key: _Optional[str] = ..., content_type: _Optional[str] = ..., declared_bytes: _Optional[int] = ..., derivatives: _Optional[_Iterable[_Union[Derivative, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., original_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ..., price_minor: _Optional[int] = ..., currency: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., face_count: _Optional[int] = ..., faces_indexed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., full_access: _Optional[bool] = ..., original_etag: _Optional[str] = ..., original_version_id: _Optional[str] = ..., unlisted: _Optional[bool] = ...) -> None: ...
 
 class CreateEventRequest(_message.Message):
     __slots__ = ("caller", "name", "date", "place", "visibility", "idempotency_key")
@@ -179,7 +187,7 @@ class ReservePhotoRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., event_id: _Optional[str] = ..., content_type: _Optional[str] = ..., declared_bytes: _Optional[int] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class RegisterDerivativesRequest(_message.Message):
-    __slots__ = ("caller", "photo_id", "derivatives", "width", "height", "original_bytes", "sha256", "captured_at", "camera")
+    __slots__ = ("caller", "photo_id", "derivatives", "width", "height", "original_bytes", "sha256", "captured_at", "camera", "original_etag", "original_version_id")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
     DERIVATIVES_FIELD_NUMBER: _ClassVar[int]
@@ -189,6 +197,8 @@ class RegisterDerivativesRequest(_message.Message):
     SHA256_FIELD_NUMBER: _ClassVar[int]
     CAPTURED_AT_FIELD_NUMBER: _ClassVar[int]
     CAMERA_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_ETAG_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
     caller: Caller
     photo_id: str
     derivatives: _containers.RepeatedCompositeFieldContainer[Derivative]
@@ -198,7 +208,9 @@ class RegisterDerivativesRequest(_message.Message):
     sha256: str
     captured_at: _timestamp_pb2.Timestamp
     camera: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ..., derivatives: _Optional[_Iterable[_Union[Derivative, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., original_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ...) -> None: ...
+    original_etag: str
+    original_version_id: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ..., derivatives: _Optional[_Iterable[_Union[Derivative, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., original_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ..., original_etag: _Optional[str] = ..., original_version_id: _Optional[str] = ...) -> None: ...
 
 class MarkFailedRequest(_message.Message):
     __slots__ = ("caller", "photo_id", "reason")
