@@ -42,6 +42,14 @@ def test_malformed_json_on_every_route(api: Api, db_snapshot: Any, route: str, r
 
 
 @pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("raw", ['{"email":' + "[" * 1000 + "]" * 1000 + "}", "[" * 4000 + "]" * 4000])
+def test_deeply_nested_json_on_every_route(api: Api, db_snapshot: Any, route: str, raw: str) -> None:
+    before = db_snapshot()
+    expect_error(api.post(route, raw=raw), 400, "json_too_deep")
+    assert db_snapshot() == before
+
+
+@pytest.mark.parametrize("route", ROUTES)
 def test_oversized_bodies(api: Api, db_snapshot: Any, route: str) -> None:
     before = db_snapshot()
     body = json.dumps({**VALID_REG, "display_name": "x" * 9000})

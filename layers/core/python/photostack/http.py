@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,6 +28,13 @@ from photostack.tokens import Principal, TokenError, verify_access_token
 log = get_logger("http")
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+
+# No request body of ours nests deeper than a few levels; a bound keeps the parser's
+# recursion (and the work a body can cause) small. Deep bodies are a 400 before parsing.
+MAX_JSON_DEPTH = 32
+# A JSON string literal (escapes included), or one bracket. Strings are matched first so
+# that brackets inside them are skipped; the scan is linear in the body's length.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]+|\\.)*"?|[\[\]{}]')
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -82,13 +90,44 @@ def read_json(request: Request, *, max_bytes: int | None = None, required: bool 
         if required:
             raise errors.BadRequest("request body must be a JSON object", code="invalid_json")
         return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise errors.BadRequest("request body is not valid JSON", code="invalid_json") from exc
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise errors.BadRequest("request body must be a JSON object", code="invalid_json")
     return body
+
+
+def parse_json(raw: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Any JSON document, or a 400: ``invalid_json``, or ``json_too_deep`` past ``max_depth``."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise errors.BadRequest("request body is not valid JSON", code="invalid_json") from exc
+    if json_depth_exceeds(text, max_depth):
+        raise errors.BadRequest(f"request body nests deeper than {max_depth} levels", code="json_too_deep")
+    try:
+        return json.loads(text)
+    except RecursionError as exc:  # unreachable after the depth check; kept as a last line
+        raise errors.BadRequest(f"request body nests deeper than {max_depth} levels",
+                                code="json_too_deep") from exc
+    except ValueError as exc:
+        raise errors.BadRequest("request body is not valid JSON", code="invalid_json") from exc
+
+
+def json_depth_exceeds(text: str, max_depth: int) -> bool:
+    """Whether arrays/objects in ``text`` nest deeper than ``max_depth`` (brackets inside
+    strings ignored). Malformed text is left for the parser to refuse."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return False  # the common case: too few brackets to nest that deep at all
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > max_depth:
+                return True
+        elif token in ("]", "}"):
+            depth -= 1
+    return False
 
 
 def bearer_token(request: Request) -> str:
