@@ -145,14 +145,10 @@ def build_layer(content_uri: str, metadata: dict[str, Any] | None = None) -> byt
 
 
 def bundled_entries(metadata: dict[str, Any]) -> list[tuple[Path, str]]:
-    """What a layer's Metadata asks to add under python/ besides its own folder:
-    ``BundleFolders`` (name -> repository folder: code a function shares with others) and
-    ``BundleModels`` (a folder name for the face models, fetched into a cache outside the
-    repository by infra/models/fetch.sh: model files are never committed)."""
+    """What a layer's Metadata asks to add under python/ besides its own folder: ``BundleModels``
+    (a folder name for the face models, fetched into a cache outside the repository by
+    infra/models/fetch.sh: model files are never committed)."""
     entries: list[tuple[Path, str]] = []
-    for name, folder in (metadata.get("BundleFolders") or {}).items():
-        base = ROOT / folder
-        entries += [(p, f"python/{name}/{p.relative_to(base)}") for p in _files(base)]
     models = metadata.get("BundleModels")
     if models:
         fetched = subprocess.run(["bash", str(ROOT / "infra" / "models" / "fetch.sh")], check=True,

@@ -21,16 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT, ROOT / "layers" / "core" / "python", ROOT / "functions" / "faces"):
+for extra in (ROOT, ROOT / "layers" / "core" / "python", ROOT / "layers" / "faces" / "python"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
 import numpy as np  # noqa: E402
-from faces.models import FaceModels, get_models  # noqa: E402
-from faces.pipeline import Face, faces_in_image, load_image  # noqa: E402
-from faces.search import DEFAULT_THRESHOLD, InMemoryVectorIndex  # noqa: E402
+from facerec.models import FaceModels, get_models  # noqa: E402
+from facerec.pipeline import Face, faces_in_image, load_image  # noqa: E402
 
 from infra.models import ensure_models  # noqa: E402
+from sidecar.vector_index import DEFAULT_THRESHOLD, InMemoryVectorIndex  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "faces"
 ROUNDS = 5

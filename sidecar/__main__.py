@@ -10,13 +10,11 @@ from pathlib import Path
 from types import FrameType
 
 # The shared layer is a folder, not an installed package; make it importable
-# when the sidecar is started from the repository root. functions/faces gives the
-# in-memory vector index (faces.search, NumPy only) that the face-index function's
-# package defines; the sidecar hosts it.
+# when the sidecar is started from the repository root.
 _ROOT = Path(__file__).resolve().parent.parent
-for _extra in (_ROOT / "layers" / "core" / "python", _ROOT / "functions" / "faces"):
-    if str(_extra) not in sys.path:
-        sys.path.insert(0, str(_extra))
+_CORE = _ROOT / "layers" / "core" / "python"
+if str(_CORE) not in sys.path:
+    sys.path.insert(0, str(_CORE))
 
 from photostack.config import get_settings  # noqa: E402
 

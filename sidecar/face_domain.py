@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from faces.search import DEFAULT_THRESHOLD, DIMENSIONS
 
 from sidecar.domain import Caller, InvalidArgument, PermissionDenied
+from sidecar.vector_index import DEFAULT_THRESHOLD, DIMENSIONS
 
 EMBEDDING_BYTES = DIMENSIONS * 4
 # Far more than a crowd photo holds; a bound on what one call may write.

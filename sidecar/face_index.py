@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable, Collection
 
 import numpy as np
-from faces.search import InMemoryVectorIndex, Match, VectorIndex
 
 from sidecar.face_domain import FaceRows
+from sidecar.vector_index import InMemoryVectorIndex, Match, VectorIndex
 
 # Events held at once (least recently used go first): 10,000 faces are about 20 MB.
 MAX_EVENTS = 64

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from faces.search import VectorIndex
 
 from sidecar import domain as d
 from sidecar import face_domain as f
@@ -29,6 +28,7 @@ from sidecar.cache import PhotoCache
 from sidecar.face_index import HostedFaceIndex
 from sidecar.repository import Repository, Transaction
 from sidecar.service import PhotoService
+from sidecar.vector_index import VectorIndex
 
 
 @dataclass(frozen=True)

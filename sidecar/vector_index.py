@@ -4,8 +4,8 @@ One float32 matrix per event (rows are unit face embeddings); a query is one mat
 product, so cosine similarity is exact and an event of 10,000 faces answers in about a
 millisecond. Results are photos, not faces: a photo scores the best of its faces.
 
-Hosting: the photo sidecar keeps one `InMemoryVectorIndex`, loads an event's faces from
-Postgres on first use (`loaded` / `add`) and forwards every write; this module does no I/O.
+Hosting: `sidecar.face_index.HostedFaceIndex` keeps one `InMemoryVectorIndex`, loads an event's
+faces from Postgres on first use (`loaded` / `add`) and forwards every write; this module does no I/O.
 `VectorIndex` is the narrow interface the sidecar codes against, so an approximate index
 (HNSW, IVF) can replace this one when events grow past what a product scans quickly.
 

@@ -11,7 +11,7 @@ FETCH = Path(__file__).resolve().parent / "fetch.sh"
 
 def ensure_models() -> Path:
     """The model folder, fetching the models first if they are not cached yet; also exported as
-    PHOTOSTACK_MODELS_DIR so that `faces.models.get_models()` finds it."""
+    PHOTOSTACK_MODELS_DIR so that `facerec.models.get_models()` finds it."""
     done = subprocess.run(["bash", str(FETCH)], capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"infra/models/fetch.sh failed ({done.returncode}): {done.stderr.strip()}")

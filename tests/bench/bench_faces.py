@@ -29,15 +29,15 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-for extra in (ROOT, ROOT / "layers" / "core" / "python", ROOT / "functions" / "faces"):
+for extra in (ROOT, ROOT / "layers" / "core" / "python", ROOT / "layers" / "faces" / "python"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from faces.models import load_models  # noqa: E402
-from faces.search import DEFAULT_THRESHOLD, DIMENSIONS, InMemoryVectorIndex  # noqa: E402
+from facerec.models import load_models  # noqa: E402
 
 from infra.eval_faces import index_all, load_set  # noqa: E402
 from infra.models import ensure_models  # noqa: E402
+from sidecar.vector_index import DEFAULT_THRESHOLD, DIMENSIONS, InMemoryVectorIndex  # noqa: E402
 from tests.bench.stats import summary_ms  # noqa: E402
 
 FACES = 10_000
@@ -132,7 +132,7 @@ def _through_the_product(models: object) -> list[tuple[str, str]]:
     if not STACK_OUTPUTS.exists():
         return [("faces: search through the product", "stack not deployed")]
     import grpc
-    from faces.pipeline import load_image, single_face
+    from facerec.pipeline import load_image, single_face
     from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
 
     planted = single_face(load_image(PLANTED.read_bytes()), models).embedding  # type: ignore[arg-type]

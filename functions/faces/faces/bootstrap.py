@@ -7,12 +7,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from facerec.models import get_models
 from photostack.config import get_settings
 from photostack.rpc.photo_client import get_photo_client
 from photostack.warm import WarmSlot
 
 from faces.indexing import FaceIndexer
-from faces.models import get_models
 
 
 class S3Derivatives:

@@ -12,14 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from facerec.errors import FaceInputError
+from facerec.models import FaceModels
+from facerec.pipeline import Face, faces_in_image, load_image
 from photostack import errors
 from photostack.jsonlog import get_logger
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc.photo_client import service_caller
-
-from faces.errors import FaceInputError
-from faces.models import FaceModels
-from faces.pipeline import Face, faces_in_image, load_image
 
 log = get_logger("faces.indexing")
 

@@ -45,9 +45,9 @@ def selfie_bytes(body: dict[str, Any]) -> bytes:
 
 def embedding_of(data: bytes) -> bytes:
     """The one face of the selfie as 512 float32 little-endian bytes; 4xx for no face, several
-    faces, a non-image or one too large (the errors of ``faces.errors``)."""
-    from faces.models import get_models
-    from faces.pipeline import load_image, single_face
+    faces, a non-image or one too large (the errors of ``facerec.errors``)."""
+    from facerec.models import get_models
+    from facerec.pipeline import load_image, single_face
 
     face = single_face(load_image(data, max_pixels=MAX_SELFIE_PIXELS), get_models())
     return bytes(face.embedding.astype("<f4").tobytes())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from faces.models import FaceModels, load_models
+from facerec.models import FaceModels, load_models
 
 from infra.eval_faces import Indexed, index_all, load_set
 from infra.models import ensure_models

@@ -9,13 +9,13 @@ import zlib
 
 import numpy as np
 import pytest
-from faces.errors import FaceInputError, ImageTooLarge, NoFaceFound, NotAnImage, SeveralFacesFound
-from faces.models import FaceModels
-from faces.pipeline import faces_in_image, load_image, single_face
-from faces.search import DEFAULT_THRESHOLD, InMemoryVectorIndex
+from facerec.errors import FaceInputError, ImageTooLarge, NoFaceFound, NotAnImage, SeveralFacesFound
+from facerec.models import FaceModels
+from facerec.pipeline import faces_in_image, load_image, single_face
 from PIL import Image
 
 from infra.eval_faces import DATA, Indexed
+from sidecar.vector_index import DEFAULT_THRESHOLD, InMemoryVectorIndex
 
 pytestmark = pytest.mark.integration
 

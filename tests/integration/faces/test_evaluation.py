@@ -7,10 +7,10 @@ import io
 
 import numpy as np
 import pytest
-from faces.search import DEFAULT_THRESHOLD
 from PIL import Image
 
 from infra.eval_faces import Indexed, Report, evaluate
+from sidecar.vector_index import DEFAULT_THRESHOLD
 
 pytestmark = pytest.mark.integration
 

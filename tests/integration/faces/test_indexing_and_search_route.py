@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import redis
 from chalice.test import Client
+from facerec.models import FaceModels
 from faces.indexing import BadNotice, FaceIndexer
-from faces.models import FaceModels
 from photos import bootstrap as photos_bootstrap
 from photostack.config import get_settings
 from photostack.db import Database

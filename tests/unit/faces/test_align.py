@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from faces.align import REFERENCE, SIZE, align, five_points, invert, similarity
+from facerec.align import REFERENCE, SIZE, align, five_points, invert, similarity
 from PIL import Image, ImageDraw
 
 pytestmark = pytest.mark.unit

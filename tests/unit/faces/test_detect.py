@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from faces.detect import INPUT_H, INPUT_W, nms, pad, to_input
+from facerec.detect import INPUT_H, INPUT_W, nms, pad, to_input
 from PIL import Image
 
 pytestmark = pytest.mark.unit

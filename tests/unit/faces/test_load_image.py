@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from faces.pipeline import WORKING_LONG_EDGE, load_image
+from facerec.pipeline import WORKING_LONG_EDGE, load_image
 from PIL import Image
 
 pytestmark = pytest.mark.unit

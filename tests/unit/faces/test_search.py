@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from faces.search import DIMENSIONS, InMemoryVectorIndex, Match, VectorIndex
+
+from sidecar.vector_index import DIMENSIONS, InMemoryVectorIndex, Match, VectorIndex
 
 pytestmark = pytest.mark.unit
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import onnxruntime as ort
 from photostack.warm import WarmSlot
 
-from faces.errors import ModelsUnavailable
+from facerec.errors import ModelsUnavailable
 
 DETECT = "fr_detect.onnx"
 LANDMARK = "fr_landmark.onnx"

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from faces.align import align
-from faces.detect import find_faces
-from faces.embed import embed
-from faces.errors import ImageTooLarge, NoFaceFound, NotAnImage, SeveralFacesFound
-from faces.landmarks import landmarks
-from faces.models import FaceModels, get_models
+from facerec.align import align
+from facerec.detect import find_faces
+from facerec.embed import embed
+from facerec.errors import ImageTooLarge, NoFaceFound, NotAnImage, SeveralFacesFound
+from facerec.landmarks import landmarks
+from facerec.models import FaceModels, get_models
 
 FORMATS = ("JPEG", "PNG", "WEBP")
 # Declared pixels we agree to decode: the web derivatives are a few megapixels, a phone
