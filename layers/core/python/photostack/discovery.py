@@ -4,10 +4,13 @@
     address = resolver.pick()              # "host:port", round-robin over healthy instances
     resolver.forget(address)               # it just failed: skip it until the next refresh
 
-The answer from Consul is cached for ``ttl_s`` seconds, so a warm function asks
-Consul at most every few seconds. When Consul cannot be reached, the last answer
-is reused (an instance that fails is still forgotten); with no answer at all,
-:class:`NoInstances` is raised. ``PHOTOSTACK_CONSUL_ADDR`` empty means no
+A non-empty answer from Consul is cached for ``ttl_s`` seconds, so a warm function
+asks Consul at most every few seconds. An empty answer is never cached for long: an
+instance that is coming back (a restart) must be found within moments of passing its
+health check, not after a cache expires (a cached "none" once made orders fail with 503
+after the sidecar was back). When Consul cannot be reached, the last answer is reused
+(an instance that fails is still forgotten); with no answer at all, :class:`NoInstances`
+is raised. ``PHOTOSTACK_CONSUL_ADDR`` empty means no
 Consul: the one address is ``PHOTOSTACK_SIDECAR_ADDR`` (the embedded default).
 """
 
@@ -28,6 +31,7 @@ from photostack.jsonlog import get_logger
 log = get_logger("discovery")
 
 DEFAULT_TTL_S = 3.0
+EMPTY_TTL_S = 0.1  # how long "no healthy instance" is believed: long enough not to hammer Consul
 CONSUL_TIMEOUT_S = 1.0
 PHOTO_SIDECAR = "photo-sidecar"
 
@@ -71,7 +75,8 @@ class ServiceResolver:
             return [self._static]
         with self._lock:
             now = self._clock()
-            if self._addresses is not None and now - self._fetched_at < self._ttl_s:
+            ttl = self._ttl_s if self._addresses else min(self._ttl_s, EMPTY_TTL_S)
+            if self._addresses is not None and now - self._fetched_at < ttl:
                 return list(self._addresses)
             try:
                 self._addresses = self._lookup()

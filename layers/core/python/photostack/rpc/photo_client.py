@@ -1,9 +1,12 @@
 """Client of the photo sidecar: discovery, deadlines, one retry, errors as HTTP errors.
 
-Every call has one overall deadline (``PHOTOSTACK_GRPC_DEADLINE_MS``). An
-idempotent call that meets UNAVAILABLE is retried once on another instance within
-that same deadline; CreateEvent and ReservePhoto count as idempotent only when
-they carry an idempotency key. Failures come back as :mod:`photostack.errors`,
+Every call has one overall deadline (``PHOTOSTACK_GRPC_DEADLINE_MS``). Within it, a
+call that finds no healthy instance waits for one (re-resolving through Consul every
+``RESOLVE_PAUSE_S``), so an instance that returns from a restart is used within moments,
+whatever this warm environment saw before; an idempotent call that meets UNAVAILABLE
+is retried, on another instance when there is one, after forgetting the address and
+asking Consul again. CreateEvent and ReservePhoto count as idempotent only when they
+carry an idempotency key. Failures come back as :mod:`photostack.errors`,
 so a sidecar that is down becomes a 503 and never a hang.
 """
 
@@ -38,6 +41,7 @@ _IDEMPOTENT_WITH_KEY = frozenset({"CreateEvent", "ReservePhoto"})
 # photos function's timeout.
 _LONG_DEADLINE_S = {"SetFaceIndexing": 10.0}
 HEALTH_SERVICE = "photostack.photo.v1.PhotoService"
+RESOLVE_PAUSE_S = 0.1  # between looks for an instance while none answers
 
 
 def caller_of(principal: Principal) -> pb.Caller:
@@ -74,12 +78,16 @@ class PhotoClient:
         end = time.monotonic() + (deadline_s or self._deadline_s)
         tried: list[str] = []
         last: grpc.RpcError | None = None
-        for _ in range(2 if retryable else 1):
+        while time.monotonic() < end:
             try:
-                address = self._resolver.pick(exclude=tried)
+                # Prefer an instance not tried yet; once all have failed, any that Consul
+                # lists again (it may be back) is worth another try.
+                address = self._pick(tried)
             except NoInstances as exc:
+                # Nothing was sent, so waiting is safe for every call, idempotent or not.
                 log.warning("no photo sidecar", extra={"method": method, "error": str(exc)})
-                break
+                self._pause(end)
+                continue
             remaining = end - time.monotonic()
             if remaining <= 0:
                 break
@@ -90,11 +98,27 @@ class PhotoClient:
                     raise to_api_error(exc) from exc
                 log.warning("photo sidecar unavailable", extra={"method": method, "address": address})
                 self._resolver.forget(address)
+                self._resolver.invalidate()
                 tried.append(address)
                 last = exc
+                if not retryable:
+                    break
+                self._pause(end)
         if last is not None:
             raise to_api_error(last) from last
         raise unavailable()
+
+    def _pick(self, tried: list[str]) -> str:
+        try:
+            return self._resolver.pick(exclude=tried)
+        except NoInstances:
+            if not tried:
+                raise
+            return self._resolver.pick()
+
+    @staticmethod
+    def _pause(end: float) -> None:
+        time.sleep(max(0.0, min(RESOLVE_PAUSE_S, end - time.monotonic())))
 
     def health(self) -> None:
         """Raises ServiceUnavailable unless a photo sidecar answers SERVING."""
