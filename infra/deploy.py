@@ -1,6 +1,12 @@
 """Build the function and layer artifacts and deploy template.yaml into LocalStack.
 
     python infra/deploy.py              (what `make deploy` runs)
+    python infra/deploy.py --env staging --parameter DatabaseUrl=... [--parameter Name=Value ...]
+
+Any environment other than ``local`` is refused, before anything is built or deployed,
+while a parameter, a template default that would apply, a literal function environment
+value or a ``PHOTOSTACK_*`` variable of this shell carries a value the repository ships in
+public (the old default secrets, the local database password): see :func:`refusals`.
 
 What `sam build && sam deploy` does on AWS, done here without Docker or the SAM CLI:
 1. the layer: ``layers/core/python`` plus ``requirements/layer.txt`` installed for the
@@ -19,6 +25,7 @@ What `sam build && sam deploy` does on AWS, done here without Docker or the SAM 
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
@@ -45,7 +52,17 @@ ARTIFACTS_BUCKET = os.environ.get("PHOTOSTACK_ARTIFACTS_BUCKET", "photostack-art
 CONSUL = os.environ.get("PHOTOSTACK_CONSUL_ADDR", "127.0.0.1:8500")
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".chalice"}
 # Parameters for the local stack; on AWS they come from `sam deploy --parameter-overrides`.
-LOCAL_PARAMETERS = {"ConsulAddr": CONSUL, "DeploymentEnv": "local"}
+LOCAL_PARAMETERS = {
+    "ConsulAddr": CONSUL, "DeploymentEnv": "local",
+    # Not a template default: the template has none for what holds a password.
+    "DatabaseUrl": os.environ.get("PHOTOSTACK_DATABASE_URL",
+                                  "postgresql://photostack:photostack@127.0.0.1:5432/photostack"),
+}
+# The parameters this run deploys with (main() sets them from the command line).
+DEPLOY_PARAMETERS: dict[str, str] = dict(LOCAL_PARAMETERS)
+
+sys.path.insert(0, str(ROOT / "layers" / "core" / "python"))
+from photostack.config import LOCAL_ENV, carries_local_value  # noqa: E402 (the layer is a folder)
 
 
 # --- template (CloudFormation short-form tags kept as they are) ---------------------
@@ -202,7 +219,7 @@ def package(template: dict[str, Any], s3: Any) -> dict[str, Any]:
 
 # --- stack ---------------------------------------------------------------------------------
 def stack_args(body: str) -> dict[str, Any]:
-    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in LOCAL_PARAMETERS.items()]
+    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in DEPLOY_PARAMETERS.items()]
     return dict(StackName=STACK, TemplateBody=body, Parameters=parameters,
                 Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"])
 
@@ -310,7 +327,66 @@ def register_in_consul(outputs: dict[str, str]) -> None:
         )
 
 
-def main() -> None:
+# --- refusing known local values outside local --------------------------------------------
+def _literals(value: Any) -> list[str]:
+    """The plain strings in a template value (intrinsics such as !Ref are not literals)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _literals(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _literals(v)]
+    return []
+
+
+def refusals(env: str, parameters: dict[str, str], template: dict[str, Any],
+             environ: dict[str, str]) -> list[str]:
+    """Why a deploy to ``env`` must not go ahead: every place that carries a known local value."""
+    if env == LOCAL_ENV:
+        return []
+    found = [f"parameter {name}" for name, value in sorted(parameters.items()) if carries_local_value(value)]
+    for name, spec in sorted(template.get("Parameters", {}).items()):
+        default = spec.get("Default")
+        if name not in parameters and isinstance(default, str) and carries_local_value(default):
+            found.append(f"parameter {name} (its template default; pass --parameter {name}=...)")
+    environments = {"Globals": template.get("Globals", {}).get("Function", {}).get("Environment", {})}
+    environments |= {name: r.get("Properties", {}).get("Environment", {})
+                     for name, r in template.get("Resources", {}).items()}
+    for owner, environment in sorted(environments.items()):
+        for var, value in sorted((environment.get("Variables") or {}).items()):
+            if any(carries_local_value(s) for s in _literals(value)):
+                found.append(f"{owner} environment variable {var}")
+    found += [f"environment variable {name} of this shell" for name, value in sorted(environ.items())
+              if name.startswith("PHOTOSTACK_") and carries_local_value(value)]
+    return found
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[str, dict[str, str]]:
+    """``(env, parameters)``: the local stack's parameters for ``local``, else exactly those given."""
+    parser = argparse.ArgumentParser(description="build and deploy template.yaml")
+    parser.add_argument("--env", default=LOCAL_ENV,
+                        help="DeploymentEnv: local (default), staging, production")
+    parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="a template parameter (repeatable)")
+    args = parser.parse_args(argv)
+    given: dict[str, str] = {}
+    for item in args.parameter:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            parser.error(f"--parameter takes NAME=VALUE, got {item!r}")
+        given[name] = value
+    base = dict(LOCAL_PARAMETERS) if args.env == LOCAL_ENV else {}
+    return args.env, {**base, **given, "DeploymentEnv": args.env}
+
+
+def main(argv: list[str] | None = None) -> None:
+    env, parameters = parse_args(argv)
+    refused = refusals(env, parameters, load_template(), dict(os.environ))
+    if refused:
+        raise SystemExit(f"refusing to deploy DeploymentEnv={env!r}: these carry a value known from the "
+                         "local stack (public, so not a secret):\n  " + "\n  ".join(refused))
+    DEPLOY_PARAMETERS.clear()
+    DEPLOY_PARAMETERS.update(parameters)
     started = time.monotonic()
     session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
                                     region_name=REGION)

@@ -8,6 +8,11 @@ An API URL comes from, in order: the command-line flag, the environment
 (``PHOTOSTACK_USERS_API_URL``...), ``config.json``, then the local stack's
 ``.state/stack-outputs.json`` (looked up from the current directory upwards and from
 this checkout), which changes on every deploy and so is read each time, never copied.
+
+The payment webhook secret (for `wallet topup`, which plays the simulated payment provider)
+comes from ``PHOTOSTACK_PAYMENT_WEBHOOK_SECRET`` or ``config.json`` when given, else from
+the local stack's Secrets Manager: the secret the stack generated, found by its ARN in the
+stack outputs. The CLI keeps no secret of its own.
 """
 
 from __future__ import annotations
@@ -21,9 +26,7 @@ from typing import Any
 APIS = ("users", "photos", "transactions")
 # The stack-output name of each API's base URL.
 STACK_OUTPUT = {"users": "UsersApiUrl", "photos": "PhotosApiUrl", "transactions": "TransactionsApiUrl"}
-# The secret the local stack's simulated payment provider signs webhooks with
-# (template.yaml's PaymentWebhookSecret default); never valid in production.
-LOCAL_WEBHOOK_SECRET = "local-development-only-secret-change-me!"  # noqa: S105
+LOCALSTACK_ENDPOINT = "http://127.0.0.1:4566"
 CONFIG_KEYS = (
     "users_api_url", "photos_api_url", "transactions_api_url", "payment_webhook_secret",
     "currency", "upload_workers",
@@ -110,7 +113,7 @@ def stack_outputs() -> dict[str, Any]:
 @dataclass(frozen=True)
 class Settings:
     api_urls: dict[str, str]
-    payment_webhook_secret: str
+    payment_webhook_secret: str  # "" = read the local stack's secret when needed (webhook_secret)
     currency: str
     upload_workers: int
 
@@ -144,7 +147,29 @@ def resolve(flags: dict[str, str | None] | None = None) -> Settings:
     return Settings(
         api_urls=urls,
         payment_webhook_secret=str(os.environ.get("PHOTOSTACK_PAYMENT_WEBHOOK_SECRET")
-                                   or config.get("payment_webhook_secret") or LOCAL_WEBHOOK_SECRET),
+                                   or config.get("payment_webhook_secret") or ""),
         currency=str(config.get("currency") or "EUR").upper(),
         upload_workers=max(1, min(workers, 32)),
     )
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The secret to sign simulated payment webhooks with: the one given, else the stack's own."""
+    if settings.payment_webhook_secret:
+        return settings.payment_webhook_secret
+    outputs = stack_outputs()
+    arn = outputs.get("PaymentWebhookSecretArn")
+    if not arn:
+        raise ConfigError("no payment webhook secret: deploy the local stack (make up), or set "
+                          "PHOTOSTACK_PAYMENT_WEBHOOK_SECRET or "
+                          "`photostack config set payment_webhook_secret`")
+    import boto3  # only this command needs it
+    import botocore.exceptions
+
+    client = boto3.client("secretsmanager", endpoint_url=str(outputs.get("Endpoint") or LOCALSTACK_ENDPOINT),
+                          region_name="us-east-1", aws_access_key_id="test",
+                          aws_secret_access_key="test")  # noqa: S106 (LocalStack's dummy credentials)
+    try:
+        return str(client.get_secret_value(SecretId=str(arn))["SecretString"])
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise ConfigError(f"cannot read the stack's payment webhook secret ({exc})") from exc

@@ -416,9 +416,10 @@ def wallet_topup(
     """Top up through the simulated payment provider (it confirms with a signed webhook)."""
     api = client(ctx)
     minor, cur = _amount(api, amount, currency, as_json)
+    secret = config.webhook_secret(api.settings)  # before the payment, so a missing one leaves none pending
     payment = api.post("transactions", "/wallet/topups", {"amount_minor": minor, "currency": cur},
                        headers={"Idempotency-Key": f"cli-{uuid.uuid4()}"})
-    body, headers = signed_payment_webhook(api.settings.payment_webhook_secret, payment["payment_id"],
+    body, headers = signed_payment_webhook(secret, payment["payment_id"],
                                            event_id=f"evt_cli_{secrets.token_hex(12)}")
     confirmation = api.request("transactions", "POST", "/webhooks/payments", json_body=None,
                                headers=headers, auth=False, raw_body=body)

@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from photostack.config import get_settings
+from photostack.tokens import signing_keys
 
 pytestmark = pytest.mark.integration
 
@@ -123,8 +124,8 @@ def claims(user_id: str, **kw: Any) -> dict[str, Any]:
 
 
 def forged_tokens(user_id: str, real: str) -> dict[str, str]:
-    s = get_settings()
-    kid = s.jwt_kid
+    keys = signing_keys.get().get()  # the stack's keys, from Secrets Manager
+    kid = keys.current_kid
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = rsa_key.public_key().public_bytes(serialization.Encoding.PEM,
                                             serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -132,7 +133,7 @@ def forged_tokens(user_id: str, real: str) -> dict[str, str]:
     confused = confused_input + "." + b64(hmac.new(pem, confused_input.encode(), hashlib.sha256).digest())
     head, body, sig = real.split(".")
     tampered_claims = {**json.loads(base64.urlsafe_b64decode(body + "==")), "role": "admin"}
-    sign = lambda c: jwt.encode(c, s.jwt_secret, algorithm="HS256", headers={"kid": kid})  # noqa: E731
+    sign = lambda c: jwt.encode(c, keys.current, algorithm="HS256", headers={"kid": kid})  # noqa: E731
     return {
         "alg_none": b64({"alg": "none", "typ": "JWT", "kid": kid}) + "." + b64(claims(user_id)) + ".",
         "rs256": jwt.encode(claims(user_id), rsa_key, algorithm="RS256", headers={"kid": kid}),
@@ -143,7 +144,7 @@ def forged_tokens(user_id: str, real: str) -> dict[str, str]:
         "wrong_audience": sign(claims(user_id, aud="another-service")),
         "wrong_issuer": sign(claims(user_id, iss="someone-else")),
         "wrong_secret": jwt.encode(claims(user_id), "x" * 40, algorithm="HS256", headers={"kid": kid}),
-        "unknown_kid": jwt.encode(claims(user_id), s.jwt_secret, algorithm="HS256",
+        "unknown_kid": jwt.encode(claims(user_id), keys.current, algorithm="HS256",
                                   headers={"kid": "retired-0"}),
         "garbage": "not.a.jwt",
     }

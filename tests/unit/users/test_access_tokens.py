@@ -7,15 +7,25 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Iterator
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from photostack import jwt_keys, tokens
 from photostack.config import get_settings
 from photostack.tokens import TokenError, issue_access_token, verify_access_token
 
+from tests.signing_keys import install_keys
+
 pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(autouse=True)
+def keys() -> Iterator[jwt_keys.KeySet]:
+    yield install_keys()
+    tokens.signing_keys.reset()
 
 
 def claims(**kw: object) -> dict[str, object]:
@@ -28,8 +38,13 @@ def claims(**kw: object) -> dict[str, object]:
 
 
 def sign(payload: dict[str, object], *, key: str | None = None, kid: str | None = None) -> str:
-    s = get_settings()
-    return jwt.encode(payload, key or s.jwt_secret, algorithm="HS256", headers={"kid": kid or s.jwt_kid})
+    keys = tokens.signing_keys.get().get()
+    return jwt.encode(payload, key or keys.current, algorithm="HS256",
+                      headers={"kid": kid or keys.current_kid})
+
+
+def current_kid() -> str:
+    return tokens.signing_keys.get().get().current_kid
 
 
 def test_round_trip_carries_role_and_version() -> None:
@@ -44,14 +59,14 @@ def b64(data: dict[str, object]) -> str:
 
 
 def test_alg_none_is_refused() -> None:
-    token = b64({"alg": "none", "kid": get_settings().jwt_kid}) + "." + b64(claims()) + "."
+    token = b64({"alg": "none", "kid": current_kid()}) + "." + b64(claims()) + "."
     with pytest.raises(TokenError):
         verify_access_token(token)
 
 
 def test_rs256_token_is_refused_even_signed_with_a_real_key() -> None:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    token = jwt.encode(claims(), private, algorithm="RS256", headers={"kid": get_settings().jwt_kid})
+    token = jwt.encode(claims(), private, algorithm="RS256", headers={"kid": current_kid()})
     with pytest.raises(TokenError, match="algorithm"):
         verify_access_token(token)
 
@@ -61,7 +76,7 @@ def test_hs_token_keyed_with_a_public_key_is_refused() -> None:
     public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
     pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     # PyJWT refuses to HMAC with a PEM key, so sign by hand as an attacker would.
-    signing_input = b64({"alg": "HS256", "typ": "JWT", "kid": get_settings().jwt_kid}) + "." + b64(claims())
+    signing_input = b64({"alg": "HS256", "typ": "JWT", "kid": current_kid()}) + "." + b64(claims())
     mac = hmac.new(pem, signing_input.encode(), hashlib.sha256).digest()
     token = signing_input + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
     with pytest.raises(TokenError):

@@ -1,9 +1,14 @@
 """Settings, read once from environment variables (12-factor).
 
 Every setting has an embedded default that matches the local stack that `make up`
-starts, so nothing needs configuring on a developer machine. Secrets have no
-production default: the local defaults are marked as such and refused when
-``PHOTOSTACK_ENV=production``.
+starts, so nothing needs configuring on a developer machine. Secrets are not settings:
+they live in Secrets Manager (``photostack.secrets``) and the environment names only
+where (``PHOTOSTACK_*_SECRET_ARN``, an ARN or a name). Under ``PHOTOSTACK_ENV=local`` those
+names default to the secrets the local stack creates; anywhere else they must be set.
+
+Outside ``local``, any value this repository ever shipped (the old default secrets, the
+local database password) is refused wherever it turns up: in a ``PHOTOSTACK_*`` variable,
+in a setting that fell back to its local default, or in a secret read from the store.
 """
 
 from __future__ import annotations
@@ -12,12 +17,40 @@ import functools
 import os
 from dataclasses import dataclass
 
-# Not a secret: a marker for "no secret configured", refused in production.
-LOCAL_ONLY_SECRET = "local-development-only-secret-change-me!"  # noqa: S105
+LOCAL_ENV = "local"
+# Every secret value this repository ever shipped, as a default or a test constant. Public,
+# so never a secret: refused outside PHOTOSTACK_ENV=local (and by infra/deploy.py).
+KNOWN_LOCAL_SECRETS = frozenset({
+    "local-development-only-secret-change-me!",  # template.yaml's JwtSecret/PaymentWebhookSecret default
+    "local-dev-only-change-me",  # an earlier config.py default
+    "a-test-secret-that-is-long-enough-0123",
+    "integration-webhook-secret-0123456789abcdef",
+    "bench-webhook-secret-0123456789abcdefghij",
+    "x" * 40,
+})
+# Passwords of the local stack's services (infra/services.sh), as they appear in URLs.
+KNOWN_LOCAL_PASSWORDS = frozenset({"photostack"})
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed."""
+
+
+def carries_local_value(value: str) -> bool:
+    """Whether ``value`` is, or contains, a secret or password the repository ships in public."""
+    if any(known in value for known in KNOWN_LOCAL_SECRETS):
+        return True
+    # A URL with a password (postgresql://user:password@host/db, redis://:password@host).
+    _, sep, rest = value.partition("://")
+    credentials, at, _ = rest.partition("@")
+    return bool(sep and at and credentials.partition(":")[2] in KNOWN_LOCAL_PASSWORDS)
+
+
+def refuse_local_value(name: str, value: str, env: str) -> None:
+    """ConfigError when ``value`` is a publicly known local value and ``env`` is not ``local``."""
+    if env != LOCAL_ENV and carries_local_value(value):
+        raise ConfigError(f"{name} carries a value known from the local stack; "
+                          f"it is refused when PHOTOSTACK_ENV={env!r} (only 'local' accepts it)")
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
@@ -48,15 +81,16 @@ class Settings:
     sidecar_addr: str
     uploads_bucket: str
     derivatives_bucket: str
-    jwt_secret: str
+    jwt_keys_secret_arn: str  # ARN or name of the JWT signing keys secret ("" = not configured)
     jwt_issuer: str
     jwt_audience: str
-    jwt_kid: str
     access_token_ttl_s: int
     refresh_token_ttl_s: int
     presign_ttl_s: int
     max_body_bytes: int
-    payment_webhook_secret: str
+    payment_webhook_secret_arn: str  # ARN or name of the payment webhook secret ("" = not configured)
+    secrets_max_age_s: int  # a secret read longer ago than this is read again on next use
+    unknown_kid_refresh_s: int  # a token with an unknown kid re-reads the keys at most this often
     platform_fee_bps: int
     grpc_deadline_s: float
     log_level: str
@@ -66,10 +100,20 @@ class Settings:
     def is_production(self) -> bool:
         return self.env == "production"
 
+    @property
+    def payment_webhook_secret(self) -> str:
+        """The payment provider's webhook secret, from Secrets Manager (cached per container)."""
+        from photostack.secrets import payment_webhook_secret  # the store needs these settings
+
+        return payment_webhook_secret()
+
 
 def load() -> Settings:
+    env = _str("PHOTOSTACK_ENV", LOCAL_ENV)
+    # The secrets the local stack creates (template.yaml names them after the stack).
+    stack = _str("PHOTOSTACK_STACK", "photostack") if env == LOCAL_ENV else ""
     settings = Settings(
-        env=_str("PHOTOSTACK_ENV", "local"),
+        env=env,
         database_url=_str(
             "PHOTOSTACK_DATABASE_URL",
             "postgresql://photostack:photostack@127.0.0.1:5432/photostack",
@@ -79,27 +123,29 @@ def load() -> Settings:
         sidecar_addr=_str("PHOTOSTACK_SIDECAR_ADDR", "127.0.0.1:50051"),
         uploads_bucket=_str("PHOTOSTACK_UPLOADS_BUCKET", "photostack-uploads"),
         derivatives_bucket=_str("PHOTOSTACK_DERIVATIVES_BUCKET", "photostack-derivatives"),
-        jwt_secret=_str("PHOTOSTACK_JWT_SECRET", LOCAL_ONLY_SECRET),
+        jwt_keys_secret_arn=_str("PHOTOSTACK_JWT_KEYS_SECRET_ARN", stack and f"{stack}/jwt-signing-keys"),
         jwt_issuer=_str("PHOTOSTACK_JWT_ISSUER", "photostack-users"),
         jwt_audience=_str("PHOTOSTACK_JWT_AUDIENCE", "photostack"),
-        jwt_kid=_str("PHOTOSTACK_JWT_KID", "local-1"),
         access_token_ttl_s=env_int("PHOTOSTACK_ACCESS_TOKEN_TTL_S", 15 * 60),
         refresh_token_ttl_s=env_int("PHOTOSTACK_REFRESH_TOKEN_TTL_S", 14 * 24 * 3600),
         presign_ttl_s=env_int("PHOTOSTACK_PRESIGN_TTL_S", 300),
         max_body_bytes=env_int("PHOTOSTACK_MAX_BODY_BYTES", 64 * 1024),
-        payment_webhook_secret=_str("PHOTOSTACK_PAYMENT_WEBHOOK_SECRET", LOCAL_ONLY_SECRET),
+        payment_webhook_secret_arn=_str("PHOTOSTACK_PAYMENT_WEBHOOK_SECRET_ARN",
+                                        stack and f"{stack}/payment-webhook-secret"),
+        secrets_max_age_s=env_int("PHOTOSTACK_SECRETS_MAX_AGE_S", 300, minimum=1),
+        unknown_kid_refresh_s=env_int("PHOTOSTACK_UNKNOWN_KID_REFRESH_S", 10, minimum=1),
         platform_fee_bps=env_int("PHOTOSTACK_PLATFORM_FEE_BPS", 1500),
         grpc_deadline_s=env_int("PHOTOSTACK_GRPC_DEADLINE_MS", 2000) / 1000.0,
         log_level=_str("PHOTOSTACK_LOG_LEVEL", "INFO"),
         sidecar_service=_str("PHOTOSTACK_SIDECAR_SERVICE", "photo-sidecar"),
     )
-    if settings.is_production:
-        for name, value in (
-            ("PHOTOSTACK_JWT_SECRET", settings.jwt_secret),
-            ("PHOTOSTACK_PAYMENT_WEBHOOK_SECRET", settings.payment_webhook_secret),
-        ):
-            if value == LOCAL_ONLY_SECRET or len(value) < 32:
-                raise ConfigError(f"{name} must be set to a strong secret in production")
+    # Outside local: no variable may carry a known local value, and no setting may have
+    # fallen back to one (the database URL's default holds the local password).
+    for name, value in sorted(os.environ.items()):
+        if name.startswith("PHOTOSTACK_"):
+            refuse_local_value(name, value, env)
+    refuse_local_value("PHOTOSTACK_DATABASE_URL", settings.database_url, env)
+    refuse_local_value("PHOTOSTACK_REDIS_URL", settings.redis_url, env)
     return settings
 
 
