@@ -46,6 +46,16 @@ def error_response(exc: errors.ApiError) -> Response:
     return json_response(exc.body(), exc.status, exc.headers)
 
 
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def _traced(result: Any, request_id: str | None) -> Any:
+    """Hand the caller the id under which this request is logged (`make logs REQUEST=<id>`)."""
+    if request_id and isinstance(result, Response):
+        result.headers = {**(result.headers or {}), REQUEST_ID_HEADER: str(request_id)}
+    return result
+
+
 def api_route(app: Chalice, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``app.route`` plus error mapping and request logging."""
 
@@ -60,13 +70,13 @@ def api_route(app: Chalice, path: str, **kwargs: Any) -> Callable[[Callable[...,
             try:
                 result = view(*args, **kw)
                 status = result.status_code if isinstance(result, Response) else 200
-                return result
+                return _traced(result, context.get("requestId"))
             except errors.ApiError as exc:
                 status = exc.status
-                return error_response(exc)
+                return _traced(error_response(exc), context.get("requestId"))
             except Exception:
                 log.exception("unhandled error", extra={"route": path})
-                return error_response(errors.ApiError("internal error"))
+                return _traced(error_response(errors.ApiError("internal error")), context.get("requestId"))
             finally:
                 log.info("request", extra={
                     "method": request.method if request is not None else None,

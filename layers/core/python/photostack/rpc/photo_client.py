@@ -20,7 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from photostack.config import get_settings
 from photostack.discovery import NoInstances, ServiceResolver, get_resolver
-from photostack.jsonlog import get_logger
+from photostack.jsonlog import get_logger, request_id_var
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
 from photostack.rpc import channels
@@ -42,6 +42,15 @@ _IDEMPOTENT_WITH_KEY = frozenset({"CreateEvent", "ReservePhoto"})
 _LONG_DEADLINE_S = {"SetFaceIndexing": 10.0}
 HEALTH_SERVICE = "photostack.photo.v1.PhotoService"
 RESOLVE_PAUSE_S = 0.1  # between looks for an instance while none answers
+
+
+REQUEST_ID_METADATA = "x-request-id"
+
+
+def trace_metadata() -> tuple[tuple[str, str], ...]:
+    """The request id of this invocation, so the sidecar's log lines join the request's path."""
+    request_id = request_id_var.get()
+    return ((REQUEST_ID_METADATA, request_id),) if request_id else ()
 
 
 def caller_of(principal: Principal) -> pb.Caller:
@@ -71,7 +80,8 @@ class PhotoClient:
             if reply.status != health_pb2.HealthCheckResponse.SERVING:
                 raise unavailable("the photo service is not serving")
             return reply
-        return getattr(pb_grpc.PhotoServiceStub(ch), method)(request, timeout=timeout)
+        return getattr(pb_grpc.PhotoServiceStub(ch), method)(request, timeout=timeout,
+                                                            metadata=trace_metadata())
 
     def _attempts(self, method: str, request: Any, *, retryable: bool,
                   deadline_s: float | None = None) -> Any:
