@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help setup lock up down deploy test test-unit lint protos openapi eval-faces bench status logs
+.PHONY: help setup lock up down deploy rotate-jwt-key test test-unit lint protos openapi eval-faces bench status logs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ down:  ## stop what `make up` started (the database and its data stay)
 
 deploy:  ## build the function and layer artifacts and create/update the stack in LocalStack
 	@$(PY) infra/deploy.py
+
+rotate-jwt-key:  ## new JWT signing key in the local stack's secret; old tokens verify until they expire
+	@$(PY) infra/rotate_jwt_key.py
 
 test: up  ## the whole suite against the real services and the deployed stack
 	@$(PY) -m pytest tests -p no:cacheprovider

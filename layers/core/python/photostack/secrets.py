@@ -43,9 +43,12 @@ class SecretUnavailable(errors.ServiceUnavailable):
 
 def _client() -> Any:
     import boto3  # the Lambda runtime provides it; imported late so unit tests need no AWS
+    from botocore.config import Config
 
     settings = get_settings()
-    kwargs: dict[str, Any] = {}
+    # Bounded: a store that does not answer costs a request seconds, not the function's timeout.
+    kwargs: dict[str, Any] = {"config": Config(connect_timeout=2, read_timeout=5,
+                                               retries={"max_attempts": 3, "mode": "standard"})}
     if settings.env == LOCAL_ENV:
         if not (os.environ.get("AWS_ENDPOINT_URL_SECRETS_MANAGER") or os.environ.get("AWS_ENDPOINT_URL")):
             kwargs["endpoint_url"] = LOCALSTACK_ENDPOINT
