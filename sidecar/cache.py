@@ -75,7 +75,7 @@ def photo_to_dict(photo: Photo) -> dict[str, Any]:
 def photo_from_dict(d: dict[str, Any]) -> Photo:
     d = dict(d)
     d["derivatives"] = tuple(Derivative(**x) for x in d["derivatives"])
-    for name in ("created_at", "updated_at", "captured_at", "faces_indexed_at"):
+    for name in ("created_at", "updated_at", "captured_at", "faces_indexed_at", "unlisted_at"):
         d[name] = _ts(d.get(name))
     return Photo(**d)
 

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 ROLES = ("customer", "photographer", "admin", "service")
 VISIBILITIES = ("public", "private")
@@ -23,6 +23,12 @@ MAX_PAGE = 100
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+# The paywall. A derivative kind is "<size>_<format>" (thumb_jpg, preview_webp, web_jpg ...).
+# People who have not bought a photo get only these sizes: the small thumbnail and the
+# watermarked preview. Every other kind (the clean web size, anything added later) and the
+# original go only to the owner, to buyers, to admins and to internal services: deny by default.
+FREE_SIZES = ("thumb", "preview")
 
 
 class PhotoError(Exception):
@@ -106,6 +112,16 @@ class Photo:
     failure_reason: str | None = None
     face_count: int | None = None  # None until indexed for face search
     faces_indexed_at: dt.datetime | None = None
+    original_etag: str | None = None
+    original_version_id: str | None = None
+    unlisted_at: dt.datetime | None = None
+    # What the caller of this answer may have (see view_for): False until a rule grants more,
+    # so a photo that reaches a caller without passing view_for carries only the free kinds.
+    full_access: bool = False
+
+    @property
+    def unlisted(self) -> bool:
+        return self.unlisted_at is not None
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,8 @@ class Processed:
     sha256: str
     captured_at: dt.datetime | None = None
     camera: str = ""
+    original_etag: str = ""
+    original_version_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,10 +176,42 @@ def can_see_event(caller: Caller, event: Event) -> bool:
     return caller.privileged or caller.user_id == event.owner_id or event.visibility == "public"
 
 
-def can_see_photo(caller: Caller, photo: Photo) -> bool:
-    if caller.privileged or caller.user_id == photo.owner_id:
+def can_see_photo(caller: Caller, photo: Photo, *, bought: bool = False) -> bool:
+    """Buyers keep seeing what they bought (turned private, or deleted by its owner)."""
+    if caller.privileged or bought:
+        return True
+    if photo.unlisted:
+        return False  # deleted by its owner: gone for everyone but buyers
+    if caller.user_id == photo.owner_id:
         return True
     return photo.status == "ready" and photo.visibility == "public" and photo.event_visibility == "public"
+
+
+def may_have_everything(caller: Caller, photo: Photo, *, bought: bool) -> bool:
+    """The clean sizes and the original: the owner, buyers, admins, internal services."""
+    return caller.privileged or bought or caller.user_id == photo.owner_id
+
+
+def is_free_kind(kind: str) -> bool:
+    return kind.split("_", 1)[0] in FREE_SIZES
+
+
+def view_for(caller: Caller, photo: Photo, *, bought: bool) -> Photo:
+    """The photo as this caller may have it: the one place the paywall is applied."""
+    if may_have_everything(caller, photo, bought=bought):
+        return replace(photo, full_access=True)
+    return withheld(photo)
+
+
+def withheld(photo: Photo) -> Photo:
+    """Only the free derivatives, no trace of the original's location or identity."""
+    return replace(photo, full_access=False, original_key="", original_etag=None, original_version_id=None,
+                   derivatives=tuple(x for x in photo.derivatives if is_free_kind(x.kind)))
+
+
+def needs_purchase_check(caller: Caller, photo: Photo) -> bool:
+    """Whether the answer depends on the caller having bought the photo."""
+    return not (caller.privileged or caller.user_id == photo.owner_id)
 
 
 def sees_all_photos_of(caller: Caller, event: Event) -> bool:
@@ -233,6 +283,15 @@ def validate_processed(p: Processed) -> None:
         raise InvalidArgument("sha256 must be 64 lower-case hex digits")
     if len(p.camera) > 200:
         raise InvalidArgument("camera must be at most 200 characters")
+    if len(p.original_etag) > 200 or len(p.original_version_id) > 1024:
+        raise InvalidArgument("original_etag / original_version_id are too long")
+
+
+def require_replaceable(photo: Photo) -> None:
+    """A new upload URL for the original only while nothing was made of it yet."""
+    if photo.status != "pending" or photo.unlisted:
+        state = "deleted" if photo.unlisted else photo.status
+        raise FailedPrecondition(f"the photo is {state}; its original can no longer be uploaded or replaced")
 
 
 def same_processing(photo: Photo, p: Processed) -> bool:

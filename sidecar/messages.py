@@ -52,6 +52,8 @@ def derivative(x: d.Derivative) -> pb.Derivative:
 
 
 def photo(p: d.Photo) -> pb.Photo:
+    if not p.full_access:
+        p = d.withheld(p)  # every photo leaves through here: what no rule granted is withheld
     return pb.Photo(
         id=p.id, event_id=p.event_id, owner_id=p.owner_id, status=_STATUS_TO_PB[p.status],
         original_key=p.original_key, content_type=p.content_type, declared_bytes=p.declared_bytes,
@@ -61,6 +63,8 @@ def photo(p: d.Photo) -> pb.Photo:
         visibility=_VISIBILITY_TO_PB[p.visibility], failure_reason=p.failure_reason or "",
         created_at=timestamp(p.created_at), updated_at=timestamp(p.updated_at),
         face_count=p.face_count or 0, faces_indexed_at=timestamp(p.faces_indexed_at),
+        full_access=p.full_access, original_etag=p.original_etag or "",
+        original_version_id=p.original_version_id or "", unlisted=p.unlisted,
     )
 
 
@@ -77,6 +81,7 @@ def processed(req: pb.RegisterDerivativesRequest) -> d.Processed:
                                        content_type=x.content_type) for x in req.derivatives),
         width=req.width, height=req.height, original_bytes=req.original_bytes, sha256=req.sha256,
         captured_at=from_timestamp(req.captured_at, req.HasField("captured_at")), camera=req.camera,
+        original_etag=req.original_etag, original_version_id=req.original_version_id,
     )
 
 

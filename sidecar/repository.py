@@ -16,6 +16,7 @@ import psycopg2.errors
 from photostack.db import Database, dict_cursor
 
 from sidecar import deadline
+from sidecar.bib_store import BibStatements
 from sidecar.domain import Derivative, Event, NewEvent, Photo, Processed
 from sidecar.face_store import FaceStatements
 
@@ -23,10 +24,20 @@ _PHOTO_COLUMNS = (
     "p.id::text AS id, p.event_id::text AS event_id, p.owner_id, p.status, p.original_key, p.content_type,"
     " p.declared_bytes, p.width, p.height, p.original_bytes, p.sha256, p.captured_at, p.camera,"
     " p.price_minor, p.currency, p.visibility, p.failure_reason, p.created_at, p.updated_at,"
-    " p.face_count, p.faces_indexed_at,"
+    " p.face_count, p.faces_indexed_at, p.original_etag, p.original_version_id, p.unlisted_at,"
     " e.visibility AS event_visibility"
 )
 _EVENT_COLUMNS = "id::text AS id, owner_id, name, event_date, place, visibility, created_at"
+
+# Entitlements are the transactions domain's: this is the read-only view its migrations create
+# (infra/db/transactions/0002), the whole of what the sidecar reads from that schema.
+_ENTITLEMENTS = "transactions.photo_entitlements"
+# Deleting a photo and selling it serialise on this per-photo advisory lock, taken exclusively
+# here and shared by every order that includes the photo (functions/transactions/transactions/
+# repository.py uses the same expression). Whichever commits first, the other sees it: a delete
+# that went first makes the order's catalog check fail; an order that went first makes the
+# delete an unlisting. So a photo is never deleted under a buyer who has paid for it.
+SALE_LOCK_SQL = "hashtextextended('photostack:photo-sale:' || %s, 0)"
 
 
 def _event(row: dict[str, Any]) -> Event:
@@ -46,6 +57,7 @@ class Transaction:
     def __init__(self, cur: Any) -> None:
         self._cur = cur
         self.faces = FaceStatements(cur)
+        self.bibs = BibStatements(cur)
 
     # events
     def insert_event(self, owner_id: str, new: NewEvent) -> Event | None:
@@ -122,7 +134,7 @@ class Transaction:
 
     def list_event_photos(self, event_id: str, *, ready_public_only: bool,
                           after: tuple[dt.datetime, str] | None, limit: int) -> list[Photo]:
-        where = ["p.event_id = %(event)s"]
+        where = ["p.event_id = %(event)s", "p.unlisted_at IS NULL"]
         params: dict[str, Any] = {"event": event_id, "limit": limit}
         if ready_public_only:
             where.append("p.status = 'ready' AND p.visibility = 'public'")
@@ -158,9 +170,10 @@ class Transaction:
             )
         self._cur.execute(
             "UPDATE photos SET status = 'ready', width = %s, height = %s, original_bytes = %s, sha256 = %s,"
-            " captured_at = %s, camera = %s, failure_reason = NULL, updated_at = clock_timestamp()"
-            " WHERE id = %s",
-            (p.width, p.height, p.original_bytes, p.sha256, p.captured_at, p.camera or None, photo_id),
+            " captured_at = %s, camera = %s, original_etag = %s, original_version_id = %s,"
+            " failure_reason = NULL, updated_at = clock_timestamp() WHERE id = %s",
+            (p.width, p.height, p.original_bytes, p.sha256, p.captured_at, p.camera or None,
+             p.original_etag or None, p.original_version_id or None, photo_id),
         )
 
     def mark_failed(self, photo_id: str, reason: str) -> None:
@@ -175,6 +188,28 @@ class Transaction:
 
     def delete_photo(self, photo_id: str) -> None:
         self._cur.execute("DELETE FROM photos WHERE id = %s", (photo_id,))
+
+    def unlist_photo(self, photo_id: str) -> None:
+        self._cur.execute("UPDATE photos SET unlisted_at = clock_timestamp(), updated_at = clock_timestamp()"
+                          " WHERE id = %s AND unlisted_at IS NULL", (photo_id,))
+
+    # sales (read from the transactions schema's view)
+    def bought(self, user_id: str, photo_ids: list[str]) -> set[str]:
+        """The photos among ``photo_ids`` that ``user_id`` holds an active entitlement to."""
+        if not photo_ids:
+            return set()
+        self._cur.execute(f"SELECT photo_id FROM {_ENTITLEMENTS} WHERE user_id = %s AND photo_id = ANY(%s)",
+                          (user_id, photo_ids))
+        return {r["photo_id"] for r in self._cur.fetchall()}
+
+    def sold(self, photo_id: str) -> bool:
+        self._cur.execute(f"SELECT EXISTS (SELECT 1 FROM {_ENTITLEMENTS} WHERE photo_id = %s) AS sold",
+                          (photo_id,))
+        return bool(self._cur.fetchone()["sold"])
+
+    def lock_sales_of(self, photo_id: str) -> None:
+        """Wait for orders of this photo in flight; none starts until this transaction ends."""
+        self._cur.execute(f"SELECT pg_advisory_xact_lock({SALE_LOCK_SQL})", (photo_id,))
 
 
 class Repository:

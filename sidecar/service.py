@@ -2,11 +2,14 @@
 
 Reads go through the cache; every write commits first, then invalidates what it
 touched. Errors are :mod:`sidecar.domain` exceptions, mapped to gRPC codes by the
-servicer.
+servicer. Every photo handed out goes through :func:`sidecar.domain.view_for` (the
+paywall); whether a caller bought a photo is read from the transactions schema's
+``photo_entitlements`` view, never cached, so a purchase or a refund counts at once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 from sidecar import domain as d
@@ -79,11 +82,14 @@ class PhotoService:
                 if existing is None or (existing.event_id, existing.content_type,
                                         existing.declared_bytes) != wanted:
                     raise d.AlreadyExists("this idempotency key was used for a different upload")
-                return existing
+                # A replay hands out a new upload URL only while the photo is pending: after
+                # that the original is what buyers pay for and must never change.
+                d.require_replaceable(existing)
+                return d.view_for(caller, existing, bought=False)
             photo = tx.get_photo(photo_id)
         assert photo is not None
         self._cache.photo_changed(photo.id, photo.event_id)
-        return photo
+        return d.view_for(caller, photo, bought=False)
 
     def register_derivatives(self, caller: d.Caller, photo_id: str, processed: d.Processed) -> d.Photo:
         d.check_caller(caller)
@@ -96,7 +102,7 @@ class PhotoService:
                 raise d.NotFound("photo not found")
             if photo.status == "ready":
                 if d.same_processing(photo, processed):
-                    return photo  # the same result delivered again
+                    return d.view_for(caller, photo, bought=False)  # the same result delivered again
                 raise d.FailedPrecondition("the photo is already registered with other derivatives")
             if photo.status == "failed":
                 raise d.FailedPrecondition("the photo was marked failed")
@@ -104,7 +110,7 @@ class PhotoService:
             updated = tx.get_photo(photo_id)
         assert updated is not None
         self._cache.photo_changed(photo_id, updated.event_id)
-        return updated
+        return d.view_for(caller, updated, bought=False)
 
     def mark_failed(self, caller: d.Caller, photo_id: str, reason: str) -> d.Photo:
         d.check_caller(caller)
@@ -116,14 +122,14 @@ class PhotoService:
             if photo is None:
                 raise d.NotFound("photo not found")
             if photo.status == "failed":
-                return photo
+                return d.view_for(caller, photo, bought=False)
             if photo.status == "ready":
                 raise d.FailedPrecondition("the photo is already ready")
             tx.mark_failed(photo_id, reason)
             updated = tx.get_photo(photo_id)
         assert updated is not None
         self._cache.photo_changed(photo_id, updated.event_id)
-        return updated
+        return d.view_for(caller, updated, bought=False)
 
     def get_photo(self, caller: d.Caller, photo_id: str) -> d.Photo:
         d.check_caller(caller)
@@ -134,9 +140,16 @@ class PhotoService:
                 return tx.get_photo(photo_id)
 
         photo = self._cache.photo(photo_id, load)
-        if photo is None or not d.can_see_photo(caller, photo):
+        if photo is None:
             raise d.NotFound("photo not found")
-        return photo
+        bought = d.needs_purchase_check(caller, photo) and bool(self._bought(caller, [photo.id]))
+        if not d.can_see_photo(caller, photo, bought=bought):
+            raise d.NotFound("photo not found")
+        return d.view_for(caller, photo, bought=bought)
+
+    def _bought(self, caller: d.Caller, photo_ids: list[str]) -> set[str]:
+        with self._repo.transaction() as tx:
+            return tx.bought(caller.user_id, photo_ids)
 
     def list_event_photos(self, caller: d.Caller, event_id: str, *, limit: int,
                           cursor: str) -> d.Page[d.Photo]:
@@ -152,7 +165,10 @@ class PhotoService:
                                               limit=size + 1)
             return _page(photos, size)
 
-        return self._cache.photo_page(event.id, "all" if everything else "public", cursor, size, load)
+        page = self._cache.photo_page(event.id, "all" if everything else "public", cursor, size, load)
+        unsure = [p.id for p in page.items if d.needs_purchase_check(caller, p)]
+        bought = self._bought(caller, unsure) if unsure else set()
+        return d.Page([d.view_for(caller, p, bought=p.id in bought) for p in page.items], page.next_cursor)
 
     def update_photo(self, caller: d.Caller, photo_id: str, change: d.PhotoChange) -> d.Photo:
         d.check_caller(caller)
@@ -167,19 +183,31 @@ class PhotoService:
             updated = tx.get_photo(photo_id)
         assert updated is not None
         self._cache.photo_changed(photo_id, updated.event_id)
-        return updated
+        return d.view_for(caller, updated, bought=False)
 
     def delete_photo(self, caller: d.Caller, photo_id: str) -> d.Photo:
+        """Delete a photo nobody bought; unlist a sold one.
+
+        The answer names the objects the caller is to remove: all of them for a deleted
+        photo, none for an unlisted one (its buyers keep downloading the original).
+        """
         d.check_caller(caller)
         photo_id = d.parse_uuid(photo_id, "photo")
         with self._repo.transaction() as tx:
+            tx.lock_sales_of(photo_id)  # no order of this photo commits while we decide
             photo = tx.get_photo(photo_id, for_update=True)
             if photo is None or not d.can_see_photo(caller, photo):
                 raise d.NotFound("photo not found")
             d.require_owner(caller, photo.owner_id, "photo")
-            tx.delete_photo(photo_id)
+            sold = tx.sold(photo_id)
+            if sold:
+                tx.unlist_photo(photo_id)
+            else:
+                tx.delete_photo(photo_id)
         self._cache.photo_changed(photo_id, photo.event_id)
-        return photo
+        if sold:
+            return dataclasses.replace(photo, original_key="", derivatives=(), full_access=True)
+        return d.view_for(caller, photo, bought=False)
 
 
 def _page[T: (d.Event, d.Photo)](rows: list[T], size: int) -> d.Page[T]:

@@ -24,6 +24,7 @@ from photostack.tokens import issue_access_token
 from transactions.provider import SimulatedProvider
 from transactions.webhooks import signature_header
 
+from tests.conftest import aws_client
 from tests.e2e.transactions_setup import priced_photos
 
 pytestmark = pytest.mark.e2e
@@ -80,11 +81,12 @@ def balance(base: str, headers: dict[str, str]) -> int:
     return sum(w["balance_minor"] for w in wallets if w["currency"] == "EUR")
 
 
-def test_topup_order_download_refund(base: str, photo_client: PhotoClient) -> None:
+def test_topup_order_download_refund(base: str, photo_client: PhotoClient, stack: dict[str, str]) -> None:
     _, bh = user()
     owner, oh = user("photographer")
     _, admin = user("admin")
-    pa, pb_ = priced_photos(photo_client, owner, 2, price_minor=1250)
+    pa, pb_ = priced_photos(photo_client, owner, 2, price_minor=1250,
+                            originals=(aws_client("s3"), stack["UploadsBucketName"]))
     fund(base, bh, 3000)
     assert balance(base, bh) == 3000
 

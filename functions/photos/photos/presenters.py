@@ -37,6 +37,9 @@ def event(e: pb.Event) -> dict[str, Any]:
 
 
 def photo(p: pb.Photo, sign: Callable[[str], str], *, viewer_id: str) -> dict[str, Any]:
+    """The photo as this viewer may have it. The sidecar decides which derivatives a viewer gets
+    (the paywall, sidecar/domain.py); ``access`` says which rule applied: "full" (owner, buyer,
+    admin: every size) or "preview" (everyone else: thumbnail and watermarked preview only)."""
     body: dict[str, Any] = {
         "id": p.id,
         "event_id": p.event_id,
@@ -50,6 +53,7 @@ def photo(p: pb.Photo, sign: Callable[[str], str], *, viewer_id: str) -> dict[st
         "camera": p.camera or None,
         "created_at": _time(p, "created_at"),
         "updated_at": _time(p, "updated_at"),
+        "access": "full" if p.full_access else "preview",
         "derivatives": {
             d.kind: {
                 "url": sign(d.key),

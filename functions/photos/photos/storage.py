@@ -145,14 +145,37 @@ class Storage:
         return url
 
     def delete(self, original_key: str, derivative_keys: list[str]) -> None:
-        """Best effort: the photo record is gone already; leftovers only cost storage."""
-        for bucket, keys in (
-            (self.uploads_bucket, [original_key]),
-            (self.derivatives_bucket, derivative_keys),
+        """Best effort: the photo record is gone already; leftovers only cost storage.
+
+        The uploads bucket is versioned, so every version of the original goes (a plain delete
+        would only hide it behind a delete marker). Empty keys mean nothing to remove: a sold
+        photo is unlisted, and its objects stay for the buyers.
+        """
+        originals = [{"Key": original_key}] if original_key else []
+        try:
+            originals = self._versions(original_key) if original_key else []
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("listing versions failed", extra={"key": original_key, "error": str(exc)})
+        for bucket, objects in (
+            (self.uploads_bucket, originals),
+            (self.derivatives_bucket, [{"Key": k} for k in derivative_keys if k]),
         ):
-            if not keys:
+            if not objects:
                 continue
             try:
-                self._s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})
+                self._s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
             except (BotoCoreError, ClientError) as exc:
                 log.warning("deleting objects failed", extra={"bucket": bucket, "error": str(exc)})
+
+    def _versions(self, key: str) -> list[dict[str, str]]:
+        """Every version and delete marker of exactly ``key`` (a plain key when unversioned)."""
+        found: list[dict[str, str]] = []
+        paginator = self._s3.get_paginator("list_object_versions")
+        pages = paginator.paginate(Bucket=self.uploads_bucket, Prefix=key)
+        for page in pages:
+            for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                if item["Key"] == key:
+                    version = item.get("VersionId")
+                    found.append({"Key": key, **({"VersionId": version} if version and version != "null"
+                                                 else {})})
+        return found or [{"Key": key}]

@@ -24,6 +24,10 @@ class CatalogPhoto:
     for_sale: bool
     # Key of the original in the uploads bucket: originals/<event_id>/<photo_id>.
     original_key: str
+    # The object the upload pipeline hashed (ETag, and version id in a versioned bucket):
+    # a download is granted only while the original is still exactly that object.
+    original_etag: str = ""
+    original_version_id: str = ""
 
 
 class CatalogUnavailable(RuntimeError):

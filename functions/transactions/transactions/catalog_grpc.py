@@ -13,13 +13,15 @@ from transactions.catalog import CatalogPhoto, CatalogUnavailable
 
 
 def to_catalog_photo(photo: Any) -> CatalogPhoto:
-    # Only a processed, public photo with a price can be sold; price 0 with no currency means "not for sale".
+    # Only a processed, public, listed photo with a price can be sold; price 0 with no currency
+    # means "not for sale"; an unlisted one was deleted by its owner (its buyers keep it).
     for_sale = (photo.status == pb.PHOTO_STATUS_READY and photo.price_minor > 0 and bool(photo.currency)
-                and photo.visibility != pb.VISIBILITY_PRIVATE)
+                and photo.visibility != pb.VISIBILITY_PRIVATE and not photo.unlisted)
     return CatalogPhoto(
         photo_id=photo.id, event_id=photo.event_id, owner_id=photo.owner_id,
         price_minor=int(photo.price_minor), currency=photo.currency, for_sale=for_sale,
-        original_key=photo.original_key,
+        original_key=photo.original_key, original_etag=photo.original_etag,
+        original_version_id=photo.original_version_id,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,14 @@ MAX_PHOTOS_PER_ORDER = 50
 # Opaque client-chosen keys; bounded and printable so they are safe to store and log.
 IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
 PHOTO_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def canonical_photo_id(value: str) -> str:
+    """A uuid in its one lower-case spelling; anything else as given (it will not be found)."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return value
 
 
 def idempotency_key(headers: dict[str, str]) -> str:
@@ -76,6 +85,8 @@ class OrderRequest:
             raise errors.BadRequest(f"an order holds at most {MAX_PHOTOS_PER_ORDER} photos")
         if not all(isinstance(i, str) and PHOTO_ID_RE.match(i) for i in ids):
             raise errors.BadRequest("every photo id must be a non-empty string of A-Z a-z 0-9 . _ : -")
+        # Photo ids are uuids: one spelling (lower case), so entitlements match the sidecar's ids.
+        ids = [canonical_photo_id(i) for i in ids]
         if len(set(ids)) != len(ids):
             raise errors.BadRequest("photo_ids must not repeat a photo")
         return cls(tuple(ids))

@@ -176,6 +176,17 @@ def settle_payment(cur: Cursor, payment_id: str, status: str, entry_id: int | No
 
 # ---- orders -----------------------------------------------------------------
 
+# The photo sidecar takes this per-photo advisory lock exclusively while it decides between
+# deleting and unlisting a photo (sidecar/repository.py, SALE_LOCK_SQL: keep the two equal).
+_SALE_LOCK_SQL = "hashtextextended('photostack:photo-sale:' || %s, 0)"
+
+
+def hold_photos_for_sale(cur: Cursor, photo_ids: Iterable[str]) -> None:
+    """Share each photo's sale lock until the transaction ends (sorted: no deadlock among orders)."""
+    for photo_id in sorted(set(photo_ids)):
+        cur.execute(f"SELECT pg_advisory_xact_lock_shared({_SALE_LOCK_SQL})", (photo_id,))
+
+
 def claim_order(cur: Cursor, order_id: str, customer_id: str, key: str, request_hash: str,
                 currency: str, total_minor: int) -> datetime | None:
     """Insert the order row that owns ``key``: its creation time, or None if another request holds it.

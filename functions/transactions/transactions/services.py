@@ -23,7 +23,7 @@ from photostack.db import Database, dict_cursor
 
 from transactions import domain, ledger, webhooks
 from transactions import repository as repo
-from transactions.catalog import CatalogUnavailable, PhotoCatalog
+from transactions.catalog import CatalogPhoto, CatalogUnavailable, PhotoCatalog
 from transactions.errors import IdempotencyKeyReused, InsufficientFunds
 from transactions.ledger import AccountRef
 from transactions.presign import Presigner
@@ -146,6 +146,13 @@ class TransactionsService:
             raise IdempotencyKeyReused()
         return Outcome(existing["response"], 201, replayed=True)
 
+    def _catalog_photos(self, request: domain.OrderRequest) -> dict[str, CatalogPhoto]:
+        try:
+            return self.catalog.get_photos(list(request.photo_ids))
+        except CatalogUnavailable as exc:
+            raise errors.ServiceUnavailable("the photo catalog is unavailable; retry later",
+                                            code="catalog_unavailable") from exc
+
     def place_order(self, customer_id: str, key: str, request: domain.OrderRequest) -> Outcome:
         request_hash = request.fingerprint()
         with self.db.cursor() as cur:
@@ -154,12 +161,8 @@ class TransactionsService:
             return self._replay_order(existing, request_hash)
 
         # Ask the catalog before the transaction: no row lock waits on the network.
-        try:
-            photos = self.catalog.get_photos(list(request.photo_ids))
-        except CatalogUnavailable as exc:
-            raise errors.ServiceUnavailable("the photo catalog is unavailable; retry later",
-                                            code="catalog_unavailable") from exc
-        lines = domain.price_order(customer_id, request.photo_ids, photos, self.fee_bps)
+        lines = domain.price_order(customer_id, request.photo_ids, self._catalog_photos(request),
+                                   self.fee_bps)
         currency = lines[0].currency
         total = sum(line.price_minor for line in lines)
         order_id = str(uuid.uuid4())
@@ -169,6 +172,16 @@ class TransactionsService:
 
         try:
             with self.db.connection() as conn, dict_cursor(conn) as cur:
+                # Hold the photos against deletion until this transaction ends, then ask the
+                # catalog again (the hold is a shared advisory lock that only a delete of one of
+                # these photos waits for). A delete that committed first is seen now; one that
+                # comes later finds the sale and only unlists the photo: a buyer never pays for
+                # a photo whose original is gone.
+                repo.hold_photos_for_sale(cur, request.photo_ids)
+                if domain.price_order(customer_id, request.photo_ids, self._catalog_photos(request),
+                                      self.fee_bps) != lines:
+                    raise errors.Conflict("a photo of this order changed while it was placed; retry",
+                                          code="photo_changed")
                 created_at = repo.claim_order(cur, order_id, customer_id, key, request_hash, currency, total)
                 if created_at is None:
                     # A concurrent request with this key committed while we waited on it.
@@ -288,6 +301,7 @@ class TransactionsService:
     def download(self, user_id: str, photo_id: str) -> dict[str, Any]:
         if not domain.PHOTO_ID_RE.match(photo_id):
             raise errors.NotFound("photo not found", code="photo_not_found")
+        photo_id = domain.canonical_photo_id(photo_id)
         try:
             photo = self.catalog.get_photos([photo_id]).get(photo_id)
         except CatalogUnavailable as exc:
@@ -300,5 +314,26 @@ class TransactionsService:
                 allowed = repo.has_entitlement(cur, user_id, photo_id)
             if not allowed:
                 raise errors.Forbidden("you have not bought this photo", code="not_entitled")
-        url = self.presigner.presign_get(self.uploads_bucket, photo.original_key, self.presign_ttl_s)
+        self._check_original(photo)
+        url = self.presigner.presign_get(self.uploads_bucket, photo.original_key, self.presign_ttl_s,
+                                         photo.original_version_id)
         return {"photo_id": photo_id, "url": url, "expires_in": self.presign_ttl_s}
+
+    def _check_original(self, photo: CatalogPhoto) -> None:
+        """Grant only the exact object whose SHA-256 the upload pipeline recorded.
+
+        The pipeline read the original by its ETag (and version id) and recorded both with the
+        hash; one HEAD compares them with what is stored now. In a versioned bucket the version
+        id is exact (every write makes a new one) and the URL is pinned to it as well.
+        """
+        if not photo.original_etag and not photo.original_version_id:
+            raise errors.Conflict("this photo's original has no recorded identity to check a download "
+                                  "against", code="original_unverified")
+        stored = self.presigner.current(self.uploads_bucket, photo.original_key)
+        same = stored is not None and (
+            stored.version_id == photo.original_version_id if photo.original_version_id
+            else stored.etag == photo.original_etag)
+        if not same:
+            raise errors.Conflict("the stored original is not the one that was processed and sold "
+                                  "(it was replaced or removed); the download is refused",
+                                  code="original_changed")

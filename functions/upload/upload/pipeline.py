@@ -27,6 +27,7 @@ from upload.errors import ImageRejected, WorkInProgressError
 from upload.ports import (
     ClaimState,
     ObjectChanged,
+    ObjectHead,
     ObjectMissing,
     ObjectStore,
     ObjectTooLarge,
@@ -130,8 +131,7 @@ class UploadProcessor:
                 outcome = self._fail(photo, "processing was interrupted (the image needs more time or "
                                             "memory than the function has)")
             else:
-                outcome = self._convert(bucket, key, photo, head.size, head.etag,
-                                        head.metadata.get(WATERMARK_METADATA))
+                outcome = self._convert(bucket, key, photo, head)
         except ObjectChanged:
             self.ledger.release(work_key, claim.token)
             return Outcome(Status.SKIPPED, "the original was replaced; its own event follows", photo.photo_id)
@@ -149,14 +149,15 @@ class UploadProcessor:
         self.ledger.finish(work_key, claim.token, outcome.status.value)
         return outcome
 
-    def _convert(self, bucket: str, key: str, photo: PhotoKey, size: int, etag: str,
-                 watermark_text: str | None) -> Outcome:
+    def _convert(self, bucket: str, key: str, photo: PhotoKey, head: ObjectHead) -> Outcome:
+        size, watermark_text = head.size, head.metadata.get(WATERMARK_METADATA)
         if size > self.limits.max_bytes:
             return self._fail(photo, f"the file is {_mib(size)}; the limit is {_mib(self.limits.max_bytes)}")
         if size == 0:
             return self._fail(photo, "the file is empty")
         try:
-            data = self.store.get(bucket, key, etag=etag, max_bytes=self.limits.max_bytes)
+            data = self.store.get(bucket, key, etag=head.etag, max_bytes=self.limits.max_bytes,
+                                  version_id=head.version_id)
         except ObjectTooLarge:
             return self._fail(photo, f"the file is larger than the limit of {_mib(self.limits.max_bytes)}")
 
@@ -178,6 +179,8 @@ class UploadProcessor:
             height=source.height,
             bytes=len(data),
             sha256=hashlib.sha256(data).hexdigest(),
+            etag=head.etag,
+            version_id=head.version_id,
             captured_at=source.captured_at,
             camera_make=source.camera_make,
             camera_model=source.camera_model,

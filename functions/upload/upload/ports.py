@@ -32,13 +32,15 @@ class ObjectHead:
     etag: str
     content_type: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)  # x-amz-meta-* without the prefix
+    version_id: str = ""  # "" when the bucket is not versioned
 
 
 class ObjectStore(Protocol):
     def head(self, bucket: str, key: str) -> ObjectHead: ...
 
-    def get(self, bucket: str, key: str, *, etag: str, max_bytes: int) -> bytes:
-        """The object's bytes if its ETag still matches; ObjectTooLarge past max_bytes."""
+    def get(self, bucket: str, key: str, *, etag: str, max_bytes: int, version_id: str = "") -> bytes:
+        """The object's bytes if its ETag still matches (that version, when given); ObjectTooLarge
+        past max_bytes."""
         ...
 
     def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> None: ...
@@ -66,6 +68,10 @@ class OriginalInfo:
     height: int
     bytes: int
     sha256: str  # hex
+    # The exact object the bytes were read from (the hash is of that object): a download grant
+    # compares these with what is stored before presigning the original.
+    etag: str
+    version_id: str
     captured_at: str | None  # ISO 8601 without zone, from EXIF
     camera_make: str | None
     camera_model: str | None

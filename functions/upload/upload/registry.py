@@ -61,6 +61,8 @@ class GrpcPhotoRegistry:
             height=original.height,
             original_bytes=original.bytes,
             sha256=original.sha256,
+            original_etag=original.etag,
+            original_version_id=original.version_id,
             camera=camera_name(original.camera_make, original.camera_model),
         )
         if original.captured_at:

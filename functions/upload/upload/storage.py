@@ -28,11 +28,13 @@ class S3ObjectStore:
             etag=str(response["ETag"]).strip('"'),
             content_type=response.get("ContentType"),
             metadata=dict(response.get("Metadata") or {}),
+            version_id=_version(response),
         )
 
-    def get(self, bucket: str, key: str, *, etag: str, max_bytes: int) -> bytes:
+    def get(self, bucket: str, key: str, *, etag: str, max_bytes: int, version_id: str = "") -> bytes:
+        extra = {"VersionId": version_id} if version_id else {}
         try:
-            response = self.client.get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"')
+            response = self.client.get_object(Bucket=bucket, Key=key, IfMatch=f'"{etag}"', **extra)
         except ClientError as exc:
             code = _code(exc)
             if code in ("PreconditionFailed", "412"):
@@ -54,6 +56,11 @@ class S3ObjectStore:
         self.client.put_object(
             Bucket=bucket, Key=key, Body=body, ContentType=content_type, CacheControl=CACHE_CONTROL
         )
+
+
+def _version(response: dict[str, Any]) -> str:
+    version = str(response.get("VersionId") or "")
+    return "" if version == "null" else version  # "null": written before versioning was enabled
 
 
 def _code(exc: ClientError) -> str:

@@ -1,5 +1,9 @@
 """Tiled, diagonal, semi-transparent text over the whole preview, so a screenshot is no use for resale.
 
+The lattice is centred on the image and dense (a stamp every text length plus two letters along
+the diagonal, rows three letters apart, alternate rows offset by half a stamp), so any crop of
+the central 50% carries several whole stamps: tests/unit/upload/test_watermark_crop.py finds the
+mark in such a crop of a real preview by correlation with this exact pattern.
 The text is rendered once into a rotated stamp (kept in a small named cache: an event's
 photos share the photographer's name and a few sizes), then pasted on a lattice that
 covers the image, so a warm container pays a few milliseconds per preview.

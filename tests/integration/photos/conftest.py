@@ -42,7 +42,7 @@ S3_ENV = {
 
 @pytest.fixture(scope="session")
 def photos_schema(database_url: str) -> None:
-    migrate(database_url, ["photos"])
+    migrate(database_url, ["photos", "transactions"])  # the sidecar reads the entitlements view
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +67,8 @@ def s3_env(monkeypatch: pytest.MonkeyPatch) -> Any:
     settings = get_settings()
     for bucket in (settings.uploads_bucket, settings.derivatives_bucket):
         s3.create_bucket(Bucket=bucket)
+    # Versioned like the stack's uploads bucket (template.yaml).
+    s3.put_bucket_versioning(Bucket=settings.uploads_bucket, VersioningConfiguration={"Status": "Enabled"})
     return s3
 
 

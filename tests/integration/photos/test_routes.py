@@ -29,8 +29,10 @@ def users() -> tuple[tuple[str, str], tuple[str, str], tuple[str, str]]:
 
 
 def make_ready(photo_id: str, s3: Any) -> str:
+    """Play the upload pipeline: a clean web size and a watermarked preview, registered."""
     key = f"web/{photo_id}.jpg"
-    s3.put_object(Bucket=DERIVATIVES, Key=key, Body=b"derivative-bytes", ContentType="image/jpeg")
+    for kind, k in (("web_jpg", key), ("preview_jpg", f"preview/{photo_id}.jpg")):
+        s3.put_object(Bucket=DERIVATIVES, Key=k, Body=f"{kind}-bytes".encode(), ContentType="image/jpeg")
     get_photo_client().register_derivatives(
         pb.RegisterDerivativesRequest(
             caller=service_caller("upload"),
@@ -41,8 +43,12 @@ def make_ready(photo_id: str, s3: Any) -> str:
             sha256="ab" * 32,
             derivatives=[
                 pb.Derivative(
-                    kind="web", key=key, width=1600, height=1200, bytes=16, content_type="image/jpeg"
-                )
+                    kind="web_jpg", key=key, width=1600, height=1200, bytes=16, content_type="image/jpeg"
+                ),
+                pb.Derivative(
+                    kind="preview_jpg", key=f"preview/{photo_id}.jpg", width=1280, height=960, bytes=16,
+                    content_type="image/jpeg",
+                ),
             ],
         )
     )
@@ -76,19 +82,45 @@ def test_upload_browse_price_delete(api, s3_env) -> None:  # type: ignore[no-unt
     r = api.call("GET", f"/photos/{photo_id}", user=c)
     assert r.status == 200 and r.body["status"] == "ready"
     assert "originals/" not in str(r.body)
-    got = requests.get(r.body["derivatives"]["web"]["url"], timeout=10)
-    assert got.status_code == 200 and got.content == b"derivative-bytes"
+    # A customer who has not bought it gets the watermarked preview, never the clean web size.
+    assert r.body["access"] == "preview" and set(r.body["derivatives"]) == {"preview_jpg"}
+    assert "web/" not in str(r.body)
+    got = requests.get(r.body["derivatives"]["preview_jpg"]["url"], timeout=10)
+    assert got.status_code == 200 and got.content == b"preview_jpg-bytes"
+    mine = api.call("GET", f"/photos/{photo_id}", user=p).body
+    assert mine["access"] == "full" and set(mine["derivatives"]) == {"web_jpg", "preview_jpg"}
+    got = requests.get(mine["derivatives"]["web_jpg"]["url"], timeout=10)
+    assert got.status_code == 200 and got.content == b"web_jpg-bytes"
 
     r = api.call("PATCH", f"/photos/{photo_id}", {"price_minor": 1500, "currency": "EUR"}, user=p)
     assert r.status == 200 and r.body["price"] == {"minor": 1500, "currency": "EUR"}
     r = api.call("GET", f"/events/{event['id']}/photos?limit=10", user=c)
     assert r.status == 200 and r.body["photos"][0]["price"]["minor"] == 1500
+    assert set(r.body["photos"][0]["derivatives"]) == {"preview_jpg"}
 
+    # Nobody bought it: deleted with every version of its original and its derivatives.
     assert api.call("DELETE", f"/photos/{photo_id}", user=p).status == 204
     assert api.call("GET", f"/photos/{photo_id}", user=p).status == 404
-    assert "Contents" not in s3_env.list_objects_v2(
-        Bucket=UPLOADS, Prefix=f"originals/{event['id']}/{photo_id}"
-    )
+    versions = s3_env.list_object_versions(Bucket=UPLOADS, Prefix=f"originals/{event['id']}/{photo_id}")
+    assert not versions.get("Versions") and not versions.get("DeleteMarkers")
+    for key in (f"web/{photo_id}.jpg", f"preview/{photo_id}.jpg"):
+        assert "Contents" not in s3_env.list_objects_v2(Bucket=DERIVATIVES, Prefix=key)
+
+
+def test_replaying_the_upload_key_of_a_ready_photo_hands_out_no_upload_url(api, s3_env) -> None:  # type: ignore[no-untyped-def]
+    p, _, _ = users()
+    event = api.call("POST", "/events", {"name": "Sold", "date": "2025-06-01"}, user=p).body
+    body = {"event_id": event["id"], "content_type": "image/jpeg", "size_bytes": len(JPEG)}
+    key = {"Idempotency-Key": f"upload-{uuid.uuid4().hex}"}
+    first = api.call("POST", "/uploads", body, user=p, headers=key)
+    assert first.status == 201
+    # While pending, a replay is the same reservation with a fresh URL (a retried request).
+    again = api.call("POST", "/uploads", body, user=p, headers=key)
+    assert again.status == 201 and again.body["photo_id"] == first.body["photo_id"]
+    make_ready(first.body["photo_id"], s3_env)
+    replay = api.call("POST", "/uploads", body, user=p, headers=key)
+    assert replay.status == 409, replay.body
+    assert "ready" in replay.body["error"]["message"] and "url" not in str(replay.body)
 
 
 def test_presigned_put_is_bound_to_type_and_size(api, s3_env) -> None:  # type: ignore[no-untyped-def]

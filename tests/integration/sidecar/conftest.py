@@ -25,7 +25,8 @@ def photos_db(database_url: str) -> Iterator[Database]:
     assert spec and spec.loader
     migrate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migrate)
-    migrate.migrate(database_url, ["photos"])
+    # The paywall reads who bought what from the transactions schema's entitlements view.
+    migrate.migrate(database_url, ["photos", "transactions"])
     db = Database(database_url, schema="photos", maxconn=8)
     yield db
     db.close()

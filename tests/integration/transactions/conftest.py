@@ -26,6 +26,9 @@ from infra.db.migrate import migrate
 
 SECRET = "integration-webhook-secret-0123456789abcdef"
 FEE_BPS = 1500
+# A bucket of the tests' own (the stack's uploads bucket would trigger the upload function),
+# versioned like the real one.
+UPLOADS = "photostack-test-uploads"
 
 
 @pytest.fixture(scope="session")
@@ -36,16 +39,27 @@ def tx_db(database_url: str) -> Iterator[Database]:
     db.close()
 
 
+def s3() -> Any:
+    return boto3.client("s3", region_name="us-east-1", endpoint_url="http://127.0.0.1:4566",
+                        aws_access_key_id="test", aws_secret_access_key="test",
+                        config=Config(signature_version="s3v4"))
+
+
 def presigner() -> S3Presigner:
-    client = boto3.client("s3", region_name="us-east-1", endpoint_url="http://127.0.0.1:4566",
-                          aws_access_key_id="test", aws_secret_access_key="test",
-                          config=Config(signature_version="s3v4"))
-    return S3Presigner(client)
+    return S3Presigner(s3())
+
+
+@pytest.fixture(scope="session")
+def uploads_bucket() -> str:
+    client = s3()
+    client.create_bucket(Bucket=UPLOADS)
+    client.put_bucket_versioning(Bucket=UPLOADS, VersioningConfiguration={"Status": "Enabled"})
+    return UPLOADS
 
 
 def make_service(db: Database, catalog: InMemoryCatalog) -> TransactionsService:
     return TransactionsService(db, catalog, presigner(), fee_bps=FEE_BPS, webhook_secret=SECRET,
-                               uploads_bucket="photostack-uploads", presign_ttl_s=120)
+                               uploads_bucket=UPLOADS, presign_ttl_s=120)
 
 
 @dataclass
@@ -67,6 +81,16 @@ class World:
     def photo(self, owner: str, price: int = 1000, currency: str = "EUR", for_sale: bool = True) -> str:
         pid, event = str(uuid.uuid4()), str(uuid.uuid4())
         self.catalog.add(CatalogPhoto(pid, event, owner, price, currency, for_sale, original_key(event, pid)))
+        return pid
+
+    def stored_photo(self, owner: str, price: int = 1000, body: bytes = b"original-bytes") -> str:
+        """A photo whose original is in S3, recorded as the upload pipeline records it."""
+        pid, event = str(uuid.uuid4()), str(uuid.uuid4())
+        key = original_key(event, pid)
+        put = s3().put_object(Bucket=self.service.uploads_bucket, Key=key, Body=body)
+        self.catalog.add(CatalogPhoto(pid, event, owner, price, "EUR", True, key,
+                                      original_etag=put["ETag"].strip('"'),
+                                      original_version_id=put.get("VersionId", "")))
         return pid
 
     def fund(self, user_id: str, amount: int, currency: str = "EUR") -> str:
@@ -107,7 +131,7 @@ class World:
 
 
 @pytest.fixture
-def world(tx_db: Database) -> World:
+def world(tx_db: Database, uploads_bucket: str) -> World:
     catalog = InMemoryCatalog()
     return World(make_service(tx_db, catalog), catalog, SimulatedProvider(SECRET))
 

@@ -14,13 +14,14 @@ from transactions.catalog_grpc import GrpcPhotoCatalog
 
 from infra.db.migrate import migrate
 from tests.e2e.transactions_setup import priced_photos
+from tests.integration.transactions.conftest import s3
 from tests.sidecar_process import SidecarProcess, free_port
 
 pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def sidecar(database_url: str) -> Iterator[SidecarProcess]:
-    migrate(database_url, ["photos"])
+    migrate(database_url, ["photos", "transactions"])
     proc = SidecarProcess(workers=2).start()
     yield proc
     proc.stop()
@@ -46,7 +47,8 @@ def test_catalog_reads_owner_price_and_key_from_the_sidecar(sidecar: SidecarProc
 def test_order_priced_by_the_real_sidecar(sidecar: SidecarProcess, world: Any) -> None:
     client = client_for(sidecar.address)
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", world.user("c")
-    (photo,) = priced_photos(client, owner, 1, price_minor=2000)
+    (photo,) = priced_photos(client, owner, 1, price_minor=2000,
+                             originals=(s3(), world.service.uploads_bucket))
     world.service.catalog = GrpcPhotoCatalog(client)
     world.fund(buyer, 5000)
     order = world.order(buyer, photo)

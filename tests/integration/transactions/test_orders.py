@@ -127,14 +127,16 @@ def test_other_customers_order_is_not_found(world: Any) -> None:
 def test_download_for_buyers_and_owner_only(world: Any) -> None:
     buyer, ph, stranger = world.user("c"), world.user("p"), world.user("c")
     world.fund(buyer, 1000)
-    pid = world.photo(ph, 100)
+    pid = world.stored_photo(ph, 100)
     world.order(buyer, pid)
-    key = world.catalog.get_photos([pid])[pid].original_key
+    photo = world.catalog.get_photos([pid])[pid]
     for user in (buyer, ph):
         grant = world.service.download(user, pid)
         url = urlparse(grant["url"])
-        assert url.path == f"/photostack-uploads/{key}"
+        assert url.path == f"/{world.service.uploads_bucket}/{photo.original_key}"
         assert parse_qs(url.query)["X-Amz-Expires"] == ["120"]
+        # Pinned to the version whose hash was recorded, whatever is written there later.
+        assert parse_qs(url.query)["versionId"] == [photo.original_version_id]
         assert grant["expires_in"] == 120
     with pytest.raises(errors.Forbidden):
         world.service.download(stranger, pid)

@@ -63,7 +63,7 @@ def test_happy_path_through_the_routes(api: Any, world: Any) -> None:
     assert api.http.get("/wallet", headers=auth(buyer)).json_body == {
         "wallets": [{"currency": "EUR", "balance_minor": 5000}]}
 
-    pid = world.photo(ph, 1200)
+    pid = world.stored_photo(ph, 1200)
     key = world.key()
     order = post(api, "/orders", {"photo_ids": [pid]}, auth(buyer, key=key))
     assert order.status_code == 201
@@ -155,7 +155,7 @@ def test_bad_orders_through_the_routes(api: Any, world: Any) -> None:
 def test_other_users_orders_downloads_and_admin_routes(api: Any, world: Any) -> None:
     buyer, ph, other = world.user("c"), world.user("p"), world.user("c")
     world.fund(buyer, 1000)
-    pid = world.photo(ph, 100)
+    pid = world.stored_photo(ph, 100)
     order_id = post(api, "/orders", {"photo_ids": [pid]}, auth(buyer, key=world.key())).json_body["order_id"]
     assert_error(api.http.get(f"/orders/{order_id}", headers=auth(other)), 404, "order_not_found")
     assert_error(api.http.get("/orders/not-a-uuid", headers=auth(other)), 404)

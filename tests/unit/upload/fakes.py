@@ -48,7 +48,7 @@ class MemoryObjectStore:
             raise ObjectMissing(key)
         return ObjectHead(len(obj.body), obj.etag, obj.content_type, obj.metadata)
 
-    def get(self, bucket: str, key: str, *, etag: str, max_bytes: int) -> bytes:
+    def get(self, bucket: str, key: str, *, etag: str, max_bytes: int, version_id: str = "") -> bytes:
         obj = self.objects.get((bucket, key))
         if obj is None:
             raise ObjectMissing(key)

@@ -1,0 +1,228 @@
+"""Sold photos across the real photo sidecar and the transactions service (real PostgreSQL, S3).
+
+The paywall reads the entitlements the orders write; deleting a sold photo unlists it and its
+buyers keep downloading; a swapped original is never granted; an order and a delete of the
+same photo serialise on the photo's sale lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from photostack import errors
+from photostack.discovery import ServiceResolver
+from photostack.photo.v1 import photo_pb2 as pb
+from photostack.rpc import PhotoClient
+from transactions.catalog_grpc import GrpcPhotoCatalog
+
+from infra.db.migrate import migrate
+from tests.e2e.transactions_setup import priced_photos
+from tests.integration.transactions.conftest import s3
+from tests.sidecar_process import SidecarProcess
+
+pytestmark = pytest.mark.integration
+
+FREE = {"thumb", "preview"}
+
+
+@pytest.fixture(scope="module")
+def sidecar(database_url: str) -> Iterator[SidecarProcess]:
+    migrate(database_url, ["photos", "transactions"])
+    proc = SidecarProcess(workers=4).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def client(sidecar: SidecarProcess) -> PhotoClient:
+    return PhotoClient(ServiceResolver("photo-sidecar", consul_addr="", static_addr=sidecar.address),
+                       deadline_s=5.0)
+
+
+@pytest.fixture
+def shop(world: Any, client: PhotoClient) -> Any:
+    world.service.catalog = GrpcPhotoCatalog(client)
+    return world
+
+
+def caller(user_id: str, role: str = "customer") -> pb.Caller:
+    return pb.Caller(user_id=user_id, role=role)
+
+
+def kinds(client: PhotoClient, user: pb.Caller, photo_id: str) -> set[str]:
+    photo = client.get_photo(pb.GetPhotoRequest(caller=user, photo_id=photo_id))
+    return {d.kind for d in photo.derivatives}
+
+
+def test_buying_grants_the_clean_size_at_once_and_a_refund_takes_it_back(client: PhotoClient,
+                                                                         shop: Any) -> None:
+    owner, buyer, other = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c"), shop.user("c")
+    (pid,) = priced_photos(client, owner, 1, price_minor=900)
+    # priced_photos registers a single "web" derivative: withheld from anyone who has not paid.
+    assert kinds(client, caller(buyer), pid) == set()
+    shop.fund(buyer, 2000)
+    order = shop.order(buyer, pid)
+    assert kinds(client, caller(buyer), pid) == {"web"}
+    bought = client.get_photo(pb.GetPhotoRequest(caller=caller(buyer), photo_id=pid))
+    assert bought.full_access and bought.original_key
+    assert kinds(client, caller(other), pid) == set()
+    page = client.list_event_photos(pb.ListEventPhotosRequest(caller=caller(buyer), event_id=bought.event_id))
+    assert [(p.id, p.full_access, len(p.derivatives)) for p in page.photos] == [(pid, True, 1)]
+    page = client.list_event_photos(pb.ListEventPhotosRequest(caller=caller(other), event_id=bought.event_id))
+    assert [(p.id, p.full_access, len(p.derivatives), p.original_key) for p in page.photos] == [
+        (pid, False, 0, "")]
+    shop.service.refund(order["order_id"])
+    assert kinds(client, caller(buyer), pid) == set()
+
+
+def test_deleting_a_sold_photo_unlists_it_and_its_buyer_keeps_the_download(client: PhotoClient,
+                                                                           shop: Any) -> None:
+    owner, buyer, other = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c"), shop.user("c")
+    (pid,) = priced_photos(client, owner, 1, price_minor=900, originals=(s3(), shop.service.uploads_bucket))
+    shop.fund(buyer, 2000)
+    shop.fund(other, 2000)
+    shop.order(buyer, pid)
+    photographer = caller(owner, "photographer")
+    event_id = client.get_photo(pb.GetPhotoRequest(caller=photographer, photo_id=pid)).event_id
+
+    gone = client.delete_photo(pb.DeletePhotoRequest(caller=photographer, photo_id=pid))
+    assert gone.original_key == "" and list(gone.derivative_keys) == []  # nothing for the caller to remove
+
+    # Gone from browsing for everyone else, the owner included, and from sale.
+    for who in (caller(other), photographer):
+        with pytest.raises(errors.NotFound):
+            client.get_photo(pb.GetPhotoRequest(caller=who, photo_id=pid))
+        page = client.list_event_photos(pb.ListEventPhotosRequest(caller=who, event_id=event_id))
+        assert pid not in [p.id for p in page.photos]
+    with pytest.raises(errors.Unprocessable):
+        shop.order(other, pid)
+    with pytest.raises(errors.NotFound):
+        client.delete_photo(pb.DeletePhotoRequest(caller=photographer, photo_id=pid))
+    # The buyer still sees it, with every size, and downloads the original.
+    assert client.get_photo(pb.GetPhotoRequest(caller=caller(buyer), photo_id=pid)).unlisted
+    grant = shop.service.download(buyer, pid)
+    assert s3().head_object(Bucket=shop.service.uploads_bucket,
+                            Key=f"originals/{event_id}/{pid}")["ContentLength"] > 0
+    assert grant["photo_id"] == pid
+
+
+def test_deleting_an_unsold_photo_deletes_it(client: PhotoClient, shop: Any) -> None:
+    owner = f"ph-{uuid.uuid4().hex[:8]}"
+    (pid,) = priced_photos(client, owner, 1, price_minor=900)
+    photographer = caller(owner, "photographer")
+    gone = client.delete_photo(pb.DeletePhotoRequest(caller=photographer, photo_id=pid))
+    assert gone.original_key.endswith(pid) and list(gone.derivative_keys) == [f"web/{pid}.jpg"]
+    with pytest.raises(errors.NotFound):
+        client.get_photo(pb.GetPhotoRequest(caller=pb.Caller(user_id="service:t", role="service"),
+                                            photo_id=pid))
+
+
+def test_a_swapped_original_is_refused_not_served(client: PhotoClient, shop: Any) -> None:
+    owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
+    (pid,) = priced_photos(client, owner, 1, price_minor=900, originals=(s3(), shop.service.uploads_bucket))
+    shop.fund(buyer, 2000)
+    shop.order(buyer, pid)
+    assert shop.service.download(buyer, pid)["photo_id"] == pid
+    key = client.get_photo(pb.GetPhotoRequest(caller=caller(buyer), photo_id=pid)).original_key
+    s3().put_object(Bucket=shop.service.uploads_bucket, Key=key, Body=b"other bytes entirely")
+    for user in (buyer, owner):
+        with pytest.raises(errors.Conflict) as refused:
+            shop.service.download(user, pid)
+        assert refused.value.code == "original_changed"
+    s3().delete_object(Bucket=shop.service.uploads_bucket, Key=key)  # removed: refused as well
+    with pytest.raises(errors.Conflict):
+        shop.service.download(buyer, pid)
+
+
+def test_a_photo_without_a_recorded_original_is_never_granted(client: PhotoClient, shop: Any) -> None:
+    owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
+    (pid,) = priced_photos(client, owner, 1, price_minor=900)  # no original identity recorded
+    shop.fund(buyer, 2000)
+    shop.order(buyer, pid)
+    with pytest.raises(errors.Conflict) as refused:
+        shop.service.download(buyer, pid)
+    assert refused.value.code == "original_unverified"
+
+
+class PausingCatalog:
+    """The real catalog, pausing an order between its two looks at the photos: ``locked`` pauses
+    at the start of the second look (made under the photos' sale locks), otherwise at the end of
+    the first (pricing, before the order's transaction and its locks)."""
+
+    def __init__(self, inner: GrpcPhotoCatalog, *, locked: bool) -> None:
+        self.inner = inner
+        self.locked = locked
+        self.calls = 0
+        self.paused = threading.Event()
+        self.go_on = threading.Event()
+
+    def _pause(self) -> None:
+        self.paused.set()
+        assert self.go_on.wait(10)
+
+    def get_photos(self, photo_ids: list[str]) -> dict[str, Any]:
+        self.calls += 1
+        if self.locked and self.calls == 2:
+            self._pause()
+        found = self.inner.get_photos(photo_ids)
+        if not self.locked and self.calls == 1:
+            self._pause()
+        return found
+
+
+def test_an_order_in_flight_turns_a_delete_into_an_unlisting(client: PhotoClient, shop: Any) -> None:
+    """A delete waits for an order holding the photo's sale lock, then finds the sale."""
+    owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
+    (pid,) = priced_photos(client, owner, 1, price_minor=900)
+    shop.fund(buyer, 2000)
+    catalog = PausingCatalog(GrpcPhotoCatalog(client), locked=True)
+    shop.service.catalog = catalog
+    orders: list[Any] = []
+    deletes: list[Any] = []
+    order = threading.Thread(target=lambda: orders.append(shop.order(buyer, pid)))
+    order.start()
+    assert catalog.paused.wait(10)  # the order holds the lock and is about to look again
+    delete = threading.Thread(target=lambda: deletes.append(client.delete_photo(
+        pb.DeletePhotoRequest(caller=caller(owner, "photographer"), photo_id=pid))))
+    delete.start()
+    time.sleep(0.5)
+    assert delete.is_alive() and not deletes  # waiting for the order
+    catalog.go_on.set()
+    order.join(10)
+    delete.join(10)
+    assert orders and orders[0]["items"] == [{"photo_id": pid, "price_minor": 900}]
+    assert deletes and deletes[0].original_key == ""  # unlisted, not deleted: the buyer keeps it
+    assert client.get_photo(pb.GetPhotoRequest(caller=caller(buyer), photo_id=pid)).unlisted
+
+
+def test_a_delete_that_went_first_fails_the_order_and_charges_nothing(client: PhotoClient,
+                                                                     shop: Any) -> None:
+    owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
+    (pid,) = priced_photos(client, owner, 1, price_minor=900)
+    shop.fund(buyer, 2000)
+    before = shop.footprint(buyer)
+    # The order priced the photo and is on its way to the lock when the delete commits.
+    catalog = PausingCatalog(GrpcPhotoCatalog(client), locked=False)
+    shop.service.catalog = catalog
+    failures: list[BaseException] = []
+
+    def buy() -> None:
+        try:
+            shop.order(buyer, pid)
+        except errors.ApiError as exc:
+            failures.append(exc)
+
+    order = threading.Thread(target=buy)
+    order.start()
+    assert catalog.paused.wait(10)
+    gone = client.delete_photo(pb.DeletePhotoRequest(caller=caller(owner, "photographer"), photo_id=pid))
+    assert gone.original_key.endswith(pid)  # nobody had bought it: deleted with its objects
+    catalog.go_on.set()
+    order.join(10)
+    assert failures and isinstance(failures[0], errors.NotFound)
+    assert shop.footprint(buyer) == before
