@@ -7,6 +7,7 @@ money, and the global ledger invariants hold across all of them.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,8 +50,9 @@ def presigner() -> S3Presigner:
     return S3Presigner(s3())
 
 
-@pytest.fixture(scope="session")
+@functools.cache
 def uploads_bucket() -> str:
+    """The test uploads bucket in LocalStack, made on first use (only downloads need S3)."""
     client = s3()
     client.create_bucket(Bucket=UPLOADS)
     client.put_bucket_versioning(Bucket=UPLOADS, VersioningConfiguration={"Status": "Enabled"})
@@ -87,7 +89,7 @@ class World:
         """A photo whose original is in S3, recorded as the upload pipeline records it."""
         pid, event = str(uuid.uuid4()), str(uuid.uuid4())
         key = original_key(event, pid)
-        put = s3().put_object(Bucket=self.service.uploads_bucket, Key=key, Body=body)
+        put = s3().put_object(Bucket=uploads_bucket(), Key=key, Body=body)
         self.catalog.add(CatalogPhoto(pid, event, owner, price, "EUR", True, key,
                                       original_etag=put["ETag"].strip('"'),
                                       original_version_id=put.get("VersionId", "")))
@@ -131,7 +133,7 @@ class World:
 
 
 @pytest.fixture
-def world(tx_db: Database, uploads_bucket: str) -> World:
+def world(tx_db: Database) -> World:
     catalog = InMemoryCatalog()
     return World(make_service(tx_db, catalog), catalog, SimulatedProvider(SECRET))
 

@@ -14,7 +14,7 @@ from transactions.catalog_grpc import GrpcPhotoCatalog
 
 from infra.db.migrate import migrate
 from tests.e2e.transactions_setup import priced_photos
-from tests.integration.transactions.conftest import s3
+from tests.integration.transactions.conftest import s3, uploads_bucket
 from tests.sidecar_process import SidecarProcess, free_port
 
 pytestmark = pytest.mark.integration
@@ -48,7 +48,7 @@ def test_order_priced_by_the_real_sidecar(sidecar: SidecarProcess, world: Any) -
     client = client_for(sidecar.address)
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", world.user("c")
     (photo,) = priced_photos(client, owner, 1, price_minor=2000,
-                             originals=(s3(), world.service.uploads_bucket))
+                             originals=(s3(), uploads_bucket()))
     world.service.catalog = GrpcPhotoCatalog(client)
     world.fund(buyer, 5000)
     order = world.order(buyer, photo)

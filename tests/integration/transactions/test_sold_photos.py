@@ -22,7 +22,7 @@ from transactions.catalog_grpc import GrpcPhotoCatalog
 
 from infra.db.migrate import migrate
 from tests.e2e.transactions_setup import priced_photos
-from tests.integration.transactions.conftest import s3
+from tests.integration.transactions.conftest import s3, uploads_bucket
 from tests.sidecar_process import SidecarProcess
 
 pytestmark = pytest.mark.integration
@@ -83,7 +83,7 @@ def test_buying_grants_the_clean_size_at_once_and_a_refund_takes_it_back(client:
 def test_deleting_a_sold_photo_unlists_it_and_its_buyer_keeps_the_download(client: PhotoClient,
                                                                            shop: Any) -> None:
     owner, buyer, other = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c"), shop.user("c")
-    (pid,) = priced_photos(client, owner, 1, price_minor=900, originals=(s3(), shop.service.uploads_bucket))
+    (pid,) = priced_photos(client, owner, 1, price_minor=900, originals=(s3(), uploads_bucket()))
     shop.fund(buyer, 2000)
     shop.fund(other, 2000)
     shop.order(buyer, pid)
@@ -124,7 +124,7 @@ def test_deleting_an_unsold_photo_deletes_it(client: PhotoClient, shop: Any) -> 
 
 def test_a_swapped_original_is_refused_not_served(client: PhotoClient, shop: Any) -> None:
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
-    (pid,) = priced_photos(client, owner, 1, price_minor=900, originals=(s3(), shop.service.uploads_bucket))
+    (pid,) = priced_photos(client, owner, 1, price_minor=900, originals=(s3(), uploads_bucket()))
     shop.fund(buyer, 2000)
     shop.order(buyer, pid)
     assert shop.service.download(buyer, pid)["photo_id"] == pid
