@@ -28,14 +28,17 @@ def _body() -> dict[str, Any]:
 @api_route(app, "/health", methods=["GET"])
 @domain_errors
 def health() -> Response:
-    get_service().health()
-    return json_response({"status": "ok", "service": "users"})
+    degraded = get_service().health()
+    body: dict[str, Any] = {"status": "ok", "service": "users"}
+    if degraded:
+        body["degraded"] = degraded  # e.g. ["redis"]: sign-in throttling is per environment meanwhile
+    return json_response(body)
 
 
 @api_route(app, "/auth/register", methods=["POST"])
 @domain_errors
 def register() -> Response:
-    user = get_service().register(domain.parse_registration(_body()))
+    user = get_service().register(domain.parse_registration(_body()), client_ip(_request()))
     return json_response(user.private_view(), 201)
 
 

@@ -28,6 +28,11 @@ class UsersSettings:
     login_max_failures_per_ip: int
     login_window_s: int
     max_body_bytes: int
+    # Registrations allowed per window and client address before 429.
+    registrations_per_ip: int = 10
+    registration_window_s: int = 3600
+    # Absolute lifetime of a login: its refresh tokens slide, but never past this.
+    refresh_session_max_s: int = 30 * 24 * 3600
 
 
 def load() -> UsersSettings:
@@ -39,6 +44,9 @@ def load() -> UsersSettings:
         login_max_failures_per_ip=_int("PHOTOSTACK_LOGIN_MAX_FAILURES_PER_IP", 50),
         login_window_s=_int("PHOTOSTACK_LOGIN_WINDOW_S", 15 * 60),
         max_body_bytes=_int("PHOTOSTACK_USERS_MAX_BODY_BYTES", 8 * 1024, lo=256),
+        registrations_per_ip=_int("PHOTOSTACK_REGISTRATIONS_PER_IP", 10),
+        registration_window_s=_int("PHOTOSTACK_REGISTRATION_WINDOW_S", 3600),
+        refresh_session_max_s=_int("PHOTOSTACK_REFRESH_SESSION_MAX_S", 30 * 24 * 3600),
     )
 
 

@@ -14,7 +14,7 @@ import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -81,12 +81,30 @@ class NotAllowed(UsersError):
     code = "not_allowed"
 
 
-class LoginThrottled(UsersError):
-    code = "too_many_attempts"
+class SessionExpired(InvalidRefreshToken):
+    """The login is older than the absolute session lifetime: sign in again."""
+
+    code = "session_expired"
+
+
+class Throttled(UsersError):
+    """Too many attempts in the current window; ``retry_after_s`` until it ends."""
+
+    message_text = "too many attempts; try again later"
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__("too many failed sign-in attempts; try again later")
+        super().__init__(self.message_text)
         self.retry_after_s = max(1, retry_after_s)
+
+
+class LoginThrottled(Throttled):
+    code = "too_many_attempts"
+    message_text = "too many failed sign-in attempts; try again later"
+
+
+class RegistrationThrottled(Throttled):
+    code = "too_many_registrations"
+    message_text = "too many registrations from this address; try again later"
 
 
 class DependencyUnavailable(UsersError):
@@ -293,6 +311,7 @@ class RefreshRecord:
 
     family_id: str
     user_id: str
+    family_started_at: datetime  # the login; the absolute session lifetime counts from it
     expires_at: datetime
     rotated: bool
     family_revoked: bool
@@ -304,10 +323,11 @@ class Rotation(enum.Enum):
     REUSE_DETECTED = "reuse_detected"  # revoke the whole family: the token was stolen or replayed
     FAMILY_REVOKED = "family_revoked"
     EXPIRED = "expired"
+    SESSION_EXPIRED = "session_expired"  # past the absolute lifetime of the login
     ACCOUNT_DISABLED = "account_disabled"
 
 
-def decide_rotation(record: RefreshRecord, now: datetime) -> Rotation:
+def decide_rotation(record: RefreshRecord, now: datetime, max_session: timedelta) -> Rotation:
     # Order matters: a replayed token means theft even after it expired, so reuse is
     # checked before expiry; a revoked family has nothing left to revoke.
     if record.family_revoked:
@@ -316,6 +336,19 @@ def decide_rotation(record: RefreshRecord, now: datetime) -> Rotation:
         return Rotation.REUSE_DETECTED
     if record.user_disabled:
         return Rotation.ACCOUNT_DISABLED
+    if session_ends_at(record.family_started_at, max_session) <= now:
+        return Rotation.SESSION_EXPIRED
     if record.expires_at <= now:
         return Rotation.EXPIRED
     return Rotation.ROTATE
+
+
+def session_ends_at(started_at: datetime, max_session: timedelta) -> datetime:
+    """A login's refresh tokens slide with every use, but never past this."""
+    return started_at + max_session
+
+
+def refresh_expiry(now: datetime, sliding: timedelta, started_at: datetime,
+                   max_session: timedelta) -> datetime:
+    """When a refresh token issued ``now`` expires: the sliding lifetime, capped by the session's end."""
+    return min(now + sliding, session_ends_at(started_at, max_session))

@@ -81,9 +81,18 @@ class UsersRepository:
 
     # --- refresh tokens ---
 
-    def start_family(self, user_id: str) -> str:
+    def bump_token_version(self, user_id: str) -> User:
+        """Raise token_version: every access token issued before stops being accepted."""
+        user = _user(self._one(
+            "UPDATE users SET token_version = token_version + 1, updated_at = now()"
+            f" WHERE id = %s RETURNING {_USER_COLUMNS}", (user_id,)))
+        assert user is not None
+        return user
+
+    def start_family(self, user_id: str, started_at: datetime) -> str:
         family_id = str(uuid.uuid4())
-        self._exec("INSERT INTO refresh_families (id, user_id) VALUES (%s, %s)", (family_id, user_id))
+        self._exec("INSERT INTO refresh_families (id, user_id, created_at) VALUES (%s, %s, %s)",
+                   (family_id, user_id, started_at))
         return family_id
 
     def add_refresh_token(self, family_id: str, token_hash: bytes, expires_at: datetime) -> None:
@@ -94,7 +103,8 @@ class UsersRepository:
         """The token, its family and its user, with the family locked so that two
         concurrent refreshes of one token cannot both rotate it."""
         row = self._one(
-            "SELECT f.id::text AS family_id, f.user_id::text AS user_id, t.expires_at,"
+            "SELECT f.id::text AS family_id, f.user_id::text AS user_id,"
+            " f.created_at AS family_started_at, t.expires_at,"
             " t.rotated_at IS NOT NULL AS rotated, f.revoked_at IS NOT NULL AS family_revoked,"
             " u.disabled AS user_disabled"
             " FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id"

@@ -27,12 +27,13 @@ from users.domain import (
     RefreshTokenReused,
     Registration,
     Rotation,
+    SessionExpired,
     User,
     UserNotFound,
 )
 from users.passwords import Passwords
 from users.repository import UsersRepository
-from users.throttle import LoginThrottle
+from users.throttle import Throttle
 
 
 @dataclass(frozen=True)
@@ -54,27 +55,35 @@ def _utcnow() -> datetime:
 
 
 class UsersService:
-    def __init__(self, db: Database, passwords: Passwords, throttle: LoginThrottle, status: AccountStatus,
-                 *, refresh_ttl_s: int, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, db: Database, passwords: Passwords, throttle: Throttle, status: AccountStatus,
+                 *, refresh_ttl_s: int, refresh_session_max_s: int,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
         self._db = db
         self._passwords = passwords
         self._throttle = throttle
         self._status = status
         self._refresh_ttl = timedelta(seconds=refresh_ttl_s)
+        self._max_session = timedelta(seconds=refresh_session_max_s)
         self._clock = clock
 
-    def health(self) -> None:
-        """Raise DependencyUnavailable unless PostgreSQL and Redis answer."""
+    def health(self) -> list[str]:
+        """Raise DependencyUnavailable unless PostgreSQL answers; answer what is degraded
+        (Redis is a cache and a throttle store: without it the service still works)."""
         try:
             with self._db.cursor() as cur:
                 cur.execute("SELECT 1 FROM users LIMIT 1")
-            self._status.ping()
-        except (psycopg2.Error, redis.RedisError) as exc:
+        except psycopg2.Error as exc:
             raise DependencyUnavailable(f"dependency unavailable: {type(exc).__name__}") from exc
+        try:
+            self._status.ping()
+        except redis.RedisError:
+            return ["redis"]
+        return []
 
     # --- accounts ---
 
-    def register(self, cmd: Registration) -> User:
+    def register(self, cmd: Registration, client_ip: str) -> User:
+        self._throttle.registration_attempt(client_ip)
         # Hash before opening the transaction: argon2 takes tens of milliseconds.
         password_hash = self._passwords.hash(cmd.password)
         with self._db.connection() as conn:
@@ -98,10 +107,10 @@ class UsersService:
             current = self.me(principal)
             # Same counters as sign-in: a stolen access token must not become a password oracle.
             key = domain.email_key(current.email)
-            self._throttle.check(key, client_ip)
+            self._throttle.login_attempt(key, client_ip)
             if not self._passwords.verify(current.password_hash, cmd.current_password or ""):
-                self._throttle.record_failure(key, client_ip)
                 raise InvalidCredentials("current_password is wrong", field="current_password")
+            self._throttle.login_succeeded(key, client_ip)
         new_hash = self._passwords.hash(cmd.new_password) if cmd.new_password is not None else None
         with self._db.connection() as conn:
             repo = UsersRepository(conn)
@@ -110,10 +119,15 @@ class UsersService:
                 repo.set_display_name(user.id, cmd.display_name)
             if new_hash is not None:
                 repo.set_password_hash(user.id, new_hash)
-                # A changed password ends every other session (the old one may be the reason).
+                # A changed password ends every session, this one included (a thief may hold
+                # its tokens): every refresh family is revoked and every access token issued
+                # before stops working; the account holder signs in again with the new password.
                 repo.revoke_user_families(user.id, "password_changed")
+                repo.bump_token_version(user.id)
             updated = repo.user_by_id(user.id)
         assert updated is not None
+        if new_hash is not None:
+            self.publish_status(updated)
         return updated
 
     def admin_change(self, admin: Principal, user_id: str, cmd: AdminChange) -> User:
@@ -148,18 +162,16 @@ class UsersService:
         return user
 
     def publish_status(self, user: User) -> None:
-        try:
-            self._status.publish(user.id, AccountState(disabled=user.disabled,
-                                                       token_version=user.token_version))
-        except redis.RedisError as exc:
-            raise DependencyUnavailable(
-                "the change is saved but not yet in effect everywhere; retry") from exc
+        """Put the account's new state (already committed to PostgreSQL) in the Redis cache."""
+        self._status.publish(user.id, AccountState(disabled=user.disabled, token_version=user.token_version))
 
     # --- sessions ---
 
     def login(self, cmd: Credentials, client_ip: str) -> TokenPair:
         key = domain.email_key(cmd.email)
-        self._throttle.check(key, client_ip)
+        # Counted before the password is checked, in the same step as the decision, so
+        # parallel guesses cannot all pass a check that the others have not counted yet.
+        self._throttle.login_attempt(key, client_ip)
         with self._db.connection() as conn:
             user = UsersRepository(conn).user_by_email(cmd.email)
         if user is None:
@@ -168,9 +180,8 @@ class UsersService:
         else:
             ok = self._passwords.verify(user.password_hash, cmd.password)
         if not ok or user is None:
-            self._throttle.record_failure(key, client_ip)
             raise InvalidCredentials("email or password is wrong")
-        self._throttle.record_success(key, client_ip)
+        self._throttle.login_succeeded(key, client_ip)
         if user.disabled:
             raise AccountDisabled("this account is disabled")
         needs_rehash = self._passwords.needs_rehash(user.password_hash)
@@ -179,8 +190,9 @@ class UsersService:
             repo = UsersRepository(conn)
             if new_hash is not None:
                 repo.set_password_hash(user.id, new_hash)
-            family_id = repo.start_family(user.id)
-            return self._issue(repo, user, family_id)
+            now = self._clock()
+            family_id = repo.start_family(user.id, now)
+            return self._issue(repo, user, family_id, now)
 
     def refresh(self, token: str) -> TokenPair:
         token_hash = domain.hash_refresh_token(token)
@@ -189,11 +201,13 @@ class UsersService:
             record = repo.refresh_record_for_update(token_hash)
             if record is None:
                 raise InvalidRefreshToken("refresh token is invalid")
-            decision = domain.decide_rotation(record, self._clock())
+            decision = domain.decide_rotation(record, self._clock(), self._max_session)
             if decision is Rotation.ROTATE:
                 user = self._active(repo.user_by_id(record.user_id))
                 repo.mark_rotated(token_hash)
-                return self._issue(repo, user, record.family_id)
+                return self._issue(repo, user, record.family_id, record.family_started_at)
+            if decision is Rotation.SESSION_EXPIRED:
+                repo.revoke_family(record.family_id, "session_expired")
             if decision is Rotation.REUSE_DETECTED:
                 repo.revoke_family(record.family_id, "reuse_detected")
         # Outside the transaction, so that the family's revocation above is committed.
@@ -201,6 +215,8 @@ class UsersService:
             raise RefreshTokenReused("refresh token was already used; every session of this login is revoked")
         if decision is Rotation.ACCOUNT_DISABLED:
             raise AccountDisabled("this account is disabled")
+        if decision is Rotation.SESSION_EXPIRED:
+            raise SessionExpired("this sign-in is older than the longest session allowed; sign in again")
         if decision is Rotation.EXPIRED:
             raise InvalidRefreshToken("refresh token expired")
         raise InvalidRefreshToken("refresh token was revoked")
@@ -216,13 +232,14 @@ class UsersService:
 
     # --- helpers ---
 
-    def _issue(self, repo: UsersRepository, user: User, family_id: str) -> TokenPair:
+    def _issue(self, repo: UsersRepository, user: User, family_id: str, started_at: datetime) -> TokenPair:
         refresh_token = domain.new_refresh_token()
-        repo.add_refresh_token(family_id, domain.hash_refresh_token(refresh_token),
-                               self._clock() + self._refresh_ttl)
+        now = self._clock()
+        expires_at = domain.refresh_expiry(now, self._refresh_ttl, started_at, self._max_session)
+        repo.add_refresh_token(family_id, domain.hash_refresh_token(refresh_token), expires_at)
         access_token, expires_in = issue_access_token(user.id, user.role, version=user.token_version)
         return TokenPair(access_token=access_token, expires_in=expires_in, refresh_token=refresh_token,
-                         refresh_expires_in=int(self._refresh_ttl.total_seconds()), user=user)
+                         refresh_expires_in=max(0, int((expires_at - now).total_seconds())), user=user)
 
     @staticmethod
     def _active(user: User | None) -> User:

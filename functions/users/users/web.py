@@ -21,14 +21,14 @@ _STATUS: list[tuple[type[domain.UsersError], type[errors.ApiError]]] = [
     (domain.AccountDisabled, errors.Unauthorized),
     (domain.UserNotFound, errors.NotFound),
     (domain.NotAllowed, errors.Forbidden),
-    (domain.LoginThrottled, errors.TooManyRequests),
+    (domain.Throttled, errors.TooManyRequests),
     (domain.DependencyUnavailable, errors.ServiceUnavailable),
 ]
 
 
 def to_api_error(exc: domain.UsersError) -> errors.ApiError:
     details = {"field": exc.field} if exc.field else None
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, domain.LoginThrottled) else None
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, domain.Throttled) else None
     for kind, api_error in _STATUS:
         if isinstance(exc, kind):
             return api_error(exc.message, code=exc.code, headers=headers, details=details)

@@ -9,25 +9,32 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import redis
 from chalice.local import LambdaEventConverter
 from chalice.test import Client
 from photostack.account_status import reset_account_status
+from photostack.tokens import signing_keys
 from users import bootstrap
 from users.config import UsersSettings
 from users.services import UsersService
 
 from infra.db.migrate import migrate
 from tests.apps import load_app
+from tests.signing_keys import install_keys
 
 FAST = UsersSettings(argon2_time_cost=1, argon2_memory_kib=8 * 1024, argon2_parallelism=1,
                      login_max_failures_per_account=3, login_max_failures_per_ip=6, login_window_s=60,
-                     max_body_bytes=8 * 1024)
+                     max_body_bytes=8 * 1024, registrations_per_ip=20, registration_window_s=60)
 PASSWORD = "correct horse battery staple"
 
 
@@ -38,11 +45,15 @@ def users_schema(database_url: str) -> None:
 
 @pytest.fixture
 def service(users_schema: None) -> Iterator[UsersService]:
+    # The users service issues and verifies its tokens in this process: keys of the test's
+    # own, so these tests need PostgreSQL and Redis only (not the secret store).
+    install_keys()
     svc = bootstrap.build(FAST)
     bootstrap.reset(svc)
     yield svc
     bootstrap.reset(None)
     reset_account_status(None)
+    signing_keys.reset()
     svc._db.close()
 
 
@@ -127,3 +138,45 @@ def snapshot(service: UsersService) -> tuple[Any, ...]:
             row = cur.fetchone()
             parts.append((table, row["n"], row["h"]))
         return tuple(parts)
+
+
+class OwnRedis:
+    """A redis-server of the test's own on a free port: it can be flushed, stopped and
+    restarted without disturbing the shared Redis that everyone else's tests use."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._cmd = [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                     "--appendonly", "no", "--loglevel", "warning"]
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.client = redis.Redis.from_url(self.url)
+
+    def start(self) -> None:
+        self._proc = subprocess.Popen(self._cmd, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.client.ping()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(10)
+            self._proc = None
+
+
+@pytest.fixture
+def own_redis() -> Iterator[OwnRedis]:
+    server = OwnRedis()
+    server.start()
+    yield server
+    server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -112,6 +113,7 @@ def test_logout_revokes_the_family(api: Api) -> None:
 def test_patch_me_changes_name_and_password(api: Api) -> None:
     user = api.register()
     tokens = api.login(user["email"])
+    other_session = api.login(user["email"])  # e.g. a thief's, or another device's
     token = bearer(tokens)
     renamed = api.patch("/users/me", {"display_name": "  New Name "}, token=token)
     assert renamed.status == 200 and renamed.body["display_name"] == "New Name"
@@ -125,10 +127,16 @@ def test_patch_me_changes_name_and_password(api: Api) -> None:
     changed = api.patch("/users/me", {"password": "a brand new phrase", "current_password": api.password},
                         token=token)
     assert changed.status == 200
-    # Every session from before the change is over; the new password works.
-    assert api.post("/auth/refresh", {"refresh_token": tokens["refresh_token"]}).status == 401
+    # Every session from before the change is over: every refresh family, and every access
+    # token (this one included: whoever stole the password may hold it too).
+    for session in (tokens, other_session):
+        refused = api.post("/auth/refresh", {"refresh_token": session["refresh_token"]})
+        assert refused.status == 401 and refused.body["error"]["code"] == "invalid_refresh_token"
+        me = api.get("/users/me", token=bearer(session))
+        assert me.status == 401 and me.body["error"]["code"] == "token_revoked"
     assert api.post("/auth/login", {"email": user["email"], "password": api.password}).status == 401
-    api.login(user["email"], "a brand new phrase")
+    fresh = api.login(user["email"], "a brand new phrase")
+    assert api.get("/users/me", token=bearer(fresh)).status == 200
 
 
 def test_guessing_the_current_password_is_throttled(api: Api) -> None:
@@ -165,16 +173,22 @@ def test_admin_changes_role_and_old_tokens_stop_working(api: Api, admin: dict[st
 def test_admin_disables_an_account_everywhere(api: Api, admin: dict[str, Any]) -> None:
     user = api.register()
     tokens = api.login(user["email"])
+    other_session = api.login(user["email"])
     r = api.patch(f"/admin/users/{user['id']}", {"disabled": True}, token=bearer(admin))
     assert r.status == 200 and r.body["disabled"] is True
 
     me = api.get("/users/me", token=bearer(tokens))
     assert me.status == 401 and me.body["error"]["code"] == "account_disabled"
-    assert api.post("/auth/refresh", {"refresh_token": tokens["refresh_token"]}).status == 401
     login = api.post("/auth/login", {"email": user["email"], "password": api.password})
     assert login.status == 401 and login.body["error"]["code"] == "account_disabled"
 
+    # Re-enabling does not bring the old sessions back: their families were revoked and
+    # their access tokens carry an older version.
     assert api.patch(f"/admin/users/{user['id']}", {"disabled": False}, token=bearer(admin)).status == 200
+    for session in (tokens, other_session):
+        assert api.post("/auth/refresh", {"refresh_token": session["refresh_token"]}).status == 401
+        old = api.get("/users/me", token=bearer(session))
+        assert old.status == 401 and old.body["error"]["code"] == "token_revoked"
     assert api.get("/users/me", token=bearer(api.login(user["email"]))).status == 200
 
 
@@ -243,3 +257,27 @@ def test_operator_cli_promotes_an_existing_account(api: Api, capsys: pytest.Capt
     tokens = api.login(user["email"])
     assert tokens["user"]["role"] == "admin"
     assert admin_cli.main(["promote", "nobody-" + user["email"]]) == 1
+
+
+def test_refresh_slides_but_a_login_ends_at_its_absolute_lifetime(api: Api, service: UsersService) -> None:
+    user = api.register()
+    start = datetime.now(UTC)
+    tokens = api.login(user["email"])
+    day = timedelta(days=1)
+    service._max_session = 30 * day
+    service._refresh_ttl = 14 * day
+    token = tokens["refresh_token"]
+    # Used every 10 days, the sliding lifetime (14 days) would keep this login alive forever.
+    for days in (10, 20, 29):
+        service._clock = lambda d=days: start + d * day  # type: ignore[misc]
+        r = api.post("/auth/refresh", {"refresh_token": token})
+        assert r.status == 200, r.body
+        token = r.body["refresh_token"]
+    # Issued on day 29, the last token is good until day 30 only, not day 43.
+    assert 23 * 3600 <= r.body["refresh_expires_in"] <= 24 * 3600
+    service._clock = lambda: start + 31 * day  # type: ignore[misc]
+    expired = api.post("/auth/refresh", {"refresh_token": token})
+    assert expired.status == 401 and expired.body["error"]["code"] == "session_expired"
+    # Sign in again: a new login, a new 30 days.
+    fresh = api.login(user["email"])
+    assert api.post("/auth/refresh", {"refresh_token": fresh["refresh_token"]}).status == 200

@@ -170,30 +170,50 @@ def test_malformed_refresh_tokens_are_refused(body: dict[str, object]) -> None:
 
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
+MAX_SESSION = timedelta(days=30)
 
 
 def record(**kw: object) -> RefreshRecord:
-    base: dict[str, object] = {"family_id": "f", "user_id": "u", "expires_at": NOW + timedelta(days=1),
-                               "rotated": False, "family_revoked": False, "user_disabled": False}
+    base: dict[str, object] = {"family_id": "f", "user_id": "u", "family_started_at": NOW - timedelta(days=1),
+                               "expires_at": NOW + timedelta(days=1), "rotated": False,
+                               "family_revoked": False, "user_disabled": False}
     base.update(kw)
     return RefreshRecord(**base)  # type: ignore[arg-type]
 
 
+def decide(rec: RefreshRecord, now: datetime = NOW) -> Rotation:
+    return domain.decide_rotation(rec, now, MAX_SESSION)
+
+
 def test_a_fresh_token_rotates() -> None:
-    assert domain.decide_rotation(record(), NOW) is Rotation.ROTATE
+    assert decide(record()) is Rotation.ROTATE
 
 
 def test_a_rotated_token_used_again_is_reuse_even_after_expiry() -> None:
-    assert domain.decide_rotation(record(rotated=True), NOW) is Rotation.REUSE_DETECTED
-    assert domain.decide_rotation(record(rotated=True, expires_at=NOW - timedelta(days=1)),
-                                  NOW) is Rotation.REUSE_DETECTED
+    assert decide(record(rotated=True)) is Rotation.REUSE_DETECTED
+    assert decide(record(rotated=True, expires_at=NOW - timedelta(days=1))) is Rotation.REUSE_DETECTED
+    assert decide(record(rotated=True, family_started_at=NOW - timedelta(days=90))) is Rotation.REUSE_DETECTED
 
 
 def test_a_revoked_family_stays_revoked() -> None:
-    assert domain.decide_rotation(record(family_revoked=True, rotated=True), NOW) is Rotation.FAMILY_REVOKED
-    assert domain.decide_rotation(record(family_revoked=True), NOW) is Rotation.FAMILY_REVOKED
+    assert decide(record(family_revoked=True, rotated=True)) is Rotation.FAMILY_REVOKED
+    assert decide(record(family_revoked=True)) is Rotation.FAMILY_REVOKED
 
 
 def test_expiry_and_disabled_accounts_stop_rotation() -> None:
-    assert domain.decide_rotation(record(expires_at=NOW), NOW) is Rotation.EXPIRED
-    assert domain.decide_rotation(record(user_disabled=True), NOW) is Rotation.ACCOUNT_DISABLED
+    assert decide(record(expires_at=NOW)) is Rotation.EXPIRED
+    assert decide(record(user_disabled=True)) is Rotation.ACCOUNT_DISABLED
+
+
+def test_a_session_ends_at_its_absolute_lifetime_however_fresh_its_token() -> None:
+    started = NOW - MAX_SESSION
+    assert decide(record(family_started_at=started, expires_at=NOW + timedelta(days=13))) \
+        is Rotation.SESSION_EXPIRED
+    assert decide(record(family_started_at=started + timedelta(seconds=1))) is Rotation.ROTATE
+
+
+def test_refresh_tokens_slide_but_never_past_the_session_end() -> None:
+    sliding = timedelta(days=14)
+    started = NOW - timedelta(days=20)
+    assert domain.refresh_expiry(NOW, sliding, started, MAX_SESSION) == started + MAX_SESSION
+    assert domain.refresh_expiry(NOW, sliding, NOW, MAX_SESSION) == NOW + sliding
