@@ -7,8 +7,8 @@ cd "$ROOT"
 BIN="$ROOT/.venv/bin"
 "$BIN/ruff" check .
 "$BIN/cfn-lint" template.yaml
-"$BIN/mypy" layers/core/python/photostack layers/faces/python/facerec sidecar cli/photostack_cli infra/db infra/deploy.py infra/openapi.py \
-  infra/eval_faces.py infra/models tests
+"$BIN/mypy" layers/core/python/photostack layers/faces/python/facerec layers/faces/python/bibocr sidecar cli/photostack_cli infra/db infra/deploy.py infra/openapi.py \
+  infra/eval_faces.py infra/eval_search.py infra/bib_images.py infra/models tests
 for fn in functions/*/; do
   (cd "$fn" && MYPYPATH="$ROOT/layers/core/python:$ROOT/layers/faces/python" "$BIN/mypy" --config-file "$ROOT/pyproject.toml" .)
 done

@@ -18,3 +18,17 @@ def ensure_models() -> Path:
     folder = Path(done.stdout.strip().splitlines()[-1])
     os.environ["PHOTOSTACK_MODELS_DIR"] = str(folder)
     return folder
+
+
+FETCH_OCR = Path(__file__).resolve().parent / "fetch_ocr.sh"
+
+
+def ensure_ocr_models() -> Path:
+    """The bib OCR models (det.onnx, rec.onnx), fetched first if not cached; also exported as
+    PHOTOSTACK_OCR_MODELS_DIR so that `bibocr.models.get_models()` finds them."""
+    done = subprocess.run(["bash", str(FETCH_OCR)], capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"infra/models/fetch_ocr.sh failed ({done.returncode}): {done.stderr.strip()}")
+    folder = Path(done.stdout.strip().splitlines()[-1])
+    os.environ["PHOTOSTACK_OCR_MODELS_DIR"] = str(folder)
+    return folder

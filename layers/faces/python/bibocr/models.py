@@ -1,0 +1,82 @@
+"""The two PP-OCR ONNX sessions (text detection, text recognition), loaded once per process.
+
+Settings (environment):
+  PHOTOSTACK_OCR_MODELS_DIR  folder holding det.onnx and rec.onnx (default: the models bundled in
+                             the faces Lambda layer, i.e. the folder of the importable
+                             `bibocr_models` package when they are there; else
+                             $PHOTOSTACK_CACHE/ocr-models, where infra/models/fetch_ocr.sh puts them)
+  PHOTOSTACK_ONNX_THREADS    intra-op threads per session (default 1, as for the face models)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnxruntime as ort
+from photostack.warm import WarmSlot
+
+DET = "det.onnx"
+REC = "rec.onnx"
+
+
+class OcrModelsUnavailable(RuntimeError):
+    """The model files are not where they should be: a deployment fault, not bad input."""
+
+
+def models_dir() -> Path:
+    explicit = os.environ.get("PHOTOSTACK_OCR_MODELS_DIR")
+    if explicit:
+        return Path(explicit)
+    bundled = importlib.util.find_spec("bibocr_models")
+    if bundled is not None and bundled.origin and (Path(bundled.origin).parent / DET).is_file():
+        return Path(bundled.origin).parent
+    cache = os.environ.get("PHOTOSTACK_CACHE") or str(Path.home() / ".cache" / "photostack")
+    return Path(cache) / "ocr-models"
+
+
+@dataclass(frozen=True)
+class OcrModels:
+    det: ort.InferenceSession
+    rec: ort.InferenceSession
+    charset: tuple[str, ...]  # CTC classes: index 0 is the blank
+
+
+def load_models(folder: Path | None = None, threads: int | None = None) -> OcrModels:
+    folder = folder or models_dir()
+    missing = [name for name in (DET, REC) if not (folder / name).is_file()]
+    if missing:
+        raise OcrModelsUnavailable(f"OCR models missing in {folder}: {', '.join(missing)} "
+                                   "(run infra/models/fetch_ocr.sh)")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads if threads is not None else int(
+        os.environ.get("PHOTOSTACK_ONNX_THREADS", "1"))
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+
+    def session(name: str) -> ort.InferenceSession:
+        return ort.InferenceSession(str(folder / name), sess_options=options,
+                                    providers=["CPUExecutionProvider"])
+
+    rec = session(REC)
+    # PaddleOCR's exported recognisers carry their dictionary in the model's metadata; the
+    # classes are blank, the dictionary, then a space.
+    dictionary = rec.get_modelmeta().custom_metadata_map.get("character", "").splitlines()
+    charset = ("", *dictionary, " ")
+    classes = rec.get_outputs()[0].shape[-1]
+    if isinstance(classes, int) and classes != len(charset):
+        raise OcrModelsUnavailable(f"rec.onnx has {classes} classes but {len(charset)} characters")
+    return OcrModels(det=session(DET), rec=rec, charset=charset)
+
+
+_models: WarmSlot[OcrModels] = WarmSlot("OCR models", lambda: load_models())
+
+
+def get_models() -> OcrModels:
+    return _models.get()
+
+
+def reset_models() -> None:
+    _models.install(None)

@@ -1,0 +1,75 @@
+"""Bib-number rules and data, no I/O: what a stored number looks like, limits, cursors."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from sidecar.domain import InvalidArgument
+
+NUMBER = re.compile(r"^[A-Z]?[0-9]{1,6}$")
+# More than any photo holds; a bound on what one call may write.
+MAX_BIBS_PER_PHOTO = 100
+# Photos considered per search before the visibility filter and paging.
+MAX_CANDIDATES = 1000
+MAX_SEARCH_PAGE = 100
+DEFAULT_SEARCH_PAGE = 50
+MAX_COORDINATE = 100_000.0
+
+
+@dataclass(frozen=True)
+class NewBib:
+    number: str
+    confidence: float
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class StoredBib:
+    photo_id: str
+    number: str
+    confidence: float
+    box: tuple[float, float, float, float]
+
+
+def search_number(value: str) -> str:
+    """A searched number as stored (letters upper-cased); anything else is a bad request."""
+    number = value.strip().upper()
+    if not NUMBER.match(number):
+        raise InvalidArgument("a bib number is 1 to 6 digits, optionally after one letter "
+                              "(e.g. 1234 or A123)")
+    return number
+
+
+def validate_bib(number: str, confidence: float, box: tuple[float, float, float, float]) -> NewBib:
+    if not NUMBER.match(number):
+        raise InvalidArgument(f"not a bib number: {number[:20]!r}")
+    if not (math.isfinite(confidence) and 0.0 <= confidence <= 1.0):
+        raise InvalidArgument("a bib's confidence is between 0 and 1")
+    in_range = all(math.isfinite(v) and 0.0 <= v <= MAX_COORDINATE for v in box)
+    if not in_range or box[0] > box[2] or box[1] > box[3]:
+        raise InvalidArgument("a bib's box is x1 <= x2, y1 <= y2 in pixels")
+    return NewBib(number, confidence, box)
+
+
+def best_per_number(bibs: list[NewBib]) -> list[NewBib]:
+    """One reading per number (the surest): a photo either shows a number or it does not."""
+    best: dict[str, NewBib] = {}
+    for b in bibs:
+        if b.number not in best or best[b.number].confidence < b.confidence:
+            best[b.number] = b
+    return sorted(best.values(), key=lambda b: (-b.confidence, b.number))
+
+
+def check_bib_count(n: int) -> None:
+    if n > MAX_BIBS_PER_PHOTO:
+        raise InvalidArgument(f"at most {MAX_BIBS_PER_PHOTO} bibs per photo")
+
+
+def search_page_size(limit: int) -> int:
+    if limit == 0:
+        return DEFAULT_SEARCH_PAGE
+    if not 1 <= limit <= MAX_SEARCH_PAGE:
+        raise InvalidArgument(f"limit must be between 1 and {MAX_SEARCH_PAGE}")
+    return limit
