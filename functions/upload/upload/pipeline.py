@@ -46,6 +46,11 @@ log = get_logger("upload.pipeline")
 _ID = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 _ORIGINAL_KEY = re.compile(rf"originals/(?P<event_id>{_ID})/(?P<photo_id>{_ID})")
 WATERMARK_METADATA = "watermark"  # x-amz-meta-watermark
+# Earlier attempts that took the lock and never finished nor released it. One is tolerated:
+# besides a kill (timeout, out of memory) it can be a transient failure whose release did
+# not reach Redis, and a healthy photo must not be failed for that. A second means the image
+# itself keeps killing the function: it ends failed within Lambda's three async attempts.
+DIED_ATTEMPTS_TOLERATED = 1
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ class UploadProcessor:
             raise WorkInProgressError(f"{work_key} is being processed by another invocation")
 
         try:
-            if claim.attempt > 1:
+            if claim.attempt > DIED_ATTEMPTS_TOLERATED + 1:
                 outcome = self._fail(photo, "processing was interrupted (the image needs more time or "
                                             "memory than the function has)")
             else:
