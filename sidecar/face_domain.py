@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,8 +23,8 @@ MAX_FACES_PER_PHOTO = 200
 # The lowest threshold a search may ask for. Different people scored at most 0.27 on the
 # evaluation set, so below 0.30 results would be mostly strangers.
 MIN_THRESHOLD = 0.30
-# A face is withheld as an opted-out user's when it matches their reference at this
-# similarity: the lowest any search may use, so no permitted search can find it.
+# A face is withheld when it matches any opt-out reference at this similarity: the lowest any
+# search may use, so no permitted search can reach it through that person.
 OPT_OUT_MATCH = MIN_THRESHOLD
 # Photos above the threshold considered per search before the visibility filter and paging.
 MAX_CANDIDATES = 1000
@@ -47,7 +48,24 @@ class FaceRows:
     face_ids: list[str]
     photo_ids: list[str]
     embeddings: np.ndarray  # N x 512 float32
-    subjects: list[str | None]
+
+
+@dataclass(frozen=True)
+class References:
+    """Every opt-out reference at one revision of the opt-out table (bumped by every change).
+
+    A key is (user id, revision at which that user's reference was stored): a reference that
+    was replaced or dropped no longer has its key, so a matrix that applied it knows it must
+    start again, and a key already applied is never applied twice."""
+
+    revision: int
+    keys: tuple[tuple[str, int], ...] = ()
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, DIMENSIONS), dtype=np.float32))
+
+    def of(self, keys: Collection[tuple[str, int]]) -> np.ndarray:
+        wanted = set(keys)
+        rows = [i for i, key in enumerate(self.keys) if key in wanted]
+        return self.vectors[rows]
 
 
 def decode_embedding(raw: bytes, what: str = "embedding") -> np.ndarray:
@@ -114,18 +132,6 @@ def decode_offset(cursor: str) -> int:
     if kind != "o" or not 0 <= offset < MAX_CANDIDATES:
         raise InvalidArgument("invalid cursor")
     return offset
-
-
-def recognise(embeddings: np.ndarray, references: list[tuple[str, np.ndarray]],
-              threshold: float = OPT_OUT_MATCH) -> list[str | None]:
-    """For each face, the opted-out user whose reference it matches best at `threshold` or above."""
-    if not references or len(embeddings) == 0:
-        return [None] * len(embeddings)
-    users = [user for user, _ in references]
-    matrix = np.stack([vector for _, vector in references]).astype(np.float32)
-    scores = np.asarray(embeddings, dtype=np.float32) @ matrix.T
-    best = scores.argmax(axis=1)
-    return [users[b] if scores[i, b] >= threshold else None for i, b in enumerate(best.tolist())]
 
 
 def check_may_opt_out(caller: Caller) -> None:

@@ -3,15 +3,14 @@
 Visibility is the photo service's: a search sees an event only if the caller may see the
 event, and returns only `ready` photos the caller may see.
 
-Opt-out, and how far it goes. A user who opts out gives a selfie; only its embedding is kept
-(as their reference). Every indexed face that matches the reference (similarity >= 0.30, the
-lowest threshold any search may use) is labelled as theirs, at opt-out time for the faces
-already indexed and at indexing time for later ones. Labelled faces are left out of every
-search but the user's own, so their own search still finds their photos. What it does not do:
-faces that the reference fails to match (a very different angle, age or lighting) stay
-searchable; a photo where the user appears is still found through the *other* people in it
-(the photo is not hidden, only the user's face is not a way to it); the photos themselves stay
-in the event for browsing. Opting back in removes the reference and the labels.
+Opt-out, and how far it goes (sidecar/README.md says it for users). A user who opts out gives
+a selfie; only its embedding is kept, as a reference. From the next search on, every face that
+matches ANY reference (similarity >= 0.30, the lowest threshold a search may use) is withheld
+from EVERY search, the opter's own included: a withheld face has no owner who could still find
+it, so opting out with somebody else's face can hide that person but never gives anyone
+matches that others lack. The request only stores the reference (no face is read or written);
+each sidecar instance applies references to an event's matrix when that event is searched
+(sidecar/face_index.py), once per reference. Opting back in drops the reference.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from sidecar import domain as d
 from sidecar import face_domain as f
 from sidecar.cache import PhotoCache
 from sidecar.face_index import HostedFaceIndex
-from sidecar.repository import Repository, Transaction
+from sidecar.repository import Repository
 from sidecar.service import PhotoService
 from sidecar.vector_index import VectorIndex
 
@@ -47,7 +46,7 @@ class FaceMatch:
 @dataclass(frozen=True)
 class OptOutState:
     enabled: bool
-    faces_withheld: int
+    changed: bool  # False: the request repeated the state already stored (nothing was done)
 
 
 class FaceService:
@@ -72,17 +71,16 @@ class FaceService:
                 raise d.NotFound("photo not found")
             if photo.status != "ready":
                 raise d.FailedPrecondition(f"the photo is {photo.status}; only ready photos are indexed")
-            subjects = f.recognise(embeddings, tx.faces.opt_out_references())
-            face_ids = tx.faces.replace(photo_id, photo.event_id, faces, subjects)
+            face_ids = tx.faces.replace(photo_id, photo.event_id, faces)
             indexed_at = tx.faces.mark_indexed(photo_id, len(faces))
             version = tx.faces.bump_version(photo.event_id)
 
         def apply(index: VectorIndex) -> None:
             index.remove_photos(photo.event_id, [photo_id])
             if face_ids:
-                index.add(photo.event_id, face_ids, [photo_id] * len(face_ids), embeddings, subjects)
+                index.add(photo.event_id, face_ids, [photo_id] * len(face_ids), embeddings)
 
-        self.index.written(photo.event_id, version, apply)
+        self.index.written(photo.event_id, version, apply, [photo_id])
         self._cache.photo_changed(photo_id, photo.event_id)
         return Indexed(photo_id, len(faces), indexed_at)
 
@@ -96,14 +94,19 @@ class FaceService:
         offset = f.decode_offset(cursor)
         with self._repo.transaction() as tx:
             version = tx.faces.version(event.id)
-            others_opted_out = tx.faces.opted_out_users(caller.user_id)
+            revision = tx.faces.opt_out_revision()
 
         def load() -> f.FaceRows:
             with self._repo.transaction() as tx:
                 return tx.faces.event_faces(event.id)
 
-        ranked = self.index.search(event.id, version, load, query, threshold=threshold,
-                                   limit=f.MAX_CANDIDATES, exclude_subjects=others_opted_out)
+        def load_references() -> f.References:
+            with self._repo.transaction() as tx:
+                return tx.faces.references()
+
+        references = self.index.references(revision, load_references)
+        ranked = self.index.search(event.id, version, load, references, query, threshold=threshold,
+                                   limit=f.MAX_CANDIDATES)
         if not ranked:
             return d.Page([], "")
         with self._repo.transaction() as tx:
@@ -117,39 +120,18 @@ class FaceService:
         return d.Page(page, f.encode_offset(offset + size) if more else "")
 
     def set_face_indexing(self, caller: d.Caller, *, enabled: bool, reference: bytes) -> OptOutState:
+        """Store or drop the caller's reference; nothing else happens in the request (idempotent:
+        repeating it changes nothing)."""
         d.check_caller(caller)
         f.check_may_opt_out(caller)
-        user = caller.user_id
         if enabled:
             with self._repo.transaction() as tx:
-                touched = tx.faces.release_subject(user)
-                tx.faces.delete_opt_out(user)
-                self._bump(tx, touched)
-            self._evict(touched)
-            return OptOutState(enabled=True, faces_withheld=0)
+                changed = tx.faces.delete_opt_out(caller.user_id)
+            return OptOutState(enabled=True, changed=changed)
         if not reference:
             raise d.InvalidArgument("opting out needs a selfie: it is how your face is recognised "
                                     "in indexed photos")
         vector = f.decode_embedding(reference, "the reference embedding")
         with self._repo.transaction() as tx:
-            # A new reference replaces the old one: recognise again from scratch.
-            touched = tx.faces.release_subject(user)
-            tx.faces.save_opt_out(user, vector)
-            for face_ids, event_ids, matrix in tx.faces.unlabelled_faces():
-                hits = np.flatnonzero(matrix @ vector >= f.OPT_OUT_MATCH).tolist()
-                if hits:
-                    tx.faces.withhold([face_ids[i] for i in hits], user)
-                    touched.update(event_ids[i] for i in hits)
-            self._bump(tx, touched)
-            withheld = tx.faces.withheld_count(user)
-        self._evict(touched)
-        return OptOutState(enabled=False, faces_withheld=withheld)
-
-    @staticmethod
-    def _bump(tx: Transaction, events: set[str]) -> None:
-        for event_id in sorted(events):  # a fixed order: concurrent opt-outs cannot deadlock
-            tx.faces.bump_version(event_id)
-
-    def _evict(self, events: set[str]) -> None:
-        for event_id in events:
-            self.index.evict(event_id)
+            changed = tx.faces.save_opt_out(caller.user_id, vector)
+        return OptOutState(enabled=False, changed=changed)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from psycopg2.extras import execute_values
 
-from sidecar.face_domain import DIMENSIONS, FaceRows, NewFace, decode_embedding, encode_embedding
-
-# Rows read at once when scanning every face (recognising a user who just opted out).
-SCAN_BATCH = 5000
+from sidecar.face_domain import DIMENSIONS, FaceRows, NewFace, References, encode_embedding
 
 
 class FaceStatements:
@@ -21,20 +18,19 @@ class FaceStatements:
 
     # --- one photo's faces ---------------------------------------------------------
 
-    def replace(self, photo_id: str, event_id: str, faces: Sequence[NewFace],
-                subjects: Sequence[str | None]) -> list[str]:
+    def replace(self, photo_id: str, event_id: str, faces: Sequence[NewFace]) -> list[str]:
         """Delete the photo's faces and insert these; the new face ids, in order."""
         self._cur.execute("DELETE FROM faces WHERE photo_id = %s", (photo_id,))
         if not faces:
             return []
-        rows = [(photo_id, event_id, *face.box, face.score, encode_embedding(face.embedding), subject)
-                for face, subject in zip(faces, subjects, strict=True)]
+        rows = [(photo_id, event_id, *face.box, face.score, encode_embedding(face.embedding))
+                for face in faces]
         # One statement for a crowd photo's faces; RETURNING keeps the VALUES order.
         inserted = execute_values(
             self._cur,
-            "INSERT INTO faces (photo_id, event_id, x1, y1, x2, y2, score, embedding, subject_id)"
+            "INSERT INTO faces (photo_id, event_id, x1, y1, x2, y2, score, embedding)"
             " VALUES %s RETURNING id::text AS id", rows,
-            template="(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s, %s)", fetch=True)
+            template="(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s)", fetch=True)
         return [r["id"] for r in inserted]
 
     def mark_indexed(self, photo_id: str, face_count: int) -> dt.datetime:
@@ -64,7 +60,7 @@ class FaceStatements:
         reload later, while rows older than it would never be noticed."""
         version = self.version(event_id)
         self._cur.execute(
-            "SELECT id::text AS id, photo_id::text AS photo_id, embedding, subject_id FROM faces"
+            "SELECT id::text AS id, photo_id::text AS photo_id, embedding FROM faces"
             " WHERE event_id = %s", (event_id,))
         rows = self._cur.fetchall()
         # One buffer for all rows: decoding 10,000 embeddings one by one costs more than the query.
@@ -72,55 +68,52 @@ class FaceStatements:
         raw = b"".join(bytes(r["embedding"]) for r in rows)
         matrix = np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(len(rows), DIMENSIONS)
         return FaceRows(version=version, face_ids=[r["id"] for r in rows],
-                        photo_ids=[r["photo_id"] for r in rows], embeddings=matrix,
-                        subjects=[r["subject_id"] for r in rows])
+                        photo_ids=[r["photo_id"] for r in rows], embeddings=matrix)
 
     # --- opt-outs ----------------------------------------------------------------------
+    # Nothing here reads or writes a face: opt-outs are applied where faces are searched
+    # (sidecar/face_index.py). The revision tells every sidecar instance that they changed.
 
-    def opt_out_references(self) -> list[tuple[str, np.ndarray]]:
-        self._cur.execute("SELECT user_id, reference FROM face_opt_outs ORDER BY user_id")
-        return [(r["user_id"], decode_embedding(bytes(r["reference"]))) for r in self._cur.fetchall()]
+    def opt_out_revision(self) -> int:
+        self._cur.execute("SELECT revision FROM face_opt_out_revision")
+        row = self._cur.fetchone()
+        return int(row["revision"]) if row else 0
 
-    def opted_out_users(self, except_user: str) -> list[str]:
-        self._cur.execute("SELECT user_id FROM face_opt_outs WHERE user_id <> %s", (except_user,))
-        return [r["user_id"] for r in self._cur.fetchall()]
+    def _bump_opt_out_revision(self) -> int:
+        # One row: concurrent opt-outs take turns here, which also orders their revisions.
+        self._cur.execute("UPDATE face_opt_out_revision SET revision = revision + 1 RETURNING revision")
+        revision: int = self._cur.fetchone()["revision"]
+        return revision
 
-    def is_opted_out(self, user_id: str) -> bool:
-        self._cur.execute("SELECT 1 FROM face_opt_outs WHERE user_id = %s", (user_id,))
-        return self._cur.fetchone() is not None
+    def references(self) -> References:
+        """The revision first, then the rows: rows newer than it only cause one more load later."""
+        revision = self.opt_out_revision()
+        self._cur.execute("SELECT user_id, revision, reference FROM face_opt_outs ORDER BY user_id")
+        rows = self._cur.fetchall()
+        raw = b"".join(bytes(r["reference"]) for r in rows)
+        # Stored references were validated and normalised when saved.
+        vectors = np.frombuffer(raw, dtype="<f4").astype(np.float32).reshape(len(rows), DIMENSIONS)
+        return References(revision=revision, keys=tuple((r["user_id"], int(r["revision"])) for r in rows),
+                          vectors=vectors)
 
-    def save_opt_out(self, user_id: str, reference: np.ndarray) -> None:
+    def save_opt_out(self, user_id: str, reference: np.ndarray) -> bool:
+        """Store the user's reference; False (and nothing written) when it is the one stored."""
+        encoded = encode_embedding(reference)
+        self._cur.execute("SELECT reference FROM face_opt_outs WHERE user_id = %s FOR UPDATE", (user_id,))
+        row = self._cur.fetchone()
+        if row is not None and bytes(row["reference"]) == encoded:
+            return False
+        revision = self._bump_opt_out_revision()
         self._cur.execute(
-            "INSERT INTO face_opt_outs (user_id, reference) VALUES (%s, %s)"
+            "INSERT INTO face_opt_outs (user_id, reference, revision) VALUES (%s, %s, %s)"
             " ON CONFLICT (user_id) DO UPDATE SET reference = EXCLUDED.reference,"
-            " opted_out_at = clock_timestamp()", (user_id, encode_embedding(reference)))
+            " revision = EXCLUDED.revision, opted_out_at = clock_timestamp()", (user_id, encoded, revision))
+        return True
 
-    def delete_opt_out(self, user_id: str) -> None:
-        self._cur.execute("DELETE FROM face_opt_outs WHERE user_id = %s", (user_id,))
-
-    def release_subject(self, user_id: str) -> set[str]:
-        """Stop withholding the user's faces; the events touched."""
-        self._cur.execute("UPDATE faces SET subject_id = NULL WHERE subject_id = %s"
-                          " RETURNING event_id::text AS event_id", (user_id,))
-        return {r["event_id"] for r in self._cur.fetchall()}
-
-    def unlabelled_faces(self) -> Iterator[tuple[list[str], list[str], np.ndarray]]:
-        """(face ids, event ids, embeddings) of every face not yet withheld, in batches."""
-        after = "00000000-0000-0000-0000-000000000000"
-        while True:
-            self._cur.execute(
-                "SELECT id::text AS id, event_id::text AS event_id, embedding FROM faces"
-                " WHERE subject_id IS NULL AND id > %s::uuid ORDER BY id LIMIT %s", (after, SCAN_BATCH))
-            rows = self._cur.fetchall()
-            if not rows:
-                return
-            matrix = np.stack([decode_embedding(bytes(r["embedding"])) for r in rows])
-            yield [r["id"] for r in rows], [r["event_id"] for r in rows], matrix
-            after = rows[-1]["id"]
-
-    def withhold(self, face_ids: list[str], user_id: str) -> None:
-        self._cur.execute("UPDATE faces SET subject_id = %s WHERE id = ANY(%s::uuid[])", (user_id, face_ids))
-
-    def withheld_count(self, user_id: str) -> int:
-        self._cur.execute("SELECT count(*) AS n FROM faces WHERE subject_id = %s", (user_id,))
-        return int(self._cur.fetchone()["n"])
+    def delete_opt_out(self, user_id: str) -> bool:
+        """Drop the user's reference; False when there was none."""
+        self._cur.execute("DELETE FROM face_opt_outs WHERE user_id = %s RETURNING user_id", (user_id,))
+        if self._cur.fetchone() is None:
+            return False
+        self._bump_opt_out_revision()
+        return True

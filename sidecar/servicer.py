@@ -129,4 +129,4 @@ class PhotoServicer(pb_grpc.PhotoServiceServicer):
                         context: grpc.ServicerContext) -> pb.FaceIndexingState:
         state = self._faces.set_face_indexing(m.caller(request.caller), enabled=request.enabled,
                                               reference=request.reference_embedding)
-        return pb.FaceIndexingState(enabled=state.enabled, faces_withheld=state.faces_withheld)
+        return pb.FaceIndexingState(enabled=state.enabled, changed=state.changed)

@@ -9,9 +9,9 @@ faces from Postgres on first use (`loaded` / `add`) and forwards every write; th
 `VectorIndex` is the narrow interface the sidecar codes against, so an approximate index
 (HNSW, IVF) can replace this one when events grow past what a product scans quickly.
 
-Opt-out: a face may carry a subject (the id of a user who opted out and was recognised in
-it). Searches pass the subjects to leave out, i.e. every opted-out user other than the caller,
-so nobody else's selfie of that user finds those faces, while the user's own search does.
+Opt-out: a face may be withheld (it matched the reference of someone who opted out; the host
+decides which, see `withhold_near`). A withheld face is never returned to any search, whoever
+asks: it carries no owner, so nobody can be granted matches on it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ DIMENSIONS = 512
 # Cosine similarity at and above which two faces are taken as the same person; chosen on the
 # evaluation set (see infra/eval_faces.py): same-person pairs >= 0.38, different-person <= 0.27.
 DEFAULT_THRESHOLD = 0.35
+# References compared with an event's faces at once when withholding (bounds the score block).
+REFERENCE_SLICE = 256
 
 
 class Match(NamedTuple):
@@ -40,18 +42,27 @@ class VectorIndex(Protocol):
         """Whether the event is held (an event never loaded, or evicted, must be loaded by the host)."""
         ...
 
-    def add(self, event_id: str, face_ids: Sequence[str], photo_ids: Sequence[str], embeddings: np.ndarray,
-            subjects: Sequence[str | None] | None = None) -> None:
-        """Insert or replace faces by id (re-adding a face id is idempotent)."""
+    def add(self, event_id: str, face_ids: Sequence[str], photo_ids: Sequence[str],
+            embeddings: np.ndarray) -> None:
+        """Insert or replace faces by id (re-adding a face id is idempotent; a replaced face is
+        no longer withheld until `withhold_near` says so again)."""
         ...
 
     def remove_photos(self, event_id: str, photo_ids: Collection[str]) -> None: ...
 
-    def set_subject(self, event_id: str, face_ids: Collection[str], subject: str | None) -> None: ...
+    def withhold_near(self, event_id: str, references: np.ndarray, threshold: float, *,
+                      photo_ids: Collection[str] | None = None) -> int:
+        """Withhold every face (of `photo_ids` only, when given) whose similarity to any of the
+        references (R x DIMENSIONS) is >= threshold; how many faces became withheld."""
+        ...
+
+    def release_all(self, event_id: str) -> None:
+        """No face of the event is withheld any more."""
+        ...
 
     def search(self, event_id: str, query: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD,
-               limit: int = 50, offset: int = 0, exclude_subjects: Collection[str] = ()) -> list[Match]:
-        """Photos whose best face scores >= threshold, best first, one entry per photo."""
+               limit: int = 50, offset: int = 0) -> list[Match]:
+        """Photos whose best face not withheld scores >= threshold, best first, one entry per photo."""
         ...
 
     def evict(self, event_id: str) -> None: ...
@@ -77,10 +88,10 @@ class _Event:
     adding faces one photo at a time stays amortised O(faces added)."""
 
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, DIMENSIONS), dtype=np.float32))
+    withheld: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     size: int = 0
     face_ids: list[str] = field(default_factory=list)
     photo_ids: list[str] = field(default_factory=list)
-    subjects: list[str | None] = field(default_factory=list)
     row_of: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -90,12 +101,13 @@ class _Event:
         capacity = max(needed, 2 * len(self.vectors), 64)
         grown = np.zeros((capacity, DIMENSIONS), dtype=np.float32)
         grown[: self.size] = self.vectors[: self.size]
-        self.vectors = grown
+        withheld = np.zeros(capacity, dtype=bool)
+        withheld[: self.size] = self.withheld[: self.size]
+        self.vectors, self.withheld = grown, withheld
 
-    def upsert(self, face_ids: Sequence[str], photo_ids: Sequence[str], vectors: np.ndarray,
-               subjects: Sequence[str | None]) -> None:
+    def upsert(self, face_ids: Sequence[str], photo_ids: Sequence[str], vectors: np.ndarray) -> None:
         self._grow(self.size + len(face_ids))
-        for face_id, photo_id, vector, subject in zip(face_ids, photo_ids, vectors, subjects, strict=True):
+        for face_id, photo_id, vector in zip(face_ids, photo_ids, vectors, strict=True):
             row = self.row_of.get(face_id)
             if row is None:
                 row = self.size
@@ -103,17 +115,16 @@ class _Event:
                 self.row_of[face_id] = row
                 self.face_ids.append(face_id)
                 self.photo_ids.append(photo_id)
-                self.subjects.append(subject)
             else:
                 self.photo_ids[row] = photo_id
-                self.subjects[row] = subject
             self.vectors[row] = vector
+            self.withheld[row] = False
 
     def keep(self, rows: list[int]) -> None:
         self.vectors = self.vectors[rows].copy() if rows else np.zeros((0, DIMENSIONS), dtype=np.float32)
+        self.withheld = self.withheld[rows].copy() if rows else np.zeros(0, dtype=bool)
         self.face_ids = [self.face_ids[r] for r in rows]
         self.photo_ids = [self.photo_ids[r] for r in rows]
-        self.subjects = [self.subjects[r] for r in rows]
         self.size = len(rows)
         self.row_of = {face_id: i for i, face_id in enumerate(self.face_ids)}
 
@@ -146,21 +157,18 @@ class InMemoryVectorIndex:
         event = self._event(event_id, create=False)
         return event.size if event else 0
 
-    def add(self, event_id: str, face_ids: Sequence[str], photo_ids: Sequence[str], embeddings: np.ndarray,
-            subjects: Sequence[str | None] | None = None) -> None:
+    def add(self, event_id: str, face_ids: Sequence[str], photo_ids: Sequence[str],
+            embeddings: np.ndarray) -> None:
         """Also marks the event as loaded when given no faces (an event without faces yet)."""
         vectors = _unit_rows(embeddings) if len(face_ids) else np.zeros((0, DIMENSIONS), dtype=np.float32)
         if not (len(face_ids) == len(photo_ids) == len(vectors)):
             raise ValueError("face_ids, photo_ids and embeddings must have the same length")
-        labels = list(subjects) if subjects is not None else [None] * len(face_ids)
-        if len(labels) != len(face_ids):
-            raise ValueError("subjects must have one entry per face")
         if len(set(face_ids)) != len(face_ids):
             raise ValueError("face ids repeat within one call")
         event = self._event(event_id, create=True)
         assert event is not None
         with event.lock:
-            event.upsert(face_ids, photo_ids, vectors, labels)
+            event.upsert(face_ids, photo_ids, vectors)
 
     def remove_photos(self, event_id: str, photo_ids: Collection[str]) -> None:
         event = self._event(event_id, create=False)
@@ -170,18 +178,48 @@ class InMemoryVectorIndex:
         with event.lock:
             event.keep([row for row in range(event.size) if event.photo_ids[row] not in gone])
 
-    def set_subject(self, event_id: str, face_ids: Collection[str], subject: str | None) -> None:
+    def withhold_near(self, event_id: str, references: np.ndarray, threshold: float, *,
+                      photo_ids: Collection[str] | None = None) -> int:
+        refs = _unit_rows(references) if len(references) else np.zeros((0, DIMENSIONS), dtype=np.float32)
+        event = self._event(event_id, create=False)
+        if event is None or not len(refs):
+            return 0
+        with event.lock:
+            if photo_ids is None:
+                rows = np.arange(event.size)
+            else:
+                wanted = set(photo_ids)
+                rows = np.array([r for r in range(event.size) if event.photo_ids[r] in wanted],
+                                dtype=np.int64)
+            rows = rows[~event.withheld[rows]]
+            newly = 0
+            # In slices of references: the score block stays small however many people opted out.
+            for start in range(0, len(refs), REFERENCE_SLICE):
+                if not rows.size:
+                    break
+                block = np.einsum("ij,kj->ik", event.vectors[rows], refs[start: start + REFERENCE_SLICE])
+                near = rows[(block >= threshold).any(axis=1)]
+                event.withheld[near] = True
+                newly += int(near.size)
+                rows = rows[~event.withheld[rows]]
+            return newly
+
+    def release_all(self, event_id: str) -> None:
         event = self._event(event_id, create=False)
         if event is None:
             return
         with event.lock:
-            for face_id in face_ids:
-                row = event.row_of.get(face_id)
-                if row is not None:
-                    event.subjects[row] = subject
+            event.withheld[:] = False
+
+    def withheld_count(self, event_id: str) -> int:
+        event = self._event(event_id, create=False)
+        if event is None:
+            return 0
+        with event.lock:
+            return int(event.withheld[: event.size].sum())
 
     def search(self, event_id: str, query: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD,
-               limit: int = 50, offset: int = 0, exclude_subjects: Collection[str] = ()) -> list[Match]:
+               limit: int = 50, offset: int = 0) -> list[Match]:
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
         (unit,) = _unit_rows(query)
@@ -193,10 +231,7 @@ class InMemoryVectorIndex:
             # thread pool per call, which under concurrent searches (the sidecar's gRPC workers)
             # oversubscribes the cores: measured 2-6x slower p50 at 10,000 faces on a busy host.
             scores = np.einsum("ij,j->i", event.vectors[: event.size], unit)
-            hits = np.flatnonzero(scores >= threshold)
-            if exclude_subjects and hits.size:
-                excluded = set(exclude_subjects)
-                hits = np.array([r for r in hits if event.subjects[r] not in excluded], dtype=np.int64)
+            hits = np.flatnonzero((scores >= threshold) & ~event.withheld[: event.size])
             best: dict[str, float] = {}
             for row in hits.tolist():
                 photo_id = event.photo_ids[row]

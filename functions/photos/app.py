@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 from photos.bootstrap import photos_service
+from photos.face_search_limit import face_search_limit, source_ip
 from photos.selfies import MAX_BODY_BYTES as SELFIE_BODY_BYTES
 from photostack.http import api_route, authenticate, int_query_param, json_response, query_param, read_json
 
@@ -96,6 +97,7 @@ def complete_upload(photo_id: str) -> Response:
 @api_route(app, "/events/{event_id}/face-search", methods=["POST"])
 def face_search(event_id: str) -> Response:
     principal = authenticate(_request())
+    face_search_limit().check(principal.user_id, source_ip(_request().context))
     body = read_json(_request(), max_bytes=SELFIE_BODY_BYTES)
     cursor, limit = _page_args()
     return json_response(photos_service().face_search(principal, event_id, body, cursor=cursor, limit=limit))

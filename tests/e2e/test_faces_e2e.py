@@ -2,7 +2,9 @@
 photos through POST /uploads and the presigned PUT -> upload function -> photo ready -> SQS
 photostack-faces-index -> face-index function -> IndexFaces; then a customer's selfie (a crop
 of a person that was not uploaded in that exact file) finds that person's photos through API
-Gateway -> photos function (faces layer) -> SearchFaces. Bad inputs end as clear 4xx.
+Gateway -> photos function (faces layer) -> SearchFaces. Bad inputs end as clear 4xx. An
+opt-out made with someone else's selfie hides that person from everyone, the opter included,
+and returns without scanning faces; a burst of searches past the per-account limit is a 429.
 
 Who is in which group photo (at the 0.35 threshold, measured with the models): bbt1 has Howard,
 Leonard, Raj and Sheldon; bbt4 has Amy, Bernadette, Leonard, Penny, Raj and Sheldon; Stuart is
@@ -14,6 +16,7 @@ import base64
 import io
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +148,55 @@ def test_bad_selfies_and_events_the_caller_cannot_see(stack: dict[str, str]) -> 
     hidden = create_event(base, photographer, "private")
     assert refused(crop("amy1"), url=f"{base}/events/{hidden}/face-search") == (404, "not_found")
     assert refused(crop("amy1"), url=f"{base}/events/{uuid.uuid4()}/face-search") == (404, "not_found")
+
+
+def test_an_opt_out_with_someone_elses_selfie_hides_them_from_everyone_the_opter_included(
+        stack: dict[str, str]) -> None:
+    base = stack["PhotosApiUrl"].rstrip("/")
+    photographer = account(stack, "photographer")
+    customer, abuser = account(stack, "customer"), account(stack, "customer")
+    event_id = create_event(base, photographer)
+    penny = upload(base, photographer, event_id, "people/penny/penny2.png")
+    raj = upload(base, photographer, event_id, "people/raj/raj2.png")
+    wait_indexed(base, photographer, [penny, raj])
+    search = f"{base}/events/{event_id}/face-search"
+
+    def found(who: dict[str, str], name: str) -> set[str]:
+        r = requests.post(search, json=crop(name), headers=who, timeout=TIMEOUT)
+        assert r.status_code == 200, r.text
+        return {m["photo_id"] for m in r.json()["matches"]}
+
+    assert found(customer, "penny1") == {penny}  # also warms the photos function and its models
+    opt_out = f"{base}/users/me/face-indexing"
+    try:
+        started = time.monotonic()
+        r = requests.put(opt_out, json={"enabled": False, **crop("penny3")}, headers=abuser, timeout=TIMEOUT)
+        took = time.monotonic() - started
+        assert r.status_code == 200, r.text
+        assert r.json()["enabled"] is False and "faces_withheld" not in r.json()
+        # Only the selfie's embedding and one row: no face is scanned inside the request.
+        assert took < 5, f"the opt-out took {took:.1f} s"
+        assert found(customer, "penny1") == set()
+        assert found(abuser, "penny1") == set()  # the opter gains no exclusive match
+        assert found(abuser, "raj1") == {raj} and found(customer, "raj1") == {raj}
+    finally:
+        r = requests.put(opt_out, json={"enabled": True}, headers=abuser, timeout=TIMEOUT)
+        assert r.status_code == 200, r.text
+    assert found(customer, "penny1") == {penny}
+
+
+def test_a_burst_of_face_searches_past_the_account_limit_is_refused(stack: dict[str, str]) -> None:
+    """The deployed default: 30 searches per account per minute. Bodies that fail fast (no image):
+    the limit counts before the selfie is decoded, so each costs the function almost nothing."""
+    base = stack["PhotosApiUrl"].rstrip("/")
+    customer = account(stack, "customer")
+    search = f"{base}/events/{uuid.uuid4()}/face-search"
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: requests.post(search, json={}, headers=customer, timeout=TIMEOUT),
+                                range(36)))
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses.count(400) == 30 and statuses.count(429) == 6, statuses
+    refused = next(r for r in answers if r.status_code == 429)
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["Content-Type"].startswith("application/json")

@@ -13,8 +13,10 @@ from photos import domain, presenters, selfies
 from photos.storage import Storage
 
 OPT_OUT_NOTICE = ("Only the embedding of this selfie (512 numbers computed from your face) is kept, "
-                  "to recognise you in indexed photos; the image itself is not stored. Opting back "
-                  "in deletes it.")
+                  "to recognise you in indexed photos; the image itself is not stored. Faces that match "
+                  "it are left out of every face search, yours included. Photos you are in stay "
+                  "browsable and can still be found through other people in them. Opting back in "
+                  "deletes it.")
 
 
 class PhotosService:
@@ -152,8 +154,7 @@ class PhotosService:
             reference = selfies.embedding_of(selfies.selfie_bytes(body))
         state = self._client.set_face_indexing(pb.SetFaceIndexingRequest(
             caller=caller_of(principal), enabled=enabled, reference_embedding=reference))
-        answer: dict[str, Any] = {"enabled": state.enabled, "faces_withheld": state.faces_withheld,
-                                  "reference_stored": not state.enabled}
+        answer: dict[str, Any] = {"enabled": state.enabled, "reference_stored": not state.enabled}
         if not state.enabled:
             answer["notice"] = OPT_OUT_NOTICE
         return answer

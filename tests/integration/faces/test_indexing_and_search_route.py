@@ -2,8 +2,9 @@
 real photo sidecar (subprocess, real PostgreSQL and Redis) and the evaluation images.
 
 Indexing: faces stored, a photo without a face recorded as such, redelivery skipped, a deleted
-photo skipped. Search route: finds the person, and every bad input is a clear 4xx. Opt-out
-route: others stop finding the user, the user does not."""
+photo skipped. Search route: finds the person, every bad input is a clear 4xx, and a burst past
+the per-account limit is a 429. Opt-out route: nobody finds the face given any more, the opter
+included (so an opt-out with someone else's face gains nothing)."""
 
 from __future__ import annotations
 
@@ -200,17 +201,17 @@ def test_search_route_finds_the_person_and_refuses_bad_input(
 @pytest.fixture
 def no_stale_opt_outs(database_url: str) -> None:
     """An earlier run that died between opting out and back in leaves a reference behind that
-    would claim this test's faces first: clear the test users' (never real users') opt-outs."""
+    would withhold this test's faces: clear the test users' (never real users') opt-outs."""
     import psycopg2
 
     with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
-        cur.execute("UPDATE photos.faces SET subject_id = NULL WHERE subject_id LIKE 'customer-%'")
         cur.execute("DELETE FROM photos.face_opt_outs WHERE user_id LIKE 'customer-%'")
+        cur.execute("UPDATE photos.face_opt_out_revision SET revision = revision + 1")
     conn.close()
 
 
 @pytest.mark.usefixtures("no_stale_opt_outs")
-def test_opting_out_hides_the_user_from_others_only(
+def test_opting_out_with_someone_elses_selfie_hides_them_from_everyone_the_opter_included(
         api: Any, client: PhotoClient, photos: PhotoService, owner: d.Caller,
         face_models: FaceModels) -> None:
     store = MemoryDerivatives()
@@ -218,21 +219,41 @@ def test_opting_out_hides_the_user_from_others_only(
     event = photos.create_event(owner, d.NewEvent("Opt-out", "2025-06-01", "", "public"))
     penny = ready_photo(photos, owner, event, store, image("people/penny/penny2.png"))
     indexer.index({"photo_id": penny})
-    her = (f"customer-{uuid.uuid4().hex[:8]}", "customer")
+    abuser = (f"customer-{uuid.uuid4().hex[:8]}", "customer")  # not Penny
     someone = (f"customer-{uuid.uuid4().hex[:8]}", "customer")
     path = f"/events/{event.id}/face-search"
     query = selfie(image("people/penny/penny1.png"))
+    assert [m["photo_id"] for m in api("post", path, query, someone)[1]["matches"]] == [penny]
 
-    status, body = api("put", "/users/me/face-indexing", {"enabled": False}, her)
+    status, body = api("put", "/users/me/face-indexing", {"enabled": False}, abuser)
     assert (status, body["error"]["code"]) == (400, "invalid_image")  # a selfie is needed to opt out
     try:
-        status, body = api("put", "/users/me/face-indexing", {"enabled": False, **query}, her)
+        status, body = api("put", "/users/me/face-indexing", {"enabled": False, **query}, abuser)
         assert status == 200, body
-        assert body["enabled"] is False and body["faces_withheld"] >= 1 and body["reference_stored"]
-        assert "not stored" in body["notice"]
+        assert body == {"enabled": False, "reference_stored": True, "notice": body["notice"]}
+        assert "not stored" in body["notice"] and "yours included" in body["notice"]
         assert api("post", path, query, someone)[1]["matches"] == []
-        assert [m["photo_id"] for m in api("post", path, query, her)[1]["matches"]] == [penny]
+        assert api("post", path, query, abuser)[1]["matches"] == []  # no exclusive match for the opter
     finally:
-        status, body = api("put", "/users/me/face-indexing", {"enabled": True}, her)
+        status, body = api("put", "/users/me/face-indexing", {"enabled": True}, abuser)
     assert (status, body["enabled"], body["reference_stored"]) == (200, True, False)
     assert [m["photo_id"] for m in api("post", path, query, someone)[1]["matches"]] == [penny]
+
+
+def test_a_burst_of_searches_past_the_account_limit_is_refused(
+        api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from photos.face_search_limit import reset_face_search_limit
+
+    monkeypatch.setenv("PHOTOSTACK_FACE_SEARCH_PER_ACCOUNT", "3")
+    reset_face_search_limit()
+    try:
+        searcher = (f"customer-{uuid.uuid4().hex[:8]}", "customer")
+        path = f"/events/{uuid.uuid4()}/face-search"
+        # Bodies that fail fast: the limit counts before the selfie is even decoded.
+        statuses = [api("post", path, {}, searcher) for _ in range(5)]
+    finally:
+        reset_face_search_limit()
+    assert [s for s, _ in statuses] == [400, 400, 400, 429, 429]
+    assert statuses[3][1]["error"]["code"] == "rate_limited"
+    other = (f"customer-{uuid.uuid4().hex[:8]}", "customer")
+    assert api("post", path, {}, other)[0] == 400  # another account is not held back

@@ -111,16 +111,52 @@ def test_removed_photos_are_not_found(rng: np.random.Generator) -> None:
     assert [m.photo_id for m in index.search("e", vectors[2], threshold=0.9)] == ["p2"]
 
 
-def test_excluded_subjects_are_not_returned(rng: np.random.Generator) -> None:
+def test_withheld_faces_are_returned_to_nobody(rng: np.random.Generator) -> None:
     index = InMemoryVectorIndex()
-    query = _unit(rng, 1)[0]
-    noise = _unit(rng, 3)
-    faces = np.stack([_towards(query, noise[i], 0.8) for i in range(3)])
-    index.add("e", ["a", "b", "c"], ["p1", "p2", "p3"], faces, subjects=[None, "user-x", None])
-    index.set_subject("e", ["c"], "user-y")
-    assert {m.photo_id for m in index.search("e", query, threshold=0.5)} == {"p1", "p2", "p3"}
-    others = index.search("e", query, threshold=0.5, exclude_subjects={"user-x", "user-y"})
-    assert [m.photo_id for m in others] == ["p1"]
+    query, reference = _unit(rng, 2)
+    noise = _unit(rng, 4)
+    faces = np.stack([_towards(query, noise[0], 0.8), _towards(query, noise[1], 0.8),
+                      _towards(query, noise[2], 0.8)])
+    faces[1] = _towards(reference, noise[3], 0.6)  # p2's face is the opted-out person's
+    index.add("e", ["a", "b", "c"], ["p1", "p2", "p3"], faces)
+    assert index.withhold_near("e", reference[np.newaxis], 0.3) == 1
+    assert index.withhold_near("e", reference[np.newaxis], 0.3) == 0  # already withheld
+    assert index.withheld_count("e") == 1
+    assert {m.photo_id for m in index.search("e", query, threshold=0.5)} == {"p1", "p3"}
+    assert index.search("e", reference, threshold=0.3) == []  # not even through the reference itself
+    index.release_all("e")
+    assert [m.photo_id for m in index.search("e", reference, threshold=0.5)] == ["p2"]
+
+
+def test_withholding_can_be_limited_to_some_photos(rng: np.random.Generator) -> None:
+    index = InMemoryVectorIndex()
+    reference = _unit(rng, 1)[0]
+    noise = _unit(rng, 2)
+    index.add("e", ["a", "b"], ["p1", "p2"], np.stack([_towards(reference, n, 0.7) for n in noise]))
+    assert index.withhold_near("e", reference[np.newaxis], 0.3, photo_ids=["p2"]) == 1
+    assert [m.photo_id for m in index.search("e", reference, threshold=0.5)] == ["p1"]
+
+
+def test_a_replaced_face_is_no_longer_withheld(rng: np.random.Generator) -> None:
+    index = InMemoryVectorIndex()
+    reference, other = _unit(rng, 2)
+    index.add("e", ["a"], ["p1"], reference[np.newaxis])
+    index.withhold_near("e", reference[np.newaxis], 0.3)
+    index.add("e", ["a"], ["p1"], other[np.newaxis])
+    assert [m.photo_id for m in index.search("e", other, threshold=0.9)] == ["p1"]
+
+
+def test_withholding_survives_growth_and_removal(rng: np.random.Generator) -> None:
+    index = InMemoryVectorIndex()
+    vectors = _unit(rng, 100)
+    index.add("e", ["f0"], ["p0"], vectors[0])
+    index.withhold_near("e", vectors[0][np.newaxis], 0.9)
+    for i in range(1, 100):  # grows the matrix several times
+        index.add("e", [f"f{i}"], [f"p{i}"], vectors[i])
+    index.remove_photos("e", ["p5"])
+    assert index.withheld_count("e") == 1
+    assert index.search("e", vectors[0], threshold=0.9) == []
+    assert [m.photo_id for m in index.search("e", vectors[6], threshold=0.9)] == ["p6"]
 
 
 def test_events_are_separate_and_evictable(rng: np.random.Generator) -> None:

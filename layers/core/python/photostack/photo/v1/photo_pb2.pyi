@@ -361,9 +361,9 @@ class SetFaceIndexingRequest(_message.Message):
     def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., enabled: _Optional[bool] = ..., reference_embedding: _Optional[bytes] = ...) -> None: ...
 
 class FaceIndexingState(_message.Message):
-    __slots__ = ("enabled", "faces_withheld")
+    __slots__ = ("enabled", "changed")
     ENABLED_FIELD_NUMBER: _ClassVar[int]
-    FACES_WITHHELD_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
     enabled: bool
-    faces_withheld: int
-    def __init__(self, enabled: _Optional[bool] = ..., faces_withheld: _Optional[int] = ...) -> None: ...
+    changed: bool
+    def __init__(self, enabled: _Optional[bool] = ..., changed: _Optional[bool] = ...) -> None: ...

@@ -179,8 +179,9 @@ class PhotoServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetFaceIndexing(self, request, context):
-        """Opting out of face search: faces recognised as the caller are no longer returned to
-        anyone else's search (the caller's own search still finds them).
+        """Opting out of face search: stores (or, opting back in, drops) the caller's reference face.
+        Every face matching any reference is withheld from every search, the caller's own included;
+        searches apply references lazily (sidecar/face_index.py), so the call does no face work.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
