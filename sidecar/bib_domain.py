@@ -50,7 +50,9 @@ def validate_bib(number: str, confidence: float, box: tuple[float, float, float,
     in_range = all(math.isfinite(v) and 0.0 <= v <= MAX_COORDINATE for v in box)
     if not in_range or box[0] > box[2] or box[1] > box[3]:
         raise InvalidArgument("a bib's box is x1 <= x2, y1 <= y2 in pixels")
-    return NewBib(number, confidence, box)
+    # Plain floats: the service is also called in-process with NumPy scalars (the evaluation).
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return NewBib(number, float(confidence), (x1, y1, x2, y2))
 
 
 def best_per_number(bibs: list[NewBib]) -> list[NewBib]:

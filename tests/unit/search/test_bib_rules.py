@@ -115,3 +115,9 @@ def test_faint_or_tiny_regions_are_no_text() -> None:
     ry, rx = np.nonzero(prob > 0.3)
     assert rotated_box(rx, ry, prob) is None
     assert rotated_box(np.array([1, 2]), np.array([1, 1]), prob) is None
+
+
+def test_numpy_scalars_are_stored_as_plain_floats() -> None:
+    """The service is called in-process with NumPy scalars too; psycopg2 cannot send those."""
+    kept = b.validate_bib("12", np.float32(0.9), (np.float64(1), np.float64(2), np.float64(3), np.float64(4)))
+    assert type(kept.confidence) is float and all(type(v) is float for v in kept.box)

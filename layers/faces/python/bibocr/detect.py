@@ -43,7 +43,7 @@ class TextBox:
 
     def bounds(self) -> tuple[float, float, float, float]:
         xs, ys = zip(*self.corners(), strict=True)
-        return min(xs), min(ys), max(xs), max(ys)
+        return float(min(xs)), float(min(ys)), float(max(xs)), float(max(ys))
 
 
 def detector_input(image: Image.Image, max_side: int) -> tuple[np.ndarray, float, float]:
