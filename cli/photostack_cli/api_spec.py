@@ -117,8 +117,8 @@ SCHEMAS: dict[str, Schema] = {
     "FaceMatchPage": page_of("matches", "FaceMatch"),
     "FaceIndexingChange": obj(required=("enabled",), enabled=BOOL, image_base64={
         "type": "string", "description": "required to opt out: your selfie; only its embedding is kept"}),
-    "FaceIndexing": obj(required=("enabled", "faces_withheld", "reference_stored"), enabled=BOOL,
-                        faces_withheld=INT, reference_stored=BOOL, notice=STR),
+    "FaceIndexing": obj(required=("enabled", "reference_stored"), enabled=BOOL, reference_stored=BOOL,
+                        notice=STR),
     "PhotoPatch": obj(price_minor=MINOR, currency={"type": "string", "maxLength": 3}, visibility=VISIBILITY),
     # UploadRequest: built by upload_request() from the photos domain's limits.
     "PresignedPut": obj(
@@ -277,13 +277,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         errors={400: ("invalid_field", "unknown_field"), 404: ("not_found",), 403: ("forbidden",),
                 409: ("conflict",), 413: ("upload_too_large",), 415: ("unsupported_content_type",)}),
     ("POST", "/events/{event_id}/face-search"): Operation(
-        "Find your photos in an event from one selfie (exactly one face), best first",
+        "Find your photos in an event from one selfie (exactly one face), best first; faces of "
+        "people who opted out are never found; limited per account and per client address "
+        "(429 with Retry-After)",
         (200, "FaceMatchPage"), body="Selfie", query=PAGE,
         errors={400: ("invalid_image", "not_an_image"), 404: ("not_found",),
                 413: ("image_too_large", "payload_too_large"), 422: ("no_face", "several_faces"),
-                503: ("face_models_unavailable",)}),
+                429: ("rate_limited",), 503: ("face_models_unavailable",)}),
     ("PUT", "/users/me/face-indexing"): Operation(
-        "Opt out of (or back into) being found by others' face searches", (200, "FaceIndexing"),
+        "Opt out of (or back into) face search: faces matching your selfie are left out of every "
+        "search, yours included (from the next search on)", (200, "FaceIndexing"),
         body="FaceIndexingChange",
         errors={400: ("invalid_image", "not_an_image", "bad_request"),
                 413: ("image_too_large", "payload_too_large"), 422: ("no_face", "several_faces")}),
