@@ -267,10 +267,12 @@ def photos_list(
     ctx: typer.Context,
     event_id: Annotated[str, typer.Argument(help="The event's id.")],
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+    bib: Annotated[str | None, typer.Option(help="Only photos where this bib number was read.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List an event's photos (all pages)."""
-    photos = client(ctx).paged("photos", f"/events/{event_id}/photos", "photos", limit=limit)
+    """List an event's photos (all pages), or with --bib those where a bib number was read."""
+    params = {"bib": bib} if bib is not None else None
+    photos = client(ctx).paged("photos", f"/events/{event_id}/photos", "photos", limit=limit, params=params)
     if as_json:
         emit_json({"photos": photos})
         return
@@ -278,8 +280,11 @@ def photos_list(
     for p in photos:
         price = p.get("price") or {}
         size = f"{p['width']}x{p['height']}" if p.get("width") else ""
+        found = p.get("bib")
+        note = (f"bib {found['number']} ({found['confidence']:.2f})" if found
+                else p.get("failure_reason") or "")
         table.add_row(p["id"], p.get("status", ""), money.show(price.get("minor"), price.get("currency")),
-                      size, p.get("failure_reason") or "")
+                      size, note)
     out.print(table)
     out.print(f"{len(photos)} photos")
 

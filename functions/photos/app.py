@@ -60,6 +60,10 @@ def get_event(event_id: str) -> Response:
 def list_event_photos(event_id: str) -> Response:
     principal = authenticate(_request())
     cursor, limit = _page_args()
+    bib = query_param(_request(), "bib")
+    if bib is not None:  # photos where this bib number was read, best first
+        found = photos_service().bib_search(principal, event_id, bib, cursor=cursor, limit=limit)
+        return json_response(found)
     return json_response(photos_service().list_event_photos(principal, event_id, cursor=cursor, limit=limit))
 
 

@@ -9,7 +9,7 @@ from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc import PhotoClient, caller_of
 from photostack.tokens import Principal
 
-from photos import domain, presenters, selfies
+from photos import bibs, domain, presenters, selfies
 from photos.storage import Storage
 
 OPT_OUT_NOTICE = ("Only the embedding of this selfie (512 numbers computed from your face) is kept, "
@@ -73,6 +73,13 @@ class PhotosService:
             "photos": [self._photo(p, principal) for p in page.photos],
             "next_cursor": page.next_cursor or None,
         }
+
+    def bib_search(self, principal: Principal, event_id: str, bib: str, *, cursor: str,
+                   limit: int) -> dict[str, Any]:
+        found = self._client.search_bibs(pb.SearchBibsRequest(
+            caller=caller_of(principal), event_id=event_id, number=bibs.parse_bib(bib), cursor=cursor,
+            limit=limit))
+        return bibs.bib_page(found, lambda p: self._photo(p, principal))
 
     def get_photo(self, principal: Principal, photo_id: str) -> dict[str, Any]:
         return self._photo(

@@ -34,6 +34,7 @@ _ALWAYS_IDEMPOTENT = frozenset({
     "GetEvent", "ListEvents", "GetPhoto", "ListEventPhotos",
     "RegisterDerivatives", "MarkFailed", "UpdatePhoto",
     "IndexFaces", "SearchFaces", "SetFaceIndexing",  # IndexFaces replaces, the others read or set
+    "IndexBibs", "GetPhotoBibs", "SearchBibs",  # IndexBibs replaces, the others read
 })
 _IDEMPOTENT_WITH_KEY = frozenset({"CreateEvent", "ReservePhoto"})
 # Opting out compares the reference with every indexed face (see sidecar/face_service.py): a
@@ -172,6 +173,15 @@ class PhotoClient:
 
     def set_face_indexing(self, request: pb.SetFaceIndexingRequest) -> pb.FaceIndexingState:
         return self._call("SetFaceIndexing", request)
+
+    def index_bibs(self, request: pb.IndexBibsRequest) -> pb.IndexBibsResponse:
+        return self._call("IndexBibs", request)
+
+    def get_photo_bibs(self, request: pb.GetPhotoBibsRequest) -> pb.PhotoBibs:
+        return self._call("GetPhotoBibs", request)
+
+    def search_bibs(self, request: pb.SearchBibsRequest) -> pb.SearchBibsResponse:
+        return self._call("SearchBibs", request)
 
 
 _client: WarmSlot[PhotoClient] = WarmSlot(

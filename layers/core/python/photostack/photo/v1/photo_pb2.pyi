@@ -367,3 +367,87 @@ class FaceIndexingState(_message.Message):
     enabled: bool
     changed: bool
     def __init__(self, enabled: _Optional[bool] = ..., changed: _Optional[bool] = ...) -> None: ...
+
+class Bib(_message.Message):
+    __slots__ = ("number", "confidence", "x1", "y1", "x2", "y2")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    X1_FIELD_NUMBER: _ClassVar[int]
+    Y1_FIELD_NUMBER: _ClassVar[int]
+    X2_FIELD_NUMBER: _ClassVar[int]
+    Y2_FIELD_NUMBER: _ClassVar[int]
+    number: str
+    confidence: float
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    def __init__(self, number: _Optional[str] = ..., confidence: _Optional[float] = ..., x1: _Optional[float] = ..., y1: _Optional[float] = ..., x2: _Optional[float] = ..., y2: _Optional[float] = ...) -> None: ...
+
+class IndexBibsRequest(_message.Message):
+    __slots__ = ("caller", "photo_id", "bibs")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    BIBS_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    photo_id: str
+    bibs: _containers.RepeatedCompositeFieldContainer[Bib]
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ..., bibs: _Optional[_Iterable[_Union[Bib, _Mapping]]] = ...) -> None: ...
+
+class IndexBibsResponse(_message.Message):
+    __slots__ = ("photo_id", "bib_count", "bibs_indexed_at")
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    BIB_COUNT_FIELD_NUMBER: _ClassVar[int]
+    BIBS_INDEXED_AT_FIELD_NUMBER: _ClassVar[int]
+    photo_id: str
+    bib_count: int
+    bibs_indexed_at: _timestamp_pb2.Timestamp
+    def __init__(self, photo_id: _Optional[str] = ..., bib_count: _Optional[int] = ..., bibs_indexed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetPhotoBibsRequest(_message.Message):
+    __slots__ = ("caller", "photo_id")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    photo_id: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ...) -> None: ...
+
+class PhotoBibs(_message.Message):
+    __slots__ = ("photo_id", "bibs_indexed_at", "bibs")
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    BIBS_INDEXED_AT_FIELD_NUMBER: _ClassVar[int]
+    BIBS_FIELD_NUMBER: _ClassVar[int]
+    photo_id: str
+    bibs_indexed_at: _timestamp_pb2.Timestamp
+    bibs: _containers.RepeatedCompositeFieldContainer[Bib]
+    def __init__(self, photo_id: _Optional[str] = ..., bibs_indexed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bibs: _Optional[_Iterable[_Union[Bib, _Mapping]]] = ...) -> None: ...
+
+class SearchBibsRequest(_message.Message):
+    __slots__ = ("caller", "event_id", "number", "limit", "cursor")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    caller: Caller
+    event_id: str
+    number: str
+    limit: int
+    cursor: str
+    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., event_id: _Optional[str] = ..., number: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class BibMatch(_message.Message):
+    __slots__ = ("photo", "bib")
+    PHOTO_FIELD_NUMBER: _ClassVar[int]
+    BIB_FIELD_NUMBER: _ClassVar[int]
+    photo: Photo
+    bib: Bib
+    def __init__(self, photo: _Optional[_Union[Photo, _Mapping]] = ..., bib: _Optional[_Union[Bib, _Mapping]] = ...) -> None: ...
+
+class SearchBibsResponse(_message.Message):
+    __slots__ = ("matches", "next_cursor")
+    MATCHES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    matches: _containers.RepeatedCompositeFieldContainer[BibMatch]
+    next_cursor: str
+    def __init__(self, matches: _Optional[_Iterable[_Union[BibMatch, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...

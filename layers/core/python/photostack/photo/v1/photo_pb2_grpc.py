@@ -99,6 +99,21 @@ class PhotoServiceStub:
                 request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.SetFaceIndexingRequest.SerializeToString,
                 response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.FaceIndexingState.FromString,
                 _registered_method=True)
+        self.IndexBibs = channel.unary_unary(
+                '/photostack.photo.v1.PhotoService/IndexBibs',
+                request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.IndexBibsRequest.SerializeToString,
+                response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.IndexBibsResponse.FromString,
+                _registered_method=True)
+        self.GetPhotoBibs = channel.unary_unary(
+                '/photostack.photo.v1.PhotoService/GetPhotoBibs',
+                request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.GetPhotoBibsRequest.SerializeToString,
+                response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.PhotoBibs.FromString,
+                _registered_method=True)
+        self.SearchBibs = channel.unary_unary(
+                '/photostack.photo.v1.PhotoService/SearchBibs',
+                request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.SearchBibsRequest.SerializeToString,
+                response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.SearchBibsResponse.FromString,
+                _registered_method=True)
 
 
 class PhotoServiceServicer:
@@ -187,6 +202,27 @@ class PhotoServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IndexBibs(self, request, context):
+        """Bib numbers. IndexBibs (internal callers only) replaces the numbers read in a photo;
+        GetPhotoBibs tells whether a photo was read and what was found; SearchBibs answers an
+        event's photos where a number appears, best first, with the visibility of ListEventPhotos.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPhotoBibs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchBibs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PhotoServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -254,6 +290,21 @@ def add_PhotoServiceServicer_to_server(servicer, server):
                     servicer.SetFaceIndexing,
                     request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.SetFaceIndexingRequest.FromString,
                     response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.FaceIndexingState.SerializeToString,
+            ),
+            'IndexBibs': grpc.unary_unary_rpc_method_handler(
+                    servicer.IndexBibs,
+                    request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.IndexBibsRequest.FromString,
+                    response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.IndexBibsResponse.SerializeToString,
+            ),
+            'GetPhotoBibs': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPhotoBibs,
+                    request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.GetPhotoBibsRequest.FromString,
+                    response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.PhotoBibs.SerializeToString,
+            ),
+            'SearchBibs': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchBibs,
+                    request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.SearchBibsRequest.FromString,
+                    response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.SearchBibsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -607,6 +658,87 @@ class PhotoService:
             '/photostack.photo.v1.PhotoService/SetFaceIndexing',
             photostack_dot_photo_dot_v1_dot_photo__pb2.SetFaceIndexingRequest.SerializeToString,
             photostack_dot_photo_dot_v1_dot_photo__pb2.FaceIndexingState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IndexBibs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photostack.photo.v1.PhotoService/IndexBibs',
+            photostack_dot_photo_dot_v1_dot_photo__pb2.IndexBibsRequest.SerializeToString,
+            photostack_dot_photo_dot_v1_dot_photo__pb2.IndexBibsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPhotoBibs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photostack.photo.v1.PhotoService/GetPhotoBibs',
+            photostack_dot_photo_dot_v1_dot_photo__pb2.GetPhotoBibsRequest.SerializeToString,
+            photostack_dot_photo_dot_v1_dot_photo__pb2.PhotoBibs.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchBibs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photostack.photo.v1.PhotoService/SearchBibs',
+            photostack_dot_photo_dot_v1_dot_photo__pb2.SearchBibsRequest.SerializeToString,
+            photostack_dot_photo_dot_v1_dot_photo__pb2.SearchBibsResponse.FromString,
             options,
             channel_credentials,
             insecure,
