@@ -185,23 +185,26 @@ class InMemoryVectorIndex:
         if event is None or not len(refs):
             return 0
         with event.lock:
-            if photo_ids is None:
-                rows = np.arange(event.size)
+            rows: slice | np.ndarray
+            if photo_ids is None:  # the live rows as they lie: a view, no copy of the matrix
+                rows, vectors = slice(0, event.size), event.vectors[: event.size]
             else:
                 wanted = set(photo_ids)
-                rows = np.array([r for r in range(event.size) if event.photo_ids[r] in wanted],
-                                dtype=np.int64)
-            rows = rows[~event.withheld[rows]]
+                picked = np.array([r for r in range(event.size) if event.photo_ids[r] in wanted],
+                                  dtype=np.int64)
+                rows, vectors = picked, event.vectors[picked]
+            open_ = ~event.withheld[rows]
             newly = 0
-            # In slices of references: the score block stays small however many people opted out.
+            # A BLAS product here (unlike `search`): this runs once per reference and event, and
+            # measured 5-25x faster than einsum at 10,000 faces. In slices of references, so the
+            # score block stays small however many people opted out.
             for start in range(0, len(refs), REFERENCE_SLICE):
-                if not rows.size:
+                if not open_.any():
                     break
-                block = np.einsum("ij,kj->ik", event.vectors[rows], refs[start: start + REFERENCE_SLICE])
-                near = rows[(block >= threshold).any(axis=1)]
-                event.withheld[near] = True
-                newly += int(near.size)
-                rows = rows[~event.withheld[rows]]
+                near = open_ & ((vectors @ refs[start: start + REFERENCE_SLICE].T) >= threshold).any(axis=1)
+                newly += int(near.sum())
+                open_ &= ~near
+            event.withheld[rows] = ~open_ | event.withheld[rows]
             return newly
 
     def release_all(self, event_id: str) -> None:
