@@ -24,7 +24,10 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 MIN_KEY_LENGTH = 32
@@ -64,15 +67,20 @@ class KeySet:
     current: str
     previous: tuple[RetiredKey, ...] = ()
 
-    @property
+    # Computed once per document, not per token (the sidecar verifies on every call).
+    @cached_property
     def current_kid(self) -> str:
         return kid_of(self.current)
 
-    def verification_keys(self) -> dict[str, str]:
-        """kid -> key for every key that still verifies, the current one included."""
+    @cached_property
+    def _by_kid(self) -> Mapping[str, str]:
         keys = {kid_of(r.key): r.key for r in self.previous}
         keys[self.current_kid] = self.current
-        return keys
+        return MappingProxyType(keys)
+
+    def verification_keys(self) -> Mapping[str, str]:
+        """kid -> key for every key that still verifies, the current one included."""
+        return self._by_kid
 
     def all_keys(self) -> list[str]:
         return [self.current, *(r.key for r in self.previous)]
