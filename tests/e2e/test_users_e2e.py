@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -13,7 +15,9 @@ from users import admin as admin_cli
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery staple"
+NEW_PASSWORD = "a brand new phrase"
 TIMEOUT = 30
+EVERYWHERE_401 = {"users": 401, "photos": 401, "transactions": 401}
 
 
 @pytest.fixture(scope="module")
@@ -94,12 +98,36 @@ def test_bad_input_through_the_gateway(base: str) -> None:
     assert_error(wrong, 401, "invalid_credentials")
 
 
-def test_admin_disables_an_account(base: str) -> None:
+def signed_in_everywhere(stack: dict[str, str], tokens: dict[str, Any]) -> dict[str, int]:
+    """The status of one signed-in read on each API: every function checks the account status."""
+    return {
+        "users": requests.get(f"{stack['UsersApiUrl'].rstrip('/')}/users/me", headers=auth(tokens),
+                              timeout=TIMEOUT).status_code,
+        "photos": requests.get(f"{stack['PhotosApiUrl'].rstrip('/')}/events", headers=auth(tokens),
+                               timeout=TIMEOUT).status_code,
+        "transactions": requests.get(f"{stack['TransactionsApiUrl'].rstrip('/')}/wallet",
+                                     headers=auth(tokens), timeout=TIMEOUT).status_code,
+    }
+
+
+def wait_for_everywhere(stack: dict[str, str], tokens: dict[str, Any], status: int) -> dict[str, int]:
+    # Another warm environment may hold the old status for its cache period (2 s).
+    deadline = time.monotonic() + 6
+    while True:
+        seen = signed_in_everywhere(stack, tokens)
+        if set(seen.values()) == {status} or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.5)
+
+
+def test_admin_disables_an_account(base: str, stack: dict[str, str]) -> None:
     admin = register(base)
     assert admin_cli.main(["promote", admin["email"]]) == 0
     admin_tokens = login(base, admin["email"])
     user = register(base)
     tokens = login(base, user["email"])
+    other_session = login(base, user["email"])
+    assert signed_in_everywhere(stack, tokens) == {"users": 200, "photos": 200, "transactions": 200}
 
     r = requests.patch(f"{base}/admin/users/{user['id']}", json={"disabled": True},
                        headers=auth(admin_tokens), timeout=TIMEOUT)
@@ -112,6 +140,74 @@ def test_admin_disables_an_account(base: str) -> None:
             break
         time.sleep(0.5)
     assert_error(me, 401, "account_disabled")
+    assert wait_for_everywhere(stack, other_session, 401) == EVERYWHERE_401
     # Disabling also revoked every refresh family of the account.
-    assert_error(requests.post(f"{base}/auth/refresh", json={"refresh_token": tokens["refresh_token"]},
-                               timeout=TIMEOUT), 401, "invalid_refresh_token")
+    for session in (tokens, other_session):
+        assert_error(requests.post(f"{base}/auth/refresh", json={"refresh_token": session["refresh_token"]},
+                                   timeout=TIMEOUT), 401, "invalid_refresh_token")
+
+
+def test_a_password_change_ends_every_session_on_every_api(base: str, stack: dict[str, str]) -> None:
+    user = register(base)
+    tokens, other_session = login(base, user["email"]), login(base, user["email"])
+    assert signed_in_everywhere(stack, other_session) == {"users": 200, "photos": 200, "transactions": 200}
+    r = requests.patch(f"{base}/users/me", json={"password": NEW_PASSWORD, "current_password": PASSWORD},
+                       headers=auth(tokens), timeout=TIMEOUT)
+    assert r.status_code == 200, r.text
+    for session in (tokens, other_session):
+        assert wait_for_everywhere(stack, session, 401) == EVERYWHERE_401
+        assert_error(requests.get(f"{base}/users/me", headers=auth(session), timeout=TIMEOUT), 401,
+                     "token_revoked")
+        assert_error(requests.post(f"{base}/auth/refresh", json={"refresh_token": session["refresh_token"]},
+                                   timeout=TIMEOUT), 401, "invalid_refresh_token")
+    fresh = requests.post(f"{base}/auth/login", json={"email": user["email"], "password": NEW_PASSWORD},
+                          timeout=TIMEOUT)
+    assert fresh.status_code == 200
+    assert signed_in_everywhere(stack, fresh.json()) == {"users": 200, "photos": 200, "transactions": 200}
+
+
+def test_a_burst_of_wrong_passwords_gets_at_most_the_limit_through(base: str) -> None:
+    """20 parallel guesses through API Gateway (several function environments at once): the
+    deployed per-account limit is 10 failures per window, so at most 10 are checked."""
+    user = register(base)
+    outcomes: Counter[int] = Counter()
+    lock = threading.Lock()
+    barrier = threading.Barrier(20)
+
+    def guess() -> None:
+        barrier.wait()
+        r = requests.post(f"{base}/auth/login", json={"email": user["email"], "password": "wrong guess!"},
+                          timeout=60)
+        with lock:
+            outcomes[r.status_code] += 1
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(outcomes) <= {401, 429} and outcomes[401] <= 10 and sum(outcomes.values()) == 20, outcomes
+    assert outcomes[401] + outcomes[429] == 20
+    locked = requests.post(f"{base}/auth/login", json={"email": user["email"], "password": PASSWORD},
+                           timeout=TIMEOUT)
+    assert_error(locked, 429, "too_many_attempts")
+    assert int(locked.headers["Retry-After"]) >= 1
+
+
+def test_deeply_nested_json_is_a_400_on_every_api(base: str, stack: dict[str, str]) -> None:
+    photographer = register(base, role="photographer")
+    tokens = login(base, photographer["email"])
+    thousand = '{"a":' * 1000 + "1" + "}" * 1000  # 6 KB: under every body limit
+    twenty_thousand = "[" * 20_000 + "]" * 20_000  # 40 KB: json.loads raised RecursionError -> 500
+    headers = {"Content-Type": "application/json", **auth(tokens)}
+    targets = [
+        (f"{base}/auth/login", [thousand]),
+        (f"{base}/auth/register", [thousand]),
+        (f"{stack['PhotosApiUrl'].rstrip('/')}/events", [thousand, twenty_thousand]),
+        (f"{stack['TransactionsApiUrl'].rstrip('/')}/orders", [thousand, twenty_thousand]),
+    ]
+    for url, bodies in targets:
+        for body in bodies:
+            r = requests.post(url, data=body, timeout=TIMEOUT,
+                              headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+            assert_error(r, 400, "json_too_deep")
