@@ -74,6 +74,3 @@ def get_models() -> FaceModels:
     """The process-wide sessions; a warm Lambda container or the sidecar loads them once (~100 ms)."""
     return _models.get()
 
-
-def reset_models() -> None:
-    _models.install(None)
