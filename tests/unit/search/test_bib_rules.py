@@ -3,6 +3,8 @@ the sidecar accepts to store, and the text detector's connected components and b
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from bibocr.detect import TextBox, components, rotated_box
@@ -119,5 +121,6 @@ def test_faint_or_tiny_regions_are_no_text() -> None:
 
 def test_numpy_scalars_are_stored_as_plain_floats() -> None:
     """The service is called in-process with NumPy scalars too; psycopg2 cannot send those."""
-    kept = b.validate_bib("12", np.float32(0.9), (np.float64(1), np.float64(2), np.float64(3), np.float64(4)))
+    confidence: Any = np.float32(0.9)  # what a NumPy pipeline hands over, whatever the annotation says
+    kept = b.validate_bib("12", confidence, (np.float64(1), np.float64(2), np.float64(3), np.float64(4)))
     assert type(kept.confidence) is float and all(type(v) is float for v in kept.box)
