@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help setup lock up down deploy rotate-jwt-key test test-unit lint protos openapi eval-faces bench status logs
+.PHONY: help setup lock up down deploy rotate-jwt-key test test-unit lint protos openapi eval-faces eval-search bench status logs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ openapi:  ## regenerate docs/openapi.json from the Chalice apps' routes
 
 eval-faces: setup  ## face search evaluation on ../shared/data/faces (rank-1, similarity gap, threshold)
 	@$(PY) -m infra.eval_faces
+
+eval-search: setup  ## bib search evaluation on generated race photos (precision, recall, smallest bib height)
+	@$(PY) -m infra.eval_search
 
 bench: up  ## benchmarks, printed side by side with their references
 	@$(PY) -m tests.bench

@@ -164,11 +164,14 @@ def build_layer(content_uri: str, metadata: dict[str, Any] | None = None) -> byt
 def bundled_entries(metadata: dict[str, Any]) -> list[tuple[Path, str]]:
     """What a layer's Metadata asks to add under python/ besides its own folder: ``BundleModels``
     (a folder name for the face models, fetched into a cache outside the repository by
-    infra/models/fetch.sh: model files are never committed)."""
+    infra/models/fetch.sh: model files are never committed) and ``BundleOcrModels`` (the same for
+    the bib-reading OCR models, infra/models/fetch_ocr.sh)."""
     entries: list[tuple[Path, str]] = []
-    models = metadata.get("BundleModels")
-    if models:
-        fetched = subprocess.run(["bash", str(ROOT / "infra" / "models" / "fetch.sh")], check=True,
+    for key, script in (("BundleModels", "fetch.sh"), ("BundleOcrModels", "fetch_ocr.sh")):
+        models = metadata.get(key)
+        if not models:
+            continue
+        fetched = subprocess.run(["bash", str(ROOT / "infra" / "models" / script)], check=True,
                                  capture_output=True, text=True).stdout.strip().splitlines()[-1]
         entries += [(p, f"python/{models}/{p.name}") for p in sorted(Path(fetched).glob("*.onnx"))]
     return entries

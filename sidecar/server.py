@@ -22,6 +22,7 @@ from photostack.db import Database
 from photostack.jsonlog import elapsed_ms, get_logger
 from photostack.photo.v1 import photo_pb2, photo_pb2_grpc
 
+from sidecar.bib_service import BibService
 from sidecar.cache import PhotoCache
 from sidecar.face_service import FaceService
 from sidecar.registration import HEALTH_SERVICE, Registration
@@ -92,7 +93,8 @@ class Sidecar:
             options=[("grpc.so_reuseport", 0)],
         )
         photos = PhotoService(self._repo, self._cache)
-        servicer = PhotoServicer(photos, FaceService(self._repo, self._cache, photos))
+        servicer = PhotoServicer(photos, FaceService(self._repo, self._cache, photos),
+                                 BibService(self._repo, photos))
         photo_pb2_grpc.add_PhotoServiceServicer_to_server(servicer, self._server)
         self._health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)

@@ -15,8 +15,10 @@ from photostack.jsonlog import get_logger
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
 
+from sidecar import bib_messages as bm
 from sidecar import domain as d
 from sidecar import messages as m
+from sidecar.bib_service import BibService
 from sidecar.deadline import DeadlineExceeded, call_deadline
 from sidecar.face_service import FaceService
 from sidecar.service import PhotoService
@@ -50,9 +52,10 @@ def rpc(method: Callable[[Any, Any, grpc.ServicerContext], Any]) -> Callable[...
 
 
 class PhotoServicer(pb_grpc.PhotoServiceServicer):
-    def __init__(self, service: PhotoService, faces: FaceService) -> None:
+    def __init__(self, service: PhotoService, faces: FaceService, bibs: BibService) -> None:
         self._svc = service
         self._faces = faces
+        self._bibs = bibs
 
     @rpc
     def CreateEvent(self, request: pb.CreateEventRequest, context: grpc.ServicerContext) -> pb.Event:
@@ -130,3 +133,23 @@ class PhotoServicer(pb_grpc.PhotoServiceServicer):
         state = self._faces.set_face_indexing(m.caller(request.caller), enabled=request.enabled,
                                               reference=request.reference_embedding)
         return pb.FaceIndexingState(enabled=state.enabled, changed=state.changed)
+
+    @rpc
+    def IndexBibs(self, request: pb.IndexBibsRequest, context: grpc.ServicerContext) -> pb.IndexBibsResponse:
+        done = self._bibs.index_bibs(m.caller(request.caller), request.photo_id, bm.new_bibs(request))
+        return pb.IndexBibsResponse(photo_id=done.photo_id, bib_count=done.bib_count,
+                                    bibs_indexed_at=m.timestamp(done.indexed_at))
+
+    @rpc
+    def GetPhotoBibs(self, request: pb.GetPhotoBibsRequest, context: grpc.ServicerContext) -> pb.PhotoBibs:
+        found = self._bibs.photo_bibs(m.caller(request.caller), request.photo_id)
+        return pb.PhotoBibs(photo_id=found.photo_id, bibs_indexed_at=m.timestamp(found.indexed_at),
+                            bibs=[bm.bib(x) for x in found.bibs])
+
+    @rpc
+    def SearchBibs(self, request: pb.SearchBibsRequest,
+                   context: grpc.ServicerContext) -> pb.SearchBibsResponse:
+        page = self._bibs.search_bibs(m.caller(request.caller), request.event_id, request.number,
+                                      limit=request.limit, cursor=request.cursor)
+        return pb.SearchBibsResponse(matches=[pb.BibMatch(photo=m.photo(x.photo), bib=bm.bib(x.bib))
+                                              for x in page.items], next_cursor=page.next_cursor)

@@ -46,8 +46,10 @@ def on_photo_ready(event: SQSEvent) -> dict[str, Any]:
             continue
         log.info("photo face-indexed", extra={"photo_id": outcome.photo_id, "status": outcome.status,
                                               "faces": outcome.faces, "reason": outcome.reason,
+                                              "bibs": outcome.bibs,
                                               "duration_ms": elapsed_ms(started)})
-        done.append({"photo_id": outcome.photo_id, "status": outcome.status, "faces": outcome.faces})
+        done.append({"photo_id": outcome.photo_id, "status": outcome.status, "faces": outcome.faces,
+                     "bibs": outcome.bibs})
     if failed:
         raise RuntimeError(f"{failed} notice(s) of this batch failed; the batch is delivered again")
     return {"outcomes": done}

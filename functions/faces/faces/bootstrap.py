@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+from bibocr.models import get_models as get_ocr_models
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from facerec.models import get_models
@@ -12,6 +13,7 @@ from photostack.config import get_settings
 from photostack.rpc.photo_client import get_photo_client
 from photostack.warm import WarmSlot
 
+from faces.bibs import BibIndexer
 from faces.indexing import FaceIndexer
 
 
@@ -33,7 +35,8 @@ class S3Derivatives:
 def build_indexer() -> FaceIndexer:
     s3 = boto3.client("s3", config=Config(retries={"max_attempts": 3, "mode": "standard"},
                                           connect_timeout=3, read_timeout=10))
-    return FaceIndexer(get_photo_client(), S3Derivatives(s3, get_settings().derivatives_bucket), get_models())
+    photos, derivatives = get_photo_client(), S3Derivatives(s3, get_settings().derivatives_bucket)
+    return FaceIndexer(photos, derivatives, get_models(), BibIndexer(photos, derivatives, get_ocr_models()))
 
 
 _indexer: WarmSlot[FaceIndexer] = WarmSlot("face indexer", build_indexer)

@@ -9,7 +9,7 @@ queue's maxReceiveCount the notice goes to the dead-letter queue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from facerec.errors import FaceInputError
@@ -43,6 +43,13 @@ class Outcome:
     status: str  # "indexed" | "skipped"
     faces: int = 0
     reason: str = ""
+    bibs: int | None = None  # bib numbers stored; None: the bib step skipped or is off
+
+
+class BibStep(Protocol):
+    """faces.bibs.BibIndexer: reads a photo's bib numbers after its faces."""
+
+    def index(self, photo_id: str, web_key: Any = None) -> int | None: ...
 
 
 class BadNotice(ValueError):
@@ -56,13 +63,22 @@ def parse_notice(body: Any) -> str:
 
 
 class FaceIndexer:
-    def __init__(self, photos: PhotoService, derivatives: Derivatives, models: FaceModels) -> None:
+    def __init__(self, photos: PhotoService, derivatives: Derivatives, models: FaceModels,
+                 bibs: BibStep | None = None) -> None:
         self.photos = photos
         self.derivatives = derivatives
         self.models = models
+        self.bibs = bibs
         self.caller = service_caller("faces")
 
     def index(self, body: Any) -> Outcome:
+        outcome = self._index_faces(body)
+        if self.bibs is None:
+            return outcome
+        # Bibs after faces: when this raises, the notice comes again and the faces are skipped.
+        return replace(outcome, bibs=self.bibs.index(outcome.photo_id, body.get("web_key")))
+
+    def _index_faces(self, body: Any) -> Outcome:
         photo_id = parse_notice(body)
         try:
             photo = self.photos.get_photo(pb.GetPhotoRequest(caller=self.caller, photo_id=photo_id))
