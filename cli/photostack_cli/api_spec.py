@@ -106,6 +106,11 @@ SCHEMAS: dict[str, Schema] = {
         failure_reason={"type": ["string", "null"], "description": "owner only; set when failed"},
         faces={"oneOf": [obj(required=("count", "indexed_at"), count=INT, indexed_at=TIME), {"type": "null"}],
                "description": "owner only; null until indexed for face search (count 0: no face found)"},
+        bib=obj(required=("number", "confidence", "box"), number=STR,
+                confidence={"type": "number", "minimum": 0, "maximum": 1},
+                box={"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4,
+                     "description": "x1, y1, x2, y2 in pixels of the web size"}) | {
+            "description": "only in answers to ?bib=: where and how surely that number was read"},
     ),
     "PhotoPage": page_of("photos", "Photo"),
     "Selfie": obj(required=("image_base64",), image_base64={
@@ -261,8 +266,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/events"): Operation("Events you can see", (200, "EventPage"), query=(*PAGE, "mine")),
     ("GET", "/events/{event_id}"): Operation("One event", (200, "Event"), errors={404: ("not_found",)}),
     ("GET", "/events/{event_id}/photos"): Operation(
-        "An event's photos, page by page", (200, "PhotoPage"), query=PAGE,
-        errors={404: ("not_found",)}),
+        "An event's photos, page by page; with ?bib= only the photos where that bib number was "
+        "read, surest first", (200, "PhotoPage"), query=(*PAGE, "bib"),
+        errors={400: ("bad_request",), 404: ("not_found",)}),
     ("GET", "/photos/{photo_id}"): Operation("One photo", (200, "Photo"), errors={404: ("not_found",)}),
     ("PATCH", "/photos/{photo_id}"): Operation(
         "Set a photo's price or visibility (its photographer)", (200, "Photo"), body="PhotoPatch",
@@ -336,4 +342,8 @@ QUERY: dict[str, Schema] = {
               "schema": {"type": "integer", "minimum": 1}, "description": "page size"},
     "mine": {"name": "mine", "in": "query", "required": False, "schema": {"type": "boolean"},
              "description": "only the caller's own events"},
+    "bib": {"name": "bib", "in": "query", "required": False,
+            "schema": {"type": "string", "pattern": "^[A-Za-z]?[0-9]{1,6}$"},
+            "description": "a bib number (1-6 digits, optionally after one letter): only the photos "
+                           "where it was read, surest first"},
 }
