@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from photostack_cli import config, money
+from photostack_cli import admin, config, money
 from photostack_cli.client import ApiError, Client
 from photostack_cli.journal import Journal
 from photostack_cli.uploader import (
@@ -40,10 +40,12 @@ events_app = typer.Typer(help="Create and list events.", no_args_is_help=True)
 photos_app = typer.Typer(help="List photos and set their prices.", no_args_is_help=True)
 wallet_app = typer.Typer(help="Top up and show your wallet.", no_args_is_help=True)
 config_app = typer.Typer(help="Show or change the CLI's settings.", no_args_is_help=True)
+admin_app = typer.Typer(help="Operator commands on the deployment itself.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
 app.add_typer(photos_app, name="photos")
 app.add_typer(wallet_app, name="wallet")
 app.add_typer(config_app, name="config")
+app.add_typer(admin_app, name="admin")
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -503,6 +505,26 @@ def download(
 
 
 # ---- settings --------------------------------------------------------------------------
+
+
+@admin_app.command("redrive")
+@command
+def admin_redrive(
+    min_age: Annotated[float, typer.Option(
+        help="Seconds an original must have waited before it is taken (0: every one).")] = 0,
+    limit: Annotated[int, typer.Option(help="At most this many dead letters and originals.")] = 1000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Process again the upload dead-letter queue and originals that never became ready."""
+    report = admin.redrive(min_age_s=min_age, limit=limit)
+    if as_json:
+        emit_json(report)
+        return
+    outcomes = ", ".join(f"{n} {k}" for k, n in report.get("outcomes", {}).items()) or "nothing to do"
+    r = report
+    out.print(f"dead letters: {r.get('dead_letters', 0)} read, {r.get('dead_letters_done', 0)} done, "
+              f"{r.get('dead_letters_kept', 0)} kept; originals looked at: "
+              f"{r.get('originals_seen', 0)}; {outcomes}")
 
 
 @config_app.command("show")

@@ -1,4 +1,7 @@
-"""The upload function: S3 ObjectCreated on the uploads bucket -> derivatives -> photo ready or failed."""
+"""The upload function: S3 ObjectCreated on the uploads bucket -> derivatives -> photo ready or failed.
+
+The same code, deployed as the reconcile function, re-drives what fell through on a schedule.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,8 @@ import os
 import time
 from typing import Any
 
-from chalice import Chalice
-from chalice.app import S3Event
+from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent, S3Event
 from photostack.jsonlog import elapsed_ms, get_logger, request_id_var
 from upload import bootstrap
 
@@ -15,6 +18,7 @@ app = Chalice(app_name="photostack-upload")
 log = get_logger("upload")
 
 UPLOADS_BUCKET = os.environ.get("PHOTOSTACK_UPLOADS_BUCKET") or "photostack-uploads"
+RECONCILE_EVERY_MINUTES = 5
 
 
 @app.on_s3_event(bucket=UPLOADS_BUCKET, events=["s3:ObjectCreated:*"], prefix="originals/")
@@ -29,3 +33,24 @@ def on_upload(event: S3Event) -> dict[str, Any]:
                                             "reason": outcome.reason, "duration_ms": elapsed_ms(started)})
     return {"outcomes": [{"photo_id": o.photo_id, "status": o.status.value, "reason": o.reason}
                          for o in outcomes]}
+
+
+@app.schedule(Rate(RECONCILE_EVERY_MINUTES, unit=Rate.MINUTES))
+def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
+    """Re-drive the upload DLQ and originals that never became ready (upload/reconcile.py).
+
+    ``photostack admin redrive`` invokes it with ``detail`` naming the window, e.g.
+    ``{"min_age_s": 0}`` to take every original regardless of age.
+    """
+    request_id_var.set(getattr(event.context, "aws_request_id", None))
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    report = bootstrap.reconcile(min_age_s=_number(detail, "min_age_s", 120.0),
+                                 max_age_s=_number(detail, "max_age_s", 7 * 86400.0),
+                                 limit=int(_number(detail, "limit", 1000)))
+    return report.as_dict()
+
+
+def _number(detail: dict[str, Any], name: str, default: float) -> float:
+    value = detail.get(name, default)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 \
+        else default

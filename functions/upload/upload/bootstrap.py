@@ -17,6 +17,8 @@ from upload.decode import DecodeLimits
 from upload.ledger import RedisWorkLedger
 from upload.notify import SqsPhotoReadyNotifier
 from upload.pipeline import Outcome, UploadLimits, UploadProcessor
+from upload.reconcile import Reconciler, Report
+from upload.records import s3_records
 from upload.registry import GrpcPhotoRegistry
 from upload.storage import S3ObjectStore
 
@@ -55,17 +57,22 @@ def reset_processor() -> None:
     _processor.install(None)
 
 
-def s3_records(event: dict[str, Any]) -> list[tuple[str, str]]:
-    """(bucket, key) of every record of an S3 notification, keys already URL-decoded by Chalice."""
-    from urllib.parse import unquote_plus
-
-    return [
-        (record["s3"]["bucket"]["name"], unquote_plus(record["s3"]["object"]["key"]))
-        for record in event.get("Records", [])
-        if "s3" in record
-    ]
-
-
 def handle(event: dict[str, Any]) -> list[Outcome]:
     processor = get_processor()
     return [processor.process(bucket, key) for bucket, key in s3_records(event)]
+
+
+def build_reconciler() -> Reconciler:
+    settings = get_settings()
+    client_config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3,
+                           read_timeout=20)
+    return Reconciler(get_processor(), boto3.client("s3", config=client_config),
+                      boto3.client("sqs", config=client_config), uploads_bucket=settings.uploads_bucket,
+                      dlq_url=os.environ.get("PHOTOSTACK_UPLOAD_DLQ_URL", ""))
+
+
+_reconciler: WarmSlot[Reconciler] = WarmSlot("reconciler", lambda: build_reconciler())
+
+
+def reconcile(min_age_s: float, max_age_s: float, limit: int) -> Report:
+    return _reconciler.get().run(min_age_s=min_age_s, max_age_s=max_age_s, limit=limit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from upload.bootstrap import s3_records
+from upload.records import s3_records
 
 pytestmark = pytest.mark.unit
 
