@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from photostack.account_status import KEY_PREFIX
 from users import admin as admin_cli
 
 pytestmark = pytest.mark.e2e
@@ -120,7 +121,7 @@ def wait_for_everywhere(stack: dict[str, str], tokens: dict[str, Any], status: i
         time.sleep(0.5)
 
 
-def test_admin_disables_an_account(base: str, stack: dict[str, str]) -> None:
+def test_admin_disables_an_account(base: str, stack: dict[str, str], redis_client: Any) -> None:
     admin = register(base)
     assert admin_cli.main(["promote", admin["email"]]) == 0
     admin_tokens = login(base, admin["email"])
@@ -141,6 +142,12 @@ def test_admin_disables_an_account(base: str, stack: dict[str, str]) -> None:
         time.sleep(0.5)
     assert_error(me, 401, "account_disabled")
     assert wait_for_everywhere(stack, other_session, 401) == EVERYWHERE_401
+    # Redis is only a cache: with the account's entry evicted, every deployed function reads
+    # PostgreSQL and still refuses (a restart or FLUSHALL of the shared Redis would do the same).
+    assert redis_client.delete(KEY_PREFIX + user["id"]) == 1
+    time.sleep(2.5)  # past every environment's 2 s in-process cache
+    assert signed_in_everywhere(stack, other_session) == EVERYWHERE_401
+    assert redis_client.get(KEY_PREFIX + user["id"]) is not None  # a miss refilled the cache
     # Disabling also revoked every refresh family of the account.
     for session in (tokens, other_session):
         assert_error(requests.post(f"{base}/auth/refresh", json={"refresh_token": session["refresh_token"]},
