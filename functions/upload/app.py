@@ -11,6 +11,7 @@ from typing import Any
 
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, S3Event
+from photostack import metrics
 from photostack.jsonlog import elapsed_ms, get_logger, request_id_var
 from upload import bootstrap
 
@@ -31,6 +32,7 @@ def on_upload(event: S3Event) -> dict[str, Any]:
     for outcome in outcomes:
         log.info("upload processed", extra={"photo_id": outcome.photo_id, "status": outcome.status.value,
                                             "reason": outcome.reason, "duration_ms": elapsed_ms(started)})
+        metrics.emit("PhotosProcessed", status=outcome.status.value)
     return {"outcomes": [{"photo_id": o.photo_id, "status": o.status.value, "reason": o.reason}
                          for o in outcomes]}
 
@@ -47,6 +49,8 @@ def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
     report = bootstrap.reconcile(min_age_s=_number(detail, "min_age_s", 120.0),
                                  max_age_s=_number(detail, "max_age_s", 7 * 86400.0),
                                  limit=int(_number(detail, "limit", 1000)))
+    for status, count in report.outcomes.items():
+        metrics.emit("PhotosRedriven", count, status=status)
     return report.as_dict()
 
 

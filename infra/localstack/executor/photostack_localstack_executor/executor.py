@@ -26,6 +26,8 @@ from localstack.services.lambda_.invocation.executor_endpoint import ExecutorEnd
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 
+from photostack_localstack_executor.metrics import SHIPPER
+
 LOG = logging.getLogger(__name__)
 RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
 LOOPBACK = "127.0.0.1"
@@ -109,7 +111,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
 
     # -- invocations --------------------------------------------------------------
     def invoke(self, payload: dict[str, str]) -> InvocationResult:
-        return self.executor_endpoint.invoke(payload)
+        result = self.executor_endpoint.invoke(payload)
+        if result.logs:
+            SHIPPER.ship(result.logs)  # CloudWatch's EMF extraction, which LocalStack lacks
+        return result
 
     def get_logs(self) -> str:
         return "".join(self._logs)

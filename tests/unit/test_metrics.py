@@ -1,0 +1,59 @@
+"""Embedded Metric Format: what the functions print, and what the executor turns into metrics."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from photostack import metrics
+
+pytestmark = pytest.mark.unit
+
+EXTRACTOR = (Path(__file__).resolve().parents[2] / "infra" / "localstack" / "executor"
+             / "photostack_localstack_executor" / "metrics.py")
+
+
+def extractor() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("emf_extractor", EXTRACTOR)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_metric_is_one_emf_line_with_the_function_as_a_dimension(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "photostack-photos")
+    metrics.emit("Requests", route="/events", status_class="2xx")
+    line = capsys.readouterr().out
+    assert line.count("\n") == 1
+    doc = json.loads(line)
+    directive = doc["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "photostack"
+    assert directive["Dimensions"] == [["function", "route", "status_class"]]
+    assert directive["Metrics"] == [{"Name": "Requests", "Unit": "Count"}]
+    assert (doc["function"], doc["route"], doc["Requests"]) == ("photostack-photos", "/events", 1)
+
+
+def test_an_unknown_unit_is_refused() -> None:
+    with pytest.raises(ValueError):
+        metrics.record("Requests", unit="Parsecs")
+
+
+def test_the_executor_extracts_what_the_function_printed() -> None:
+    line = json.dumps(metrics.record("PhotosProcessed", 3, status="ready"))
+    found = extractor().metric_data(line)
+    assert found is not None
+    namespace, data = found
+    assert namespace == "photostack"
+    assert [(d["MetricName"], d["Value"], d["Unit"]) for d in data] == [("PhotosProcessed", 3.0, "Count")]
+    assert {x["Name"]: x["Value"] for x in data[0]["Dimensions"]} == {"function": "local", "status": "ready"}
+
+
+@pytest.mark.parametrize("line", ["", "plain text", '{"msg": "request", "status": 200}',
+                                  '{"_aws": {"Timestamp": "soon"}}', '{"_aws": 3', "START RequestId: x"])
+def test_other_log_lines_are_not_metrics(line: str) -> None:
+    assert extractor().metric_data(line) is None
