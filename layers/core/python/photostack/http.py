@@ -19,7 +19,7 @@ from typing import Any
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 from chalice.app import Request
 
-from photostack import errors
+from photostack import errors, metrics
 from photostack.account_status import get_account_status
 from photostack.config import get_settings
 from photostack.jsonlog import elapsed_ms, get_logger, request_id_var
@@ -82,6 +82,9 @@ def api_route(app: Chalice, path: str, **kwargs: Any) -> Callable[[Callable[...,
                     "method": request.method if request is not None else None,
                     "route": path, "status": status, "duration_ms": elapsed_ms(start),
                 })
+                metrics.emit("Requests", route=path, status_class=f"{status // 100}xx")
+                if status >= 500:
+                    metrics.emit("Errors", route=path)
                 request_id_var.reset(token)
 
         app.route(path, **kwargs)(wrapped)
