@@ -119,7 +119,7 @@ localstack_up() {
     cd "$STATE/localstack"
     export GATEWAY_LISTEN="127.0.0.1:$LOCALSTACK_PORT"
     export LOCALSTACK_VOLUME_DIR="$STATE/localstack/volume"
-    export SERVICES="s3,sqs,lambda,apigateway,cloudformation,logs,iam,sts,ssm,events,secretsmanager,scheduler"
+    export SERVICES="s3,sqs,lambda,apigateway,cloudformation,logs,iam,sts,ssm,events,secretsmanager,scheduler,cloudwatch"
     export LAMBDA_RUNTIME_EXECUTOR=process
     export PHOTOSTACK_LAMBDA_PYTHON="$STATE/lambda-runtime/bin/python"
     # S3 checks presigned signatures (content type and length are signed), as AWS does.
