@@ -67,9 +67,13 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
-def _str(name: str, default: str) -> str:
+def env_str(name: str, default: str) -> str:
+    """A text setting; unset or empty means the default."""
     raw = os.environ.get(name)
     return default if raw is None or raw == "" else raw
+
+
+_str = env_str
 
 
 @dataclass(frozen=True)
