@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import boto3
@@ -30,7 +29,7 @@ def build_processor() -> UploadProcessor:
     s3 = boto3.client("s3", config=Config(retries={"max_attempts": 3, "mode": "standard"},
                                           connect_timeout=3, read_timeout=20))
     redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    faces_queue = os.environ.get("PHOTOSTACK_FACES_QUEUE_URL", "")
+    faces_queue = upload.faces_queue_url
     # Short timeouts and one retry: the notice must not hold up the upload for long.
     notifier = SqsPhotoReadyNotifier(
         boto3.client("sqs", config=Config(retries={"max_attempts": 2, "mode": "standard"},
@@ -68,7 +67,7 @@ def build_reconciler() -> Reconciler:
                            read_timeout=20)
     return Reconciler(get_processor(), boto3.client("s3", config=client_config),
                       boto3.client("sqs", config=client_config), uploads_bucket=settings.uploads_bucket,
-                      dlq_url=os.environ.get("PHOTOSTACK_UPLOAD_DLQ_URL", ""))
+                      dlq_url=load_upload_settings().dead_letter_queue_url)
 
 
 _reconciler: WarmSlot[Reconciler] = WarmSlot("reconciler", lambda: build_reconciler())

@@ -4,6 +4,8 @@ PHOTOSTACK_UPLOAD_MAX_BYTES      largest original read from S3 (default 64 MiB)
 PHOTOSTACK_UPLOAD_MAX_PIXELS     largest declared width x height (default 80 MP)
 PHOTOSTACK_UPLOAD_LOCK_TTL_S     lock on one object's work; a little over the function timeout (default 75)
 PHOTOSTACK_UPLOAD_DONE_TTL_S     how long a finished object is remembered (default 7 days)
+PHOTOSTACK_FACES_QUEUE_URL       where photo-ready notices go for indexing (default: none sent)
+PHOTOSTACK_UPLOAD_DLQ_URL        the upload dead-letter queue the reconciler drains (default: none)
 
 The buckets, Redis and the sidecar address come from :mod:`photostack.config`.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from photostack.config import env_int
+from photostack.config import env_int, env_str
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class UploadSettings:
     max_pixels: int
     lock_ttl_s: int
     done_ttl_s: int
+    faces_queue_url: str
+    dead_letter_queue_url: str
 
 
 def _positive(name: str, default: int) -> int:
@@ -33,4 +37,6 @@ def load_upload_settings() -> UploadSettings:
         max_pixels=_positive("PHOTOSTACK_UPLOAD_MAX_PIXELS", 80_000_000),
         lock_ttl_s=_positive("PHOTOSTACK_UPLOAD_LOCK_TTL_S", 75),
         done_ttl_s=_positive("PHOTOSTACK_UPLOAD_DONE_TTL_S", 7 * 24 * 3600),
+        faces_queue_url=env_str("PHOTOSTACK_FACES_QUEUE_URL", ""),
+        dead_letter_queue_url=env_str("PHOTOSTACK_UPLOAD_DLQ_URL", ""),
     )
