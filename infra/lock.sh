@@ -18,3 +18,4 @@ lock() {  # lock <requirements.txt> <output.lock>
 }
 lock "$ROOT/requirements/dev.txt" "$ROOT/requirements/dev.lock"
 lock "$ROOT/infra/localstack/requirements.txt" "$ROOT/infra/localstack/requirements.lock"
+lock "$ROOT/infra/sam/requirements.txt" "$ROOT/infra/sam/requirements.lock"
