@@ -16,6 +16,7 @@ import json, sys
 outputs = json.load(open(sys.argv[1]))
 print(f"""
 photostack is up ({sys.argv[2]} s)
+  web app           {outputs.get('WebUrl', '(not published)')}
   users API         {outputs['UsersApiUrl']}
   photos API        {outputs['PhotosApiUrl']}
   transactions API  {outputs['TransactionsApiUrl']}

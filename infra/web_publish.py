@@ -56,8 +56,9 @@ def site_config(outputs: dict[str, str], *, simulated_payments: bool) -> dict[st
     }
 
 
-def site_files(dist: Path = DIST) -> dict[str, bytes]:
+def site_files(dist: Path | None = None) -> dict[str, bytes]:
     """Object key -> bytes for every file of the build (the build stamp is not published)."""
+    dist = dist or DIST
     return {str(p.relative_to(dist)): p.read_bytes() for p in sorted(dist.rglob("*"))
             if p.is_file() and not p.name.startswith(".")}
 

@@ -105,9 +105,11 @@ export function Gallery({ eventId }: { eventId: string; session: Session }) {
       <FindMe
         eventId={eventId}
         onMatches={async (found) => {
+          // The matches' own records (price, preview) for the grid and the lightbox, then both at once.
+          const records = found ? await Promise.all(found.map((m) => request<Photo>("photos", "GET", `/photos/${m.photo_id}`))) : [];
+          setOpen(null);
+          setMatchPhotos(records);
           setMatches(found);
-          // The matches' own records (price, preview) for the grid and the lightbox.
-          setMatchPhotos(found ? await Promise.all(found.map((m) => request<Photo>("photos", "GET", `/photos/${m.photo_id}`))) : []);
         }}
       />
       {matches && (

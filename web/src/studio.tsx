@@ -85,7 +85,7 @@ async function allPhotos(eventId: string): Promise<Photo[]> {
   let cursor: string | null = null;
   do {
     const page: { photos: Photo[]; next_cursor: string | null } = await request("photos", "GET", `/events/${eventId}/photos`, {
-      query: { limit: 200, cursor },
+      query: { limit: 100, cursor },
     });
     photos.push(...page.photos);
     cursor = page.next_cursor;
@@ -125,7 +125,7 @@ function percent(sent: number, total: number): number {
   return total ? Math.min(100, Math.round((sent / total) * 100)) : 0;
 }
 
-function UploadPanel({ eventId, onUploaded }: { eventId: string; onUploaded: () => void }) {
+function UploadPanel({ eventId, onBusy }: { eventId: string; onBusy: (busy: boolean) => void }) {
   const [, setTick] = useState(0);
   const uploader = useRef<Uploader | null>(null);
   uploader.current ??= new Uploader(eventId, () => setTick((t) => t + 1));
@@ -134,8 +134,12 @@ function UploadPanel({ eventId, onUploaded }: { eventId: string; onUploaded: () 
   const left = unfinished(eventId).length;
   const start = async (files: File[]) => {
     if (files.length === 0) return;
-    await up.add(files);
-    onUploaded();
+    onBusy(true);
+    try {
+      await up.add(files);
+    } finally {
+      onBusy(up.busy);
+    }
   };
   return (
     <section aria-labelledby="upload-h">
@@ -284,8 +288,9 @@ export function StudioEvent({ eventId }: { eventId: string }) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [tick, setTick] = useState(0);
   const refresh = () => setTick((t) => t + 1);
+  const uploading = useRef(false);
 
-  // Live processing status: poll while anything is pending.
+  // Live processing status: poll while files are being sent or anything is pending.
   useEffect(() => {
     let live = true;
     let timer = 0;
@@ -295,7 +300,7 @@ export function StudioEvent({ eventId }: { eventId: string }) {
         if (!live) return;
         setPhotos(list);
         setError(null);
-        if (list.some((p) => p.status === "pending")) timer = window.setTimeout(poll, 2000);
+        if (uploading.current || list.some((p) => p.status === "pending")) timer = window.setTimeout(poll, 2000);
       } catch (err) {
         if (live) setError(err);
       }
@@ -324,7 +329,13 @@ export function StudioEvent({ eventId }: { eventId: string }) {
       <p>
         Customer link: <a href={link}>{link}</a>
       </p>
-      <UploadPanel eventId={eventId} onUploaded={refresh} />
+      <UploadPanel
+        eventId={eventId}
+        onBusy={(busy) => {
+          uploading.current = busy;
+          refresh();
+        }}
+      />
       <h2>Photos</h2>
       <p role="status" data-testid="counts">
         {counts.ready} ready · {counts.pending} processing · {counts.failed} failed

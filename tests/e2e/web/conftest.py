@@ -54,9 +54,21 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report: Any = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
+
+
+FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
-    """A page in a fresh context (one person); ``phone=True`` for a phone-sized viewport."""
+def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
+    """A page in a fresh context (one person); ``phone=True`` for a phone-sized viewport.
+    When the test fails, every page's last state is saved as a screenshot, to see what it showed."""
     contexts: list[Any] = []
 
     def make(*, phone: bool = False) -> Any:
@@ -71,6 +83,10 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
         return page
 
     yield make
+    if request.node.stash.get(FAILED, False):
+        for i, context in enumerate(contexts):
+            for j, page in enumerate(context.pages):
+                shot(page, f"failed-{request.node.name[:60]}-{i}{j}")
     for context in contexts:
         context.close()
 

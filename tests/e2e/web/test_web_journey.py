@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.e2e import fixtures_images as images
 from tests.e2e.web.conftest import (
@@ -45,7 +46,7 @@ def wait_indexed(stack: dict[str, str], token: str, event_id: str, photo_ids: li
     deadline = time.monotonic() + READY_TIMEOUT_S
     url = f"{stack['PhotosApiUrl']}/events/{event_id}/photos"
     while time.monotonic() < deadline:
-        photos = requests.get(url, params={"limit": 200}, headers={"Authorization": f"Bearer {token}"},
+        photos = requests.get(url, params={"limit": 100}, headers={"Authorization": f"Bearer {token}"},
                               timeout=30).json()["photos"]
         if all(p.get("faces") is not None for p in photos if p["id"] in photo_ids):
             return
@@ -82,7 +83,7 @@ def test_photographer_uploads_and_prices_then_a_customer_finds_buys_and_download
     assert all(photo_of.values()) and len(set(photo_of.values())) == 6
     studio.get_by_text("6 ready · 0 processing · 0 failed").wait_for(timeout=READY_TIMEOUT_S * 1000)
     studio.get_by_role("button", name="Select all ready").click()
-    studio.get_by_label("Price").fill("4.50")
+    studio.get_by_label("Price", exact=True).fill("4.50")
     studio.get_by_role("button", name="Set price for 6 selected").click()
     studio.get_by_text("Priced 6 photos at €4.50.").wait_for()
     check_axe(studio, "studio event")
@@ -109,6 +110,7 @@ def test_photographer_uploads_and_prices_then_a_customer_finds_buys_and_download
 
     customer.locator("input[type=file]").set_input_files(str(SELFIE))
     customer.get_by_text("2 photos of you, best match first.").wait_for(timeout=60_000)
+    customer.locator(".grid .tile img").nth(1).wait_for()
     found = customer.locator(".grid .tile").evaluate_all("els => els.map(e => e.dataset.photoId)")
     assert sorted(found) == sorted(group_ids)
 
@@ -135,7 +137,7 @@ def test_photographer_uploads_and_prices_then_a_customer_finds_buys_and_download
     customer.get_by_text("Added €20.00 to your wallet.").wait_for()
     customer.get_by_role("button", name="Buy 2 photos").click()
     customer.get_by_text("Bought 2 photos for €9.00.").wait_for()
-    assert "€11.00" in customer.get_by_test_id("balance").inner_text()
+    expect(customer.get_by_test_id("balance")).to_have_text("€11.00")
     check_axe(customer, "cart")
     shot(customer, "cart")
 

@@ -99,6 +99,7 @@ class Settings:
     grpc_deadline_s: float
     log_level: str
     sidecar_service: str = "photo-sidecar"  # the photo sidecar's name in Consul
+    web_origin: str = ""  # the web app's origin, the one CORS allows ("" = no CORS header)
 
     @property
     def is_production(self) -> bool:
@@ -142,6 +143,7 @@ def load() -> Settings:
         grpc_deadline_s=env_int("PHOTOSTACK_GRPC_DEADLINE_MS", 2000) / 1000.0,
         log_level=_str("PHOTOSTACK_LOG_LEVEL", "INFO"),
         sidecar_service=_str("PHOTOSTACK_SIDECAR_SERVICE", "photo-sidecar"),
+        web_origin=_str("PHOTOSTACK_WEB_ORIGIN", ""),
     )
     # Outside local: no variable may carry a known local value, and no setting may have
     # fallen back to one (the database URL's default holds the local password).

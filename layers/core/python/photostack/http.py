@@ -39,7 +39,14 @@ _JSON_TOKEN = re.compile(r'"(?:[^"\\]+|\\.)*"?|[\[\]{}]')
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body=json.dumps(body, default=str), status_code=status,
-                    headers={**JSON_HEADERS, **(headers or {})})
+                    headers={**JSON_HEADERS, **cors_headers(), **(headers or {})})
+
+
+def cors_headers() -> dict[str, str]:
+    """The web app's origin (template.yaml WebOrigin) may read every answer, errors included;
+    no other origin. API Gateway answers the preflight itself (the APIs' Cors property)."""
+    origin = get_settings().web_origin
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
 
 
 def error_response(exc: errors.ApiError) -> Response:
