@@ -24,6 +24,9 @@ down:  ## stop what `make up` started (the database and its data stay)
 deploy:  ## build the function and layer artifacts and create/update the stack in LocalStack
 	@$(PY) infra/deploy.py
 
+invoke:  ## run one function once without Docker: FN=<LogicalId> EVENT=events/<file>.json (photostack-sam local invoke)
+	@$(PY) infra/sam/local_invoke.py local invoke "$(FN)" $(if $(EVENT),-e "$(EVENT)")
+
 rotate-jwt-key:  ## new JWT signing key in the local stack's secret; old tokens verify until they expire
 	@$(PY) infra/rotate_jwt_key.py
 
