@@ -6,6 +6,8 @@ source "$ROOT/infra/lib.sh"
 mkdir -p "$ROOT/.state"
 ensure_venv "$ROOT/.venv" "$(hash_files "$ROOT"/requirements/dev.lock)" -r "$ROOT/requirements/dev.lock"
 bash "$ROOT/infra/localstack/install.sh"
+# The real SAM CLI in its own virtualenv, and photostack-sam (local invoke without Docker) in .venv/bin.
+bash "$ROOT/infra/sam/install.sh"
 # The photostack CLI, installed into the project's environment (editable: the repo is the source).
 if [[ ! -x "$ROOT/.venv/bin/photostack" ]]; then
   log "installing the photostack CLI into .venv"
