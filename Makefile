@@ -25,7 +25,7 @@ deploy:  ## build the function and layer artifacts and create/update the stack i
 	@$(PY) infra/deploy.py
 
 invoke:  ## run one function once without Docker: FN=<LogicalId> EVENT=events/<file>.json (photostack-sam local invoke)
-	@$(PY) infra/sam/local_invoke.py local invoke "$(FN)" $(if $(EVENT),-e "$(EVENT)")
+	@$(PY) infra/sam/local_invoke.py local invoke $(if $(FN),"$(FN)") $(if $(EVENT),-e "$(EVENT)")
 
 rotate-jwt-key:  ## new JWT signing key in the local stack's secret; old tokens verify until they expire
 	@$(PY) infra/rotate_jwt_key.py
