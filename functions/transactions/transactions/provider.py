@@ -6,7 +6,8 @@ this to play the provider:
     python -m transactions.provider --url http://.../webhooks/payments \\
         --payment-id <uuid> [--status failed]
 
-The secret is ``PHOTOSTACK_PAYMENT_WEBHOOK_SECRET`` (as for the function).
+The secret is the one the function reads: the stack's ``PaymentWebhookSecret`` in Secrets
+Manager (``get_settings().payment_webhook_secret``; locally LocalStack's, found by name).
 """
 
 from __future__ import annotations
