@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ import requests
 
 from infra.bib_images import clean_sample
 from tests.e2e.test_faces_e2e import DATA, TIMEOUT, account, create_event
+from tests.integration.cli.conftest import Cli
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +58,8 @@ def wait_found(base: str, who: dict[str, str], event_id: str, want: dict[str, se
     raise AssertionError(f"not found in {timeout_s} s: {seen}, wanted {want}")
 
 
-def test_bib_search_finds_uploaded_photos_through_the_deployed_stack(stack: dict[str, str]) -> None:
+def test_bib_search_finds_uploaded_photos_through_the_deployed_stack(stack: dict[str, str],
+                                                                    tmp_path: Path) -> None:
     base = stack["PhotosApiUrl"].rstrip("/")
     photographer, customer = account(stack, "photographer"), account(stack, "customer")
     event_id = create_event(base, photographer)
@@ -85,6 +88,12 @@ def test_bib_search_finds_uploaded_photos_through_the_deployed_stack(stack: dict
     rest = by_bib(base, customer, event_id, shared, limit=1, cursor=page["next_cursor"]).json()
     assert len(page["photos"]) == 1 and len(rest["photos"]) == 1 and rest["next_cursor"] is None
     assert by_bib(base, customer, event_id, "0").json()["photos"] == []
+
+    # The command line asks the same: `photostack photos list <event> --bib N`.
+    cli = Cli(tmp_path / "customer", stack)
+    cli.register("customer")
+    listed = cli.json("photos", "list", event_id, "--bib", alone)["photos"]
+    assert [(p["id"], p["bib"]["number"]) for p in listed] == [(big, alone)]
 
     # A photo its owner makes private leaves the customer's answers, not the owner's.
     r = requests.patch(f"{base}/photos/{small}", json={"visibility": "private"}, headers=photographer,
