@@ -54,8 +54,10 @@ def _client() -> Any:
             kwargs["endpoint_url"] = LOCALSTACK_ENDPOINT
         if not os.environ.get("AWS_ACCESS_KEY_ID"):
             kwargs.update(aws_access_key_id="test", aws_secret_access_key="test")  # noqa: S106 (LocalStack's)
-        if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
-            kwargs["region_name"] = "us-east-1"
+    # Lambda sets AWS_REGION (botocore reads only AWS_DEFAULT_REGION); LocalStack's region locally.
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region or settings.env == LOCAL_ENV:
+        kwargs["region_name"] = region or "us-east-1"
     return boto3.client("secretsmanager", **kwargs)
 
 
