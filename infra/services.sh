@@ -34,6 +34,16 @@ apt_install() {
     || { tail -20 "$STATE/log/apt.log" >&2; return 1; }
 }
 
+# A daemon must not inherit this script's open files: started under
+# `flock /tmp/ps/stack.lock infra/services.sh ...`, Consul or the sidecar would otherwise keep the
+# lock's file open, and so the lock held, for as long as they run.
+close_inherited_fds() {
+  local fd
+  for fd in $(ls /proc/$BASHPID/fd); do
+    if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
 wait_for() {  # wait_for <seconds> <description> <command...>
   local secs="$1" what="$2"; shift 2
   local deadline=$((SECONDS + secs))
@@ -93,18 +103,33 @@ redis_up() {
 
 redis_down() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave 2>/dev/null || true; }
 
-# --- Consul (dev agent built from its Go module) --------------------------------
+# --- Consul (dev agent built from its Go module, ACLs on, Connect CA) -------------
+# ACLs default to deny. The management token and each service's token are generated once into
+# .state/consul/ (mode 600, never committed) and re-applied after every start, since a dev
+# agent keeps everything in memory; `up` applies them on every run (idempotent, a second).
+CONSUL_STATE="$STATE/consul"
+
+consul_acl() {
+  local py="$ROOT/.venv/bin/python"; [[ -x "$py" ]] || py=python3
+  "$py" "$ROOT/infra/consul/acl.py" "$@" --state "$CONSUL_STATE"
+}
+
 consul_up() {
-  if curl -fsS "http://127.0.0.1:$CONSUL_HTTP_PORT/v1/status/leader" 2>/dev/null | grep -q ':'; then return 0; fi
+  if curl -fsS "http://127.0.0.1:$CONSUL_HTTP_PORT/v1/status/leader" 2>/dev/null | grep -q ':'; then
+    consul_acl apply --addr "127.0.0.1:$CONSUL_HTTP_PORT"
+    return 0
+  fi
   local bin
   bin="$(bash "$ROOT/infra/consul/build.sh" | tail -1)"
-  log "starting Consul dev agent on 127.0.0.1:$CONSUL_HTTP_PORT"
-  nohup "$bin" agent -dev -bind 127.0.0.1 -client 127.0.0.1 -http-port "$CONSUL_HTTP_PORT" \
-    -grpc-port 8502 -config-file "$ROOT/infra/consul/dev.hcl" \
-    >"$STATE/log/consul.log" 2>&1 &
+  consul_acl init
+  log "starting Consul dev agent on 127.0.0.1:$CONSUL_HTTP_PORT (ACLs: default deny)"
+  (close_inherited_fds; exec nohup "$bin" agent -dev -bind 127.0.0.1 -client 127.0.0.1 \
+    -http-port "$CONSUL_HTTP_PORT" -grpc-port 8502 -config-file "$ROOT/infra/consul/dev.hcl" \
+    -config-file "$CONSUL_STATE/acl.hcl" >"$STATE/log/consul.log" 2>&1) &
   echo $! >"$STATE/run/consul.pid"
   touch "$STATE/started/consul"
   wait_for 60 consul bash -c "curl -fsS http://127.0.0.1:$CONSUL_HTTP_PORT/v1/status/leader | grep -q ':'"
+  consul_acl apply --addr "127.0.0.1:$CONSUL_HTTP_PORT"
 }
 
 consul_down() { kill_pidfile consul; }
@@ -150,11 +175,14 @@ localstack_down() {
   pkill -f "photostack_localstack_executor/runtime.py" 2>/dev/null || true
 }
 
-# --- Photo sidecar (gRPC, registers itself in Consul) -----------------------------
+# --- Photo sidecar (gRPC over Connect mTLS, registers itself in Consul) -----------
+# It serves only mutual TLS with its Connect certificate, so it needs Consul first; its
+# health check answers in plaintext on a loopback port of its own (what Consul probes).
 SIDECAR_PORT="${PHOTOSTACK_SIDECAR_PORT:-50051}"
+SIDECAR_HEALTH_PORT="${PHOTOSTACK_SIDECAR_HEALTH_PORT:-50052}"
 
 sidecar_healthy() {
-  "$ROOT/.venv/bin/python" - "$SIDECAR_PORT" <<'PY' >/dev/null 2>&1
+  "$ROOT/.venv/bin/python" - "$SIDECAR_HEALTH_PORT" <<'PY' >/dev/null 2>&1
 import sys, grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 channel = grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}")
@@ -165,11 +193,16 @@ PY
 
 sidecar_up() {
   if sidecar_healthy; then return 0; fi
-  log "starting the photo sidecar on 127.0.0.1:$SIDECAR_PORT"
+  consul_up
+  log "starting the photo sidecar on 127.0.0.1:$SIDECAR_PORT (mTLS; health on 127.0.0.1:$SIDECAR_HEALTH_PORT)"
   (
     cd "$ROOT"
+    close_inherited_fds
     PHOTOSTACK_CONSUL_ADDR="${PHOTOSTACK_CONSUL_ADDR-127.0.0.1:$CONSUL_HTTP_PORT}" \
-      nohup "$ROOT/.venv/bin/python" -m sidecar --port "$SIDECAR_PORT" >"$STATE/log/sidecar.log" 2>&1 &
+    PHOTOSTACK_CONSUL_TOKEN_FILE="$CONSUL_STATE/tokens/photo-sidecar.token" \
+      nohup "$ROOT/.venv/bin/python" -m sidecar --port "$SIDECAR_PORT" --health-port "$SIDECAR_HEALTH_PORT" \
+        --pins-file "$STATE/sidecar/serving.pem" \
+      >"$STATE/log/sidecar.log" 2>&1 &
     echo $! >"$STATE/run/sidecar.pid"
   )
   touch "$STATE/started/sidecar"

@@ -16,10 +16,6 @@ _STATUS_TO_PB = {"pending": pb.PHOTO_STATUS_PENDING, "ready": pb.PHOTO_STATUS_RE
                  "failed": pb.PHOTO_STATUS_FAILED}
 
 
-def caller(msg: pb.Caller) -> d.Caller:
-    return d.Caller(user_id=msg.user_id, role=msg.role)
-
-
 def visibility(value: int, *, default: str | None) -> str | None:
     if value == pb.VISIBILITY_UNSPECIFIED:
         return default

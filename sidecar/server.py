@@ -1,9 +1,16 @@
-"""Wire the photo sidecar: servicer, health, reflection, interceptors, shutdown.
+"""Wire the photo sidecar: servicer, health, reflection, interceptors, mTLS, shutdown.
 
 A bounded thread pool serves calls; beyond ``max_concurrent_rpcs`` waiting calls
 the server answers RESOURCE_EXHAUSTED instead of queueing without bound. Stopping
 marks the instance NOT_SERVING, deregisters it from Consul, drains in-flight
 calls for ``grace_s`` and closes the pools.
+
+Two ports, one server: ``port`` serves mutual TLS with the Consul Connect leaf certificate
+(client certificates required, identities checked by :mod:`sidecar.identity`), and
+``health_port``, plaintext on loopback, where only ``grpc.health.v1.Health/Check`` answers:
+Consul's gRPC check cannot present a client certificate, and probing the same server (not a
+TTL the process reports about itself) is what tells Consul that calls are actually served.
+The certificate and its renewal: sidecar/transport.py.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ import time
 from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import grpc
 import redis
@@ -29,6 +37,7 @@ from sidecar.registration import HEALTH_SERVICE, Registration
 from sidecar.repository import Repository
 from sidecar.service import PhotoService
 from sidecar.servicer import PhotoServicer
+from sidecar.transport import ConnectTransport
 
 log = get_logger("sidecar.server")
 
@@ -37,16 +46,18 @@ HEALTH_PROBE_S = 2.0
 # Re-registering is idempotent; repeating it brings the instance back after a
 # Consul agent restart (a dev agent forgets its services).
 REREGISTER_EVERY = 5
-
-
 @dataclass(frozen=True)
 class SidecarConfig:
     database_url: str
     redis_url: str
-    consul_addr: str = ""  # empty: do not register
+    consul_addr: str  # the local agent: Connect certificates, intentions, registration
+    consul_token: str = ""  # this service's ACL token
+    register: bool = True
     service_name: str = "photo-sidecar"
     host: str = "127.0.0.1"
     port: int = 50051
+    health_port: int = 0  # plaintext, loopback, health check only; 0: any free port
+    pins_file: str = ""  # where to write the serving certificates (public) for operators' tools
     workers: int = 16
     max_concurrent_rpcs: int = 256
     grace_s: float = 5.0
@@ -78,9 +89,23 @@ class AccessLog(grpc.ServerInterceptor):
             response_serializer=handler.response_serializer)
 
 
+class Transport(Protocol):
+    """How the serving port is secured and callers identified (sidecar.transport.ConnectTransport)."""
+
+    interceptor: grpc.ServerInterceptor
+
+    def add_port(self, server: grpc.Server, address: str) -> int: ...
+    def refresh(self) -> bool: ...  # True: what pins() answers changed
+    def pins(self) -> list[bytes]: ...  # serving certificates clients may trust (Consul Meta)
+    def describe(self) -> dict[str, str]: ...
+    def close(self) -> None: ...
+
+
 class Sidecar:
-    def __init__(self, config: SidecarConfig) -> None:
+    def __init__(self, config: SidecarConfig, transport: Transport | None = None) -> None:
         self.config = config
+        self.transport = transport or ConnectTransport(config.consul_addr, config.consul_token,
+                                                       config.service_name)
         self._db = Database(config.database_url, schema="photos", minconn=1, maxconn=config.workers)
         self._repo = Repository(self._db)
         self._cache = PhotoCache(
@@ -89,7 +114,8 @@ class Sidecar:
             ttl_s=config.cache_ttl_s)
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="rpc"),
-            interceptors=[AccessLog()], maximum_concurrent_rpcs=config.max_concurrent_rpcs,
+            interceptors=[AccessLog(), self.transport.interceptor],
+            maximum_concurrent_rpcs=config.max_concurrent_rpcs,
             options=[("grpc.so_reuseport", 0)],
         )
         photos = PhotoService(self._repo, self._cache)
@@ -99,11 +125,16 @@ class Sidecar:
         self._health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
         self._enable_reflection()
-        self.port = self._server.add_insecure_port(f"{config.host}:{config.port}")
+        self.port = self.transport.add_port(self._server, f"{config.host}:{config.port}")
         if self.port == 0:
             raise RuntimeError(f"cannot listen on {config.host}:{config.port}")
-        self._registration = (Registration(config.consul_addr, config.host, self.port, config.service_name)
-                              if config.consul_addr else None)
+        self.health_port = self._server.add_insecure_port(f"127.0.0.1:{config.health_port}")
+        if self.health_port == 0:
+            raise RuntimeError(f"cannot listen on 127.0.0.1:{config.health_port}")
+        self._registration = (
+            Registration(config.consul_addr, config.host, self.port, config.service_name,
+                         health_port=self.health_port, token=config.consul_token, pins=self.transport.pins)
+            if config.register else None)
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._prober = threading.Thread(target=self._probe, name="health-probe", daemon=True)
@@ -128,7 +159,12 @@ class Sidecar:
         ticks = 0
         while not self._stopping.wait(HEALTH_PROBE_S):
             ticks += 1
-            if self._registration is not None and ticks % REREGISTER_EVERY == 0:
+            # Keeps the certificates fresh between handshakes; a renewed serving certificate is
+            # published at once, so clients trust it before it is served.
+            renewed = self.transport.refresh()
+            if renewed:
+                self._write_pins()
+            if self._registration is not None and (renewed or ticks % REREGISTER_EVERY == 0):
                 self._registration.try_register()
             try:
                 self._repo.ping()
@@ -141,13 +177,25 @@ class Sidecar:
                 self._set_serving(ok)
                 serving = ok
 
+    def _write_pins(self) -> None:
+        """The serving certificates clients may trust, for grpcurl (-cacert): public, not secret."""
+        if not self.config.pins_file:
+            return
+        path = Path(self.config.pins_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(b"".join(self.transport.pins()))
+        partial.replace(path)
+
     def start(self) -> None:
         self._server.start()
+        self._write_pins()
         self._set_serving(True)
         self._prober.start()
         if self._registration is not None:
             self._registration.try_register()
-        log.info("listening", extra={"address": f"{self.config.host}:{self.port}"})
+        log.info("listening", extra={"address": f"{self.config.host}:{self.port}",
+                                     "health_port": self.health_port, **self.transport.describe()})
 
     def stop(self, grace_s: float | None = None) -> None:
         """Stop taking calls, leave Consul, drain in-flight calls, close the pools."""
@@ -162,6 +210,7 @@ class Sidecar:
             self._registration.deregister()
         self._server.stop(self.config.grace_s if grace_s is None else grace_s).wait()
         self._repo.close()
+        self.transport.close()
         self._stopped.set()
         log.info("stopped")
 

@@ -33,7 +33,6 @@ from tests.bench.stats import summary_ms  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "faces"
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
-SIDECAR = "127.0.0.1:50051"
 PHOTOS, NUMBERS = 10_000, 4_000  # two bibs a photo: each number in about five photos
 
 
@@ -103,11 +102,12 @@ def _drop(database_url: str, event_id: str) -> None:
 def _search() -> list[tuple[str, str]]:
     if not STACK_OUTPUTS.exists():
         return [("bibs: search at 10,000 photos", "stack not deployed")]
-    import grpc
     import requests
     from photostack.config import get_settings
     from photostack.photo.v1 import photo_pb2 as pb
     from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
+
+    from tests.identity import STACK_SIDECAR, bearer, person, secure_channel
 
     database_url = get_settings().database_url
     started = time.perf_counter()
@@ -116,16 +116,16 @@ def _search() -> list[tuple[str, str]]:
              f"{time.perf_counter() - started:.1f} s")]
     rng = random.Random(5)
     try:
-        viewer = pb.Caller(user_id="bench-viewer", role="customer")
+        viewer = bearer(person("bench-viewer", "customer"))
         samples, found = [], 0
-        with grpc.insecure_channel(SIDECAR) as channel:
+        with secure_channel(STACK_SIDECAR, "photostack-photos") as channel:
             stub = pb_grpc.PhotoServiceStub(channel)
-            stub.SearchBibs(pb.SearchBibsRequest(caller=viewer, event_id=event_id, number="1"), timeout=10)
+            stub.SearchBibs(pb.SearchBibsRequest(event_id=event_id, number="1"), timeout=10, metadata=viewer)
             for _ in range(300):
                 number = str(rng.randint(1, NUMBERS))
-                request = pb.SearchBibsRequest(caller=viewer, event_id=event_id, number=number)
+                request = pb.SearchBibsRequest(event_id=event_id, number=number)
                 t = time.perf_counter()
-                found += len(stub.SearchBibs(request, timeout=10).matches)
+                found += len(stub.SearchBibs(request, timeout=10, metadata=viewer).matches)
                 samples.append(time.perf_counter() - t)
         rows.append((f"bibs: SearchBibs straight at the sidecar (gRPC), {PHOTOS} photos",
                      f"{summary_ms(samples)}; {found / len(samples):.1f} photos per answer"))

@@ -91,35 +91,37 @@ def _search(faces: int, queries: int) -> tuple[list[float], float, int]:
 
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
-SIDECAR = "127.0.0.1:50051"
 SELFIE = ROOT.parent / "shared" / "data" / "faces" / "people" / "amy" / "amy1.png"
 PLANTED = ROOT.parent / "shared" / "data" / "faces" / "people" / "amy" / "amy2.png"
 PRODUCT_PHOTOS, FACES_PER_PHOTO, PLANTED_PHOTOS = 1_000, 10, 20
 
 
-def _seed_event(stub: object, planted: np.ndarray) -> str:
-    """A public event with PRODUCT_PHOTOS ready photos and FACES_PER_PHOTO faces each, through gRPC."""
+def _seed_event(stubs: tuple[object, object, object], planted: np.ndarray) -> str:
+    """A public event with PRODUCT_PHOTOS ready photos and FACES_PER_PHOTO faces each, through gRPC:
+    ``stubs`` = (as the photos API, as the upload function, as the face-index function)."""
     from photostack.photo.v1 import photo_pb2 as pb
 
-    owner = pb.Caller(user_id=f"bench-faces-{uuid.uuid4().hex[:8]}", role="photographer")
-    service = pb.Caller(user_id="service:bench", role="service")
-    event = stub.CreateEvent(pb.CreateEventRequest(  # type: ignore[attr-defined]
-        caller=owner, name="faces bench", date="2025-06-01", visibility=pb.VISIBILITY_PUBLIC), timeout=10)
+    from tests.identity import bearer, person
+
+    api, upload, indexer = stubs
+    owner = bearer(person(f"bench-faces-{uuid.uuid4().hex[:8]}", "photographer"))
+    event = api.CreateEvent(pb.CreateEventRequest(  # type: ignore[attr-defined]
+        name="faces bench", date="2025-06-01", visibility=pb.VISIBILITY_PUBLIC), timeout=10, metadata=owner)
     rng = np.random.default_rng(11)
 
     def one(n: int) -> None:
-        photo = stub.ReservePhoto(pb.ReservePhotoRequest(  # type: ignore[attr-defined]
-            caller=owner, event_id=event.id, content_type="image/jpeg", declared_bytes=1000), timeout=10)
+        photo = api.ReservePhoto(pb.ReservePhotoRequest(  # type: ignore[attr-defined]
+            event_id=event.id, content_type="image/jpeg", declared_bytes=1000), timeout=10, metadata=owner)
         key = f"derivatives/{event.id}/{photo.id}"
-        stub.RegisterDerivatives(pb.RegisterDerivativesRequest(  # type: ignore[attr-defined]
-            caller=service, photo_id=photo.id, width=100, height=80, original_bytes=1000, sha256="ef" * 32,
+        upload.RegisterDerivatives(pb.RegisterDerivativesRequest(  # type: ignore[attr-defined]
+            photo_id=photo.id, width=100, height=80, original_bytes=1000, sha256="ef" * 32,
             derivatives=[pb.Derivative(kind=k, key=f"{key}/{k}.jpg", width=10, height=8, bytes=100,
                                        content_type="image/jpeg") for k in ("web_jpg", "thumb_jpg")]),
             timeout=10)
         vectors = _unit(rng, FACES_PER_PHOTO)
         if n < PLANTED_PHOTOS:
             vectors[0] = planted
-        stub.IndexFaces(pb.IndexFacesRequest(caller=service, photo_id=photo.id, faces=[  # type: ignore[attr-defined]
+        indexer.IndexFaces(pb.IndexFacesRequest(photo_id=photo.id, faces=[  # type: ignore[attr-defined]
             pb.Face(x1=1, y1=1, x2=20, y2=20, score=0.9, embedding=v.astype("<f4").tobytes())
             for v in vectors]), timeout=10)
 
@@ -131,16 +133,19 @@ def _seed_event(stub: object, planted: np.ndarray) -> str:
 def _through_the_product(models: object) -> list[tuple[str, str]]:
     if not STACK_OUTPUTS.exists():
         return [("faces: search through the product", "stack not deployed")]
-    import grpc
     from facerec.pipeline import load_image, single_face
     from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
 
+    from tests.identity import STACK_SIDECAR, secure_channel
+
     planted = single_face(load_image(PLANTED.read_bytes()), models).embedding  # type: ignore[arg-type]
     rows: list[tuple[str, str]] = []
-    with grpc.insecure_channel(SIDECAR) as channel:
-        stub = pb_grpc.PhotoServiceStub(channel)
+    with secure_channel(STACK_SIDECAR, "photostack-photos") as api, \
+            secure_channel(STACK_SIDECAR, "photostack-upload") as upload, \
+            secure_channel(STACK_SIDECAR, "photostack-faces") as indexer:
         started = time.perf_counter()
-        event_id = _seed_event(stub, planted)
+        event_id = _seed_event((pb_grpc.PhotoServiceStub(api), pb_grpc.PhotoServiceStub(upload),
+                                pb_grpc.PhotoServiceStub(indexer)), planted)
     try:
         return _measure(event_id, planted, rows, started)
     finally:
@@ -160,30 +165,31 @@ def _drop_event(event_id: str) -> None:
 
 def _measure(event_id: str, planted: np.ndarray, rows: list[tuple[str, str]], started: float,
              ) -> list[tuple[str, str]]:
-    import grpc
     import requests
     from photostack.photo.v1 import photo_pb2 as pb
     from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
     from photostack.tokens import issue_access_token
 
+    from tests.identity import STACK_SIDECAR, bearer, person, secure_channel
+
     label = f"{PRODUCT_PHOTOS * FACES_PER_PHOTO} faces"
-    with grpc.insecure_channel(SIDECAR) as channel:
+    with secure_channel(STACK_SIDECAR, "photostack-photos") as channel:
         stub = pb_grpc.PhotoServiceStub(channel)
         seeded = time.perf_counter() - started
         rows.append((f"faces: IndexFaces through the sidecar ({FACES_PER_PHOTO} faces per photo)",
                      f"{PRODUCT_PHOTOS * FACES_PER_PHOTO / seeded:.0f} faces/s "
                      f"({PRODUCT_PHOTOS} photos in {seeded:.1f} s, 4 callers, with reserve+register)"))
-        viewer = pb.Caller(user_id="bench-viewer", role="customer")
-        request = pb.SearchFacesRequest(caller=viewer, event_id=event_id,
-                                        embedding=planted.astype("<f4").tobytes(), limit=50)
+        viewer = bearer(person("bench-viewer", "customer"))
+        request = pb.SearchFacesRequest(event_id=event_id, embedding=planted.astype("<f4").tobytes(),
+                                        limit=50)
         started = time.perf_counter()
-        found = stub.SearchFaces(request, timeout=30)
+        found = stub.SearchFaces(request, timeout=30, metadata=viewer)
         rows.append((f"faces: first SearchFaces (loads the event's {label} from Postgres)",
                      f"{(time.perf_counter() - started) * 1000:.0f} ms, {len(found.matches)} photos"))
         samples = []
         for _ in range(200):
             t = time.perf_counter()
-            stub.SearchFaces(request, timeout=10)
+            stub.SearchFaces(request, timeout=10, metadata=viewer)
             samples.append(time.perf_counter() - t)
         rows.append((f"faces: SearchFaces straight at the sidecar (gRPC), {label}", summary_ms(samples)))
 

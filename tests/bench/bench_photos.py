@@ -4,7 +4,8 @@ under a bounded concurrent load), and GET /events/{id}/photos through API Gatewa
     .venv/bin/python -m tests.bench.bench_photos      (or through `make bench`)
 
 The load comes from this process; the sidecar runs as its own process on loopback
-(started here on a free port, without Consul), against the real Postgres and Redis.
+(started here on a free port, registered in Consul under a name of its own; called over mTLS
+as the photos API with a viewer's token), against the real Postgres and Redis.
 A "miss" drops the event's cache entry before each call, so the call reads Postgres
 and fills the cache again. The API row needs the deployed stack.
 """
@@ -24,13 +25,13 @@ for extra in (ROOT, ROOT / "layers" / "core" / "python"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-import grpc  # noqa: E402
 import redis  # noqa: E402
 from photostack.config import get_settings  # noqa: E402
 from photostack.photo.v1 import photo_pb2 as pb  # noqa: E402
 from photostack.photo.v1 import photo_pb2_grpc as pb_grpc  # noqa: E402
 
 from infra.db.migrate import migrate  # noqa: E402
+from tests.identity import bearer, person, secure_channel  # noqa: E402
 from tests.sidecar_process import SidecarProcess  # noqa: E402
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
@@ -50,22 +51,21 @@ def _rows(label: str, samples: list[float]) -> list[tuple[str, str]]:
     ]
 
 
-def _seed(stub: pb_grpc.PhotoServiceStub, owner: pb.Caller) -> str:
+def _seed(stub: pb_grpc.PhotoServiceStub, upload: pb_grpc.PhotoServiceStub,
+          owner: tuple[tuple[str, str], ...]) -> str:
+    """An event of PHOTOS ready photos: reserved by ``owner`` (their token) through ``stub`` (as the
+    photos API), registered through ``upload`` (as the upload function)."""
     event = stub.CreateEvent(
-        pb.CreateEventRequest(caller=owner, name="Bench", date="2025-06-01", visibility=pb.VISIBILITY_PUBLIC),
-        timeout=5,
+        pb.CreateEventRequest(name="Bench", date="2025-06-01", visibility=pb.VISIBILITY_PUBLIC),
+        timeout=5, metadata=owner,
     )
-    service = pb.Caller(user_id="service:bench", role="service")
     for _ in range(PHOTOS):
         photo = stub.ReservePhoto(
-            pb.ReservePhotoRequest(
-                caller=owner, event_id=event.id, content_type="image/jpeg", declared_bytes=2_000_000
-            ),
-            timeout=5,
+            pb.ReservePhotoRequest(event_id=event.id, content_type="image/jpeg", declared_bytes=2_000_000),
+            timeout=5, metadata=owner,
         )
-        stub.RegisterDerivatives(
+        upload.RegisterDerivatives(
             pb.RegisterDerivativesRequest(
-                caller=service,
                 photo_id=photo.id,
                 width=6000,
                 height=4000,
@@ -95,17 +95,18 @@ def sidecar_rows(calls: int = 300, threads: int = 4) -> list[tuple[str, str]]:
     cache = redis.Redis.from_url(settings.redis_url)
     proc = SidecarProcess(workers=8).start()
     try:
-        with grpc.insecure_channel(proc.address) as channel:
+        with secure_channel(proc, "photostack-photos") as channel, \
+                secure_channel(proc, "photostack-upload") as pipeline:
             stub = pb_grpc.PhotoServiceStub(channel)
-            owner = pb.Caller(user_id=f"bench-{uuid.uuid4().hex[:8]}", role="photographer")
-            event_id = _seed(stub, owner)
-            viewer = pb.Caller(user_id="bench-viewer", role="customer")
-            request = pb.ListEventPhotosRequest(caller=viewer, event_id=event_id, limit=PAGE)
-            assert len(stub.ListEventPhotos(request, timeout=5).photos) == PHOTOS
+            owner = bearer(person(f"bench-{uuid.uuid4().hex[:8]}", "photographer"))
+            event_id = _seed(stub, pb_grpc.PhotoServiceStub(pipeline), owner)
+            viewer = bearer(person("bench-viewer", "customer"))
+            request = pb.ListEventPhotosRequest(event_id=event_id, limit=PAGE)
+            assert len(stub.ListEventPhotos(request, timeout=5, metadata=viewer).photos) == PHOTOS
 
             def timed() -> float:
                 t = time.perf_counter()
-                stub.ListEventPhotos(request, timeout=5)
+                stub.ListEventPhotos(request, timeout=5, metadata=viewer)
                 return time.perf_counter() - t
 
             for _ in range(20):

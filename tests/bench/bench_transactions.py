@@ -154,16 +154,13 @@ def api_rows(requests_n: int = 50) -> list[tuple[str, str]]:
 
 def _api_samples(base: str, n: int) -> list[float]:
     import requests
-    from photostack.discovery import ServiceResolver
-    from photostack.rpc import PhotoClient
     from photostack.tokens import issue_access_token
 
     from tests.e2e.transactions_setup import priced_photos
+    from tests.identity import STACK_SIDECAR
 
     settings = get_settings()
-    client = PhotoClient(ServiceResolver("photo-sidecar", consul_addr="", static_addr=settings.sidecar_addr),
-                         deadline_s=5.0)
-    photos = priced_photos(client, f"bench-p-{uuid.uuid4().hex[:10]}", n + 1, price_minor=100)
+    photos = priced_photos(STACK_SIDECAR, f"bench-p-{uuid.uuid4().hex[:10]}", n + 1, price_minor=100)
     buyer = f"bench-c-{uuid.uuid4().hex[:12]}"
     headers = {"Authorization": "Bearer " + issue_access_token(buyer, "customer")[0]}
     http = requests.Session()

@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 import requests
 from photostack.config import get_settings
-from photostack.discovery import ServiceResolver
-from photostack.rpc import PhotoClient
 from photostack.tokens import issue_access_token
 from transactions.provider import SimulatedProvider
 from transactions.webhooks import signature_header
 
 from tests.conftest import aws_client
 from tests.e2e.transactions_setup import priced_photos
+from tests.identity import STACK_SIDECAR, SidecarRef
 
 pytestmark = pytest.mark.e2e
 
@@ -38,9 +36,9 @@ def base(stack: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def photo_client() -> Iterator[PhotoClient]:
-    addr = get_settings().sidecar_addr
-    yield PhotoClient(ServiceResolver("photo-sidecar", consul_addr="", static_addr=addr), deadline_s=5.0)
+def sidecar() -> SidecarRef:
+    """The stack's sidecar (`make up`), reached as the functions reach it (Consul, mTLS)."""
+    return STACK_SIDECAR
 
 
 def user(role: str = "customer") -> tuple[str, dict[str, str]]:
@@ -81,11 +79,11 @@ def balance(base: str, headers: dict[str, str]) -> int:
     return sum(w["balance_minor"] for w in wallets if w["currency"] == "EUR")
 
 
-def test_topup_order_download_refund(base: str, photo_client: PhotoClient, stack: dict[str, str]) -> None:
+def test_topup_order_download_refund(base: str, sidecar: SidecarRef, stack: dict[str, str]) -> None:
     _, bh = user()
     owner, oh = user("photographer")
     _, admin = user("admin")
-    pa, pb_ = priced_photos(photo_client, owner, 2, price_minor=1250,
+    pa, pb_ = priced_photos(sidecar, owner, 2, price_minor=1250,
                             originals=(aws_client("s3"), stack["UploadsBucketName"]))
     fund(base, bh, 3000)
     assert balance(base, bh) == 3000
@@ -122,13 +120,13 @@ def test_topup_order_download_refund(base: str, photo_client: PhotoClient, stack
     assert [e["entry_kind"] for e in ledger["entries"]] == ["refund", "order"] and ledger["next_cursor"]
 
 
-def test_bad_requests_change_nothing(base: str, photo_client: PhotoClient) -> None:
+def test_bad_requests_change_nothing(base: str, sidecar: SidecarRef) -> None:
     buyer, bh = user()
     owner, _ = user("photographer")
     fund(base, bh, 1000)
-    (expensive,) = priced_photos(photo_client, owner, 1, price_minor=5000)
-    (unpriced,) = priced_photos(photo_client, owner, 1, price_minor=None)
-    (own,) = priced_photos(photo_client, buyer, 1, price_minor=100)
+    (expensive,) = priced_photos(sidecar, owner, 1, price_minor=5000)
+    (unpriced,) = priced_photos(sidecar, owner, 1, price_minor=None)
+    (own,) = priced_photos(sidecar, buyer, 1, price_minor=100)
     json_headers = {**bh, "Content-Type": "application/json"}
     cases = [
         (post(f"{base}/wallet/topups", {**json_headers, **key()}, data="{oops"),
@@ -172,10 +170,10 @@ def test_webhook_forgeries_and_replays(base: str) -> None:
     assert balance(base, bh) == 700
 
 
-def test_concurrent_orders_through_the_gateway(base: str, photo_client: PhotoClient) -> None:
+def test_concurrent_orders_through_the_gateway(base: str, sidecar: SidecarRef) -> None:
     _, bh = user()
     owner, _ = user("photographer")
-    photos = priced_photos(photo_client, owner, 10, price_minor=300)
+    photos = priced_photos(sidecar, owner, 10, price_minor=300)
     fund(base, bh, 1500)
 
     def buy(pid: str) -> int:

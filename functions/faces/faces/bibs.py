@@ -16,7 +16,6 @@ from bibocr.pipeline import Bib, bibs_in_image, load_image
 from photostack import errors
 from photostack.jsonlog import get_logger
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc.photo_client import service_caller
 from PIL import UnidentifiedImageError
 
 from faces.indexing import WEB_KINDS
@@ -41,15 +40,14 @@ class BibIndexer:
         self.photos = photos
         self.derivatives = derivatives
         self.models = models
-        self.caller = service_caller("faces")
 
     def index(self, photo_id: str, web_key: Any = None) -> int | None:
         """The number of bibs stored, or None when the photo was skipped (logged with why)."""
         try:
-            photo = self.photos.get_photo(pb.GetPhotoRequest(caller=self.caller, photo_id=photo_id))
+            photo = self.photos.get_photo(pb.GetPhotoRequest(photo_id=photo_id))
             if photo.status != pb.PHOTO_STATUS_READY:
                 return self._skipped(photo_id, "the photo is not ready")
-            done = self.photos.get_photo_bibs(pb.GetPhotoBibsRequest(caller=self.caller, photo_id=photo_id))
+            done = self.photos.get_photo_bibs(pb.GetPhotoBibsRequest(photo_id=photo_id))
         except errors.NotFound:
             return self._skipped(photo_id, "the photo no longer exists")
         if done.HasField("bibs_indexed_at"):
@@ -60,7 +58,7 @@ class BibIndexer:
         if data is None:
             return self._skipped(photo_id, "the web derivative no longer exists")
         bibs = self._read(photo_id, data)
-        request = pb.IndexBibsRequest(caller=self.caller, photo_id=photo_id, bibs=[
+        request = pb.IndexBibsRequest(photo_id=photo_id, bibs=[
             pb.Bib(number=b.number, confidence=b.confidence,
                    x1=b.box[0], y1=b.box[1], x2=b.box[2], y2=b.box[3]) for b in bibs])
         try:

@@ -18,7 +18,6 @@ from facerec.pipeline import Face, faces_in_image, load_image
 from photostack import errors
 from photostack.jsonlog import get_logger
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc.photo_client import service_caller
 
 log = get_logger("faces.indexing")
 
@@ -69,7 +68,6 @@ class FaceIndexer:
         self.derivatives = derivatives
         self.models = models
         self.bibs = bibs
-        self.caller = service_caller("faces")
 
     def index(self, body: Any) -> Outcome:
         outcome = self._index_faces(body)
@@ -81,7 +79,7 @@ class FaceIndexer:
     def _index_faces(self, body: Any) -> Outcome:
         photo_id = parse_notice(body)
         try:
-            photo = self.photos.get_photo(pb.GetPhotoRequest(caller=self.caller, photo_id=photo_id))
+            photo = self.photos.get_photo(pb.GetPhotoRequest(photo_id=photo_id))
         except errors.NotFound:
             return Outcome(photo_id, "skipped", reason="the photo no longer exists")
         if photo.status != pb.PHOTO_STATUS_READY:
@@ -94,7 +92,7 @@ class FaceIndexer:
         if data is None:
             return Outcome(photo_id, "skipped", reason="the web derivative no longer exists")
         faces = self._faces(photo_id, data)
-        request = pb.IndexFacesRequest(caller=self.caller, photo_id=photo_id, faces=[
+        request = pb.IndexFacesRequest(photo_id=photo_id, faces=[
             pb.Face(x1=f.box[0], y1=f.box[1], x2=f.box[2], y2=f.box[3], score=f.score,
                     embedding=f.embedding.astype("<f4").tobytes()) for f in faces])
         try:

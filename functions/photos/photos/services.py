@@ -6,7 +6,7 @@ from typing import Any
 
 from photostack import errors
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc import PhotoClient, caller_of
+from photostack.rpc import PhotoClient
 from photostack.tokens import Principal
 
 from photos import bibs, domain, presenters, selfies
@@ -38,25 +38,25 @@ class PhotosService:
         e = domain.parse_event(body)
         created = self._client.create_event(
             pb.CreateEventRequest(
-                caller=caller_of(principal),
                 name=e.name,
                 date=e.date,
                 place=e.place,
                 visibility=presenters.VISIBILITY_PB[e.visibility],
                 idempotency_key=idempotency_key,
-            )
+            ),
+            user=principal,
         )
         return presenters.event(created)
 
     def list_events(self, principal: Principal, *, mine: bool, cursor: str, limit: int) -> dict[str, Any]:
         page = self._client.list_events(
-            pb.ListEventsRequest(caller=caller_of(principal), mine_only=mine, cursor=cursor, limit=limit)
+            pb.ListEventsRequest(mine_only=mine, cursor=cursor, limit=limit), user=principal
         )
         return {"events": [presenters.event(e) for e in page.events], "next_cursor": page.next_cursor or None}
 
     def get_event(self, principal: Principal, event_id: str) -> dict[str, Any]:
         return presenters.event(
-            self._client.get_event(pb.GetEventRequest(caller=caller_of(principal), event_id=event_id))
+            self._client.get_event(pb.GetEventRequest(event_id=event_id), user=principal)
         )
 
     # photos
@@ -65,9 +65,7 @@ class PhotosService:
         self, principal: Principal, event_id: str, *, cursor: str, limit: int
     ) -> dict[str, Any]:
         page = self._client.list_event_photos(
-            pb.ListEventPhotosRequest(
-                caller=caller_of(principal), event_id=event_id, cursor=cursor, limit=limit
-            )
+            pb.ListEventPhotosRequest(event_id=event_id, cursor=cursor, limit=limit), user=principal
         )
         return {
             "photos": [self._photo(p, principal) for p in page.photos],
@@ -77,30 +75,30 @@ class PhotosService:
     def bib_search(self, principal: Principal, event_id: str, bib: str, *, cursor: str,
                    limit: int) -> dict[str, Any]:
         found = self._client.search_bibs(pb.SearchBibsRequest(
-            caller=caller_of(principal), event_id=event_id, number=bibs.parse_bib(bib), cursor=cursor,
-            limit=limit))
+            event_id=event_id, number=bibs.parse_bib(bib), cursor=cursor,
+            limit=limit), user=principal)
         return bibs.bib_page(found, lambda p: self._photo(p, principal))
 
     def get_photo(self, principal: Principal, photo_id: str) -> dict[str, Any]:
         return self._photo(
-            self._client.get_photo(pb.GetPhotoRequest(caller=caller_of(principal), photo_id=photo_id)),
+            self._client.get_photo(pb.GetPhotoRequest(photo_id=photo_id), user=principal),
             principal,
         )
 
     def update_photo(self, principal: Principal, photo_id: str, body: dict[str, Any]) -> dict[str, Any]:
         patch = domain.parse_patch(body)
-        request = pb.UpdatePhotoRequest(caller=caller_of(principal), photo_id=photo_id)
+        request = pb.UpdatePhotoRequest(photo_id=photo_id)
         if patch.price_minor is not None:
             request.price_minor = patch.price_minor
         if patch.currency is not None:
             request.currency = patch.currency
         if patch.visibility is not None:
             request.visibility = presenters.VISIBILITY_PB[patch.visibility]
-        return self._photo(self._client.update_photo(request), principal)
+        return self._photo(self._client.update_photo(request, user=principal), principal)
 
     def delete_photo(self, principal: Principal, photo_id: str) -> None:
         gone = self._client.delete_photo(
-            pb.DeletePhotoRequest(caller=caller_of(principal), photo_id=photo_id)
+            pb.DeletePhotoRequest(photo_id=photo_id), user=principal
         )
         self._storage.delete(gone.original_key, list(gone.derivative_keys))
 
@@ -112,12 +110,12 @@ class PhotosService:
         upload = domain.parse_upload(body)
         photo = self._client.reserve_photo(
             pb.ReservePhotoRequest(
-                caller=caller_of(principal),
                 event_id=upload.event_id,
                 content_type=upload.content_type,
                 declared_bytes=upload.size_bytes,
                 idempotency_key=idempotency_key,
-            )
+            ),
+            user=principal,
         )
         if upload.multipart:
             target = self._storage.start_multipart(photo.original_key, upload.content_type, upload.size_bytes)
@@ -128,7 +126,7 @@ class PhotosService:
 
     def complete_upload(self, principal: Principal, photo_id: str, body: dict[str, Any]) -> dict[str, Any]:
         upload_id, parts = domain.parse_completion(body)
-        photo = self._client.get_photo(pb.GetPhotoRequest(caller=caller_of(principal), photo_id=photo_id))
+        photo = self._client.get_photo(pb.GetPhotoRequest(photo_id=photo_id), user=principal)
         if photo.owner_id != principal.user_id:
             raise errors.Forbidden("only the photographer who reserved this upload may complete it")
         if photo.status != pb.PHOTO_STATUS_PENDING:
@@ -141,12 +139,11 @@ class PhotosService:
     def face_search(self, principal: Principal, event_id: str, body: dict[str, Any], *, cursor: str,
                     limit: int) -> dict[str, Any]:
         selfie = selfies.selfie_bytes(body)
-        caller = caller_of(principal)
         # The cheap check first: an event the caller cannot see is a 404 before any face work.
-        self._client.get_event(pb.GetEventRequest(caller=caller, event_id=event_id))
+        self._client.get_event(pb.GetEventRequest(event_id=event_id), user=principal)
         found = self._client.search_faces(pb.SearchFacesRequest(
-            caller=caller, event_id=event_id, embedding=selfies.embedding_of(selfie), limit=limit,
-            cursor=cursor))
+            event_id=event_id, embedding=selfies.embedding_of(selfie), limit=limit, cursor=cursor),
+            user=principal)
         return {
             "matches": [presenters.face_match(m, self._storage.derivative_url) for m in found.matches],
             "next_cursor": found.next_cursor or None,
@@ -160,7 +157,7 @@ class PhotosService:
         if not enabled:
             reference = selfies.embedding_of(selfies.selfie_bytes(body))
         state = self._client.set_face_indexing(pb.SetFaceIndexingRequest(
-            caller=caller_of(principal), enabled=enabled, reference_embedding=reference))
+            enabled=enabled, reference_embedding=reference), user=principal)
         answer: dict[str, Any] = {"enabled": state.enabled, "reference_stored": not state.enabled}
         if not state.enabled:
             answer["notice"] = OPT_OUT_NOTICE

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from photostack.tokens import Principal
+
 
 @dataclass(frozen=True)
 class CatalogPhoto:
@@ -35,8 +37,8 @@ class CatalogUnavailable(RuntimeError):
 
 
 class PhotoCatalog(Protocol):
-    def get_photos(self, photo_ids: list[str]) -> dict[str, CatalogPhoto]:
-        """The photos that exist among ``photo_ids``; unknown ids are simply absent."""
+    def get_photos(self, photo_ids: list[str], *, user: Principal | None = None) -> dict[str, CatalogPhoto]:
+        """The photos among ``photo_ids`` that exist and ``user`` (the buyer) may see; others are absent."""
         ...
 
 
@@ -56,6 +58,6 @@ class InMemoryCatalog:
             self._photos[photo.photo_id] = photo
         return photo
 
-    def get_photos(self, photo_ids: list[str]) -> dict[str, CatalogPhoto]:
+    def get_photos(self, photo_ids: list[str], *, user: Principal | None = None) -> dict[str, CatalogPhoto]:
         with self._lock:
             return {pid: self._photos[pid] for pid in photo_ids if pid in self._photos}

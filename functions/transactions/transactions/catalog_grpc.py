@@ -7,7 +7,8 @@ from typing import Any
 
 from photostack import errors
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc import PhotoClient, get_photo_client, service_caller
+from photostack.rpc import PhotoClient, get_photo_client
+from photostack.tokens import Principal
 
 from transactions.catalog import CatalogPhoto, CatalogUnavailable
 
@@ -28,15 +29,17 @@ def to_catalog_photo(photo: Any) -> CatalogPhoto:
 class GrpcPhotoCatalog:
     def __init__(self, client: PhotoClient) -> None:
         self._client = client
-        # The sidecar answers the transactions function as an internal service,
-        # which sees every photo: a buyer keeps access after a photo turns private.
-        self._caller = service_caller("transactions")
 
     @classmethod
     def default(cls) -> GrpcPhotoCatalog:
         return cls(get_photo_client())
 
-    def get_photos(self, photo_ids: list[str]) -> dict[str, CatalogPhoto]:
+    def get_photos(self, photo_ids: list[str], *, user: Principal | None = None) -> dict[str, CatalogPhoto]:
+        # Asked as the buyer (their token): a photo they may not see (a private event) is absent,
+        # so it cannot be bought; one they bought stays visible to them (the sidecar's paywall).
+        # The transactions function may not read photos on its own.
+        if user is None:
+            raise ValueError("the photo catalog is read on the buyer's behalf")
         found: dict[str, CatalogPhoto] = {}
         for pid in photo_ids:
             try:
@@ -44,7 +47,7 @@ class GrpcPhotoCatalog:
             except ValueError:
                 continue  # the sidecar's ids are uuids: anything else is simply not a photo
             try:
-                photo = self._client.get_photo(pb.GetPhotoRequest(caller=self._caller, photo_id=pid))
+                photo = self._client.get_photo(pb.GetPhotoRequest(photo_id=pid), user=user)
             except errors.NotFound:
                 continue
             except errors.ServiceUnavailable as exc:

@@ -20,6 +20,7 @@ import psycopg2
 import psycopg2.errorcodes
 from photostack import errors
 from photostack.db import Database, dict_cursor
+from photostack.tokens import Principal
 
 from transactions import domain, ledger, webhooks
 from transactions import repository as repo
@@ -146,14 +147,18 @@ class TransactionsService:
             raise IdempotencyKeyReused()
         return Outcome(existing["response"], 201, replayed=True)
 
-    def _catalog_photos(self, request: domain.OrderRequest) -> dict[str, CatalogPhoto]:
+    def _catalog_photos(self, request: domain.OrderRequest,
+                        buyer: Principal | None) -> dict[str, CatalogPhoto]:
         try:
-            return self.catalog.get_photos(list(request.photo_ids))
+            return self.catalog.get_photos(list(request.photo_ids), user=buyer)
         except CatalogUnavailable as exc:
             raise errors.ServiceUnavailable("the photo catalog is unavailable; retry later",
                                             code="catalog_unavailable") from exc
 
-    def place_order(self, customer_id: str, key: str, request: domain.OrderRequest) -> Outcome:
+    def place_order(self, customer_id: str, key: str, request: domain.OrderRequest, *,
+                    buyer: Principal | None = None) -> Outcome:
+        """``buyer``: the customer's verified principal; the catalog is read on their behalf."""
+        assert buyer is None or buyer.user_id == customer_id
         request_hash = request.fingerprint()
         with self.db.cursor() as cur:
             existing = repo.order_by_key(cur, customer_id, key)
@@ -161,7 +166,7 @@ class TransactionsService:
             return self._replay_order(existing, request_hash)
 
         # Ask the catalog before the transaction: no row lock waits on the network.
-        lines = domain.price_order(customer_id, request.photo_ids, self._catalog_photos(request),
+        lines = domain.price_order(customer_id, request.photo_ids, self._catalog_photos(request, buyer),
                                    self.fee_bps)
         currency = lines[0].currency
         total = sum(line.price_minor for line in lines)
@@ -178,7 +183,7 @@ class TransactionsService:
                 # comes later finds the sale and only unlists the photo: a buyer never pays for
                 # a photo whose original is gone.
                 repo.hold_photos_for_sale(cur, request.photo_ids)
-                if domain.price_order(customer_id, request.photo_ids, self._catalog_photos(request),
+                if domain.price_order(customer_id, request.photo_ids, self._catalog_photos(request, buyer),
                                       self.fee_bps) != lines:
                     raise errors.Conflict("a photo of this order changed while it was placed; retry",
                                           code="photo_changed")
@@ -298,12 +303,13 @@ class TransactionsService:
             for c in sorted(set(balances) | set(sales))
         ]}
 
-    def download(self, user_id: str, photo_id: str) -> dict[str, Any]:
+    def download(self, user_id: str, photo_id: str, *, buyer: Principal | None = None) -> dict[str, Any]:
+        assert buyer is None or buyer.user_id == user_id
         if not domain.PHOTO_ID_RE.match(photo_id):
             raise errors.NotFound("photo not found", code="photo_not_found")
         photo_id = domain.canonical_photo_id(photo_id)
         try:
-            photo = self.catalog.get_photos([photo_id]).get(photo_id)
+            photo = self.catalog.get_photos([photo_id], user=buyer).get(photo_id)
         except CatalogUnavailable as exc:
             raise errors.ServiceUnavailable("the photo catalog is unavailable; retry later",
                                             code="catalog_unavailable") from exc

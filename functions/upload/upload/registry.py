@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from photostack import errors
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc.photo_client import PhotoClient, service_caller
+from photostack.rpc.photo_client import PhotoClient
 
 from upload.ports import OriginalInfo, PhotoStatus, RegistryRefused, StoredDerivative
 
@@ -35,13 +35,14 @@ def camera_name(make: str | None, model: str | None) -> str:
 
 
 class GrpcPhotoRegistry:
-    def __init__(self, client: PhotoClient, caller: pb.Caller | None = None) -> None:
+    """Calls made as the upload function itself: its Connect certificate is its identity."""
+
+    def __init__(self, client: PhotoClient) -> None:
         self.client = client
-        self.caller = caller or service_caller("upload")
 
     def get_status(self, photo_id: str) -> PhotoStatus | None:
         try:
-            photo = self.client.get_photo(pb.GetPhotoRequest(caller=self.caller, photo_id=photo_id))
+            photo = self.client.get_photo(pb.GetPhotoRequest(photo_id=photo_id))
         except errors.NotFound:
             return None
         return _STATUS.get(photo.status)
@@ -50,7 +51,6 @@ class GrpcPhotoRegistry:
         self, photo_id: str, *, original: OriginalInfo, derivatives: Sequence[StoredDerivative]
     ) -> None:
         request = pb.RegisterDerivativesRequest(
-            caller=self.caller,
             photo_id=photo_id,
             derivatives=[
                 pb.Derivative(kind=derivative_kind(x.size, x.format), key=x.key, width=x.width,
@@ -76,7 +76,7 @@ class GrpcPhotoRegistry:
 
     def mark_failed(self, photo_id: str, reason: str) -> None:
         try:
-            request = pb.MarkFailedRequest(caller=self.caller, photo_id=photo_id, reason=reason)
+            request = pb.MarkFailedRequest(photo_id=photo_id, reason=reason)
             self.client.mark_failed(request)
         except _REFUSALS as exc:
             raise RegistryRefused(str(exc)) from exc

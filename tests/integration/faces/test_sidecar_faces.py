@@ -23,6 +23,8 @@ from sidecar.cache import PhotoCache
 from sidecar.face_service import FaceService
 from sidecar.repository import Repository
 from sidecar.service import PhotoService
+from tests.identity import bearer, secure_channel
+from tests.identity import person as signed_in
 from tests.sidecar_process import SidecarProcess
 
 pytestmark = pytest.mark.integration
@@ -318,39 +320,42 @@ def test_repeating_an_opt_out_does_nothing_twice(
 
 
 @pytest.fixture(scope="module")
-def stub(photos_db: Database) -> Iterator[pb_grpc.PhotoServiceStub]:
+def stubs(photos_db: Database) -> Iterator[tuple[pb_grpc.PhotoServiceStub, pb_grpc.PhotoServiceStub]]:
+    """(as the face-index function, as the photos API): each with its own Connect identity."""
     proc = SidecarProcess().start()
-    with grpc.insecure_channel(proc.address) as channel:
-        yield pb_grpc.PhotoServiceStub(channel)
+    with secure_channel(proc, "photostack-faces") as indexer, \
+            secure_channel(proc, "photostack-photos") as api:
+        yield pb_grpc.PhotoServiceStub(indexer), pb_grpc.PhotoServiceStub(api)
     proc.stop()
 
 
-def test_over_grpc(stub: pb_grpc.PhotoServiceStub, photos: PhotoService, owner: d.Caller) -> None:
+def test_over_grpc(stubs: tuple[pb_grpc.PhotoServiceStub, pb_grpc.PhotoServiceStub], photos: PhotoService,
+                   owner: d.Caller) -> None:
+    indexer, api = stubs
     event = new_event(photos, owner)
     photo = ready_photo(photos, owner, event)
     alice = person()
-    service = pb.Caller(user_id="service:faces", role="service")
-    customer = pb.Caller(user_id="someone", role="customer")
+    customer = bearer(signed_in("someone", "customer"))
     face = face_of(alice)
-    done = stub.IndexFaces(pb.IndexFacesRequest(caller=service, photo_id=photo.id, faces=[
+    done = indexer.IndexFaces(pb.IndexFacesRequest(photo_id=photo.id, faces=[
         pb.Face(x1=1, y1=2, x2=30, y2=40, score=0.9, embedding=f.encode_embedding(face.embedding))]))
     assert done.face_count == 1 and done.HasField("faces_indexed_at")
-    got = stub.GetPhoto(pb.GetPhotoRequest(caller=customer, photo_id=photo.id))
+    got = api.GetPhoto(pb.GetPhotoRequest(photo_id=photo.id), metadata=customer)
     assert got.face_count == 1 and got.HasField("faces_indexed_at")
 
-    found = stub.SearchFaces(pb.SearchFacesRequest(caller=customer, event_id=event.id,
-                                                   embedding=query(alice)))
+    found = api.SearchFaces(pb.SearchFacesRequest(event_id=event.id, embedding=query(alice)),
+                            metadata=customer)
     assert [m.photo.id for m in found.matches] == [photo.id] and found.matches[0].score > 0.35
     assert "thumb_jpg" in {x.kind for x in found.matches[0].photo.derivatives}  # what a match shows
 
     with pytest.raises(grpc.RpcError) as bad:
-        stub.SearchFaces(pb.SearchFacesRequest(caller=customer, event_id=event.id, embedding=b"x"))
+        api.SearchFaces(pb.SearchFacesRequest(event_id=event.id, embedding=b"x"), metadata=customer)
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as bad:
-        stub.IndexFaces(pb.IndexFacesRequest(caller=service, photo_id=photo.id, faces=[
+        indexer.IndexFaces(pb.IndexFacesRequest(photo_id=photo.id, faces=[
             pb.Face(x1=5, y1=2, x2=1, y2=40, score=0.9, embedding=f.encode_embedding(face.embedding))]))
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as bad:
-        stub.SearchFaces(pb.SearchFacesRequest(caller=customer, event_id=str(uuid.uuid4()),
-                                               embedding=query(alice)))
+        api.SearchFaces(pb.SearchFacesRequest(event_id=str(uuid.uuid4()), embedding=query(alice)),
+                        metadata=customer)
     assert bad.value.code() == grpc.StatusCode.NOT_FOUND

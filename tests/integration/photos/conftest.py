@@ -1,12 +1,14 @@
 """The photos app in-process (Chalice test client) over real photo sidecar subprocesses.
 
-The sidecars use the real PostgreSQL and Redis; S3 is LocalStack's. Discovery is
-either the static address (no Consul) or the real Consul agent, per test.
+The sidecars use the real PostgreSQL and Redis; S3 is LocalStack's. The function finds its
+sidecar through the real Consul agent (each test sidecar registers under a name of its own)
+and calls it as photostack-photos, with its Connect certificate and the caller's token.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +24,8 @@ from photostack.tokens import issue_access_token
 
 from infra.db.migrate import migrate
 from tests.apps import load_app
-from tests.sidecar_process import SidecarProcess
+from tests.identity import use_identity
+from tests.sidecar_process import CONSUL_ADDR, SidecarProcess
 
 # Buckets of the tests' own: the stack's uploads bucket notifies the deployed upload
 # function, which would process (and fail) the tests' fake images behind their back.
@@ -47,7 +50,7 @@ def photos_schema(database_url: str) -> None:
 
 @pytest.fixture(scope="session")
 def static_sidecar(photos_schema: None) -> Iterator[SidecarProcess]:
-    proc = SidecarProcess().start()
+    proc = SidecarProcess(register=True, service=f"photo-sidecar-test-{uuid.uuid4().hex[:8]}").start()
     yield proc
     proc.stop()
 
@@ -105,12 +108,11 @@ class Api:
 
 @pytest.fixture
 def api_for(monkeypatch: pytest.MonkeyPatch, s3_env: Any):  # type: ignore[no-untyped-def]
-    """An Api whose function finds the sidecar statically (address) or through Consul."""
+    """An Api whose function finds the sidecar registered as ``service`` in Consul."""
     apps: list[Client] = []
 
-    def make(*, sidecar_addr: str = "", consul_addr: str = "", service: str = "photo-sidecar") -> Api:
-        monkeypatch.setenv("PHOTOSTACK_SIDECAR_ADDR", sidecar_addr or "127.0.0.1:1")
-        monkeypatch.setenv("PHOTOSTACK_CONSUL_ADDR", consul_addr)
+    def make(*, service: str) -> Api:
+        use_identity(monkeypatch, "photostack-photos", CONSUL_ADDR)
         monkeypatch.setenv("PHOTOSTACK_SIDECAR_SERVICE", service)
         monkeypatch.setenv("PHOTOSTACK_GRPC_DEADLINE_MS", "1500")
         get_settings.cache_clear()
@@ -127,4 +129,4 @@ def api_for(monkeypatch: pytest.MonkeyPatch, s3_env: Any):  # type: ignore[no-un
 
 @pytest.fixture
 def api(api_for, static_sidecar: SidecarProcess) -> Api:  # type: ignore[no-untyped-def]
-    return api_for(sidecar_addr=static_sidecar.address)
+    return api_for(service=static_sidecar.service)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from photostack.discovery import ServiceResolver
 
-from tests.sidecar_process import CONSUL_ADDR, SidecarProcess
+from tests.sidecar_process import CONSUL_ADDR, SidecarProcess, token_file
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +21,8 @@ DEADLINE_S = 2.0  # PHOTOSTACK_GRPC_DEADLINE_MS's default
 
 
 def healthy(service: str) -> list[str]:
-    return ServiceResolver(service, consul_addr=CONSUL_ADDR, static_addr="", ttl_s=0).instances()
+    token = token_file("photostack-photos").read_text().strip()
+    return ServiceResolver(service, consul_addr=CONSUL_ADDR, static_addr="", ttl_s=0, token=token).instances()
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
@@ -35,8 +36,8 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
 @pytest.fixture
 def pair(photos_schema: None) -> Iterator[tuple[SidecarProcess, SidecarProcess]]:
     service = f"photo-sidecar-test-{uuid.uuid4().hex[:8]}"
-    a = SidecarProcess(consul_addr=CONSUL_ADDR, service=service).start()
-    b = SidecarProcess(consul_addr=CONSUL_ADDR, service=service).start()
+    a = SidecarProcess(register=True, service=service).start()
+    b = SidecarProcess(register=True, service=service).start()
     try:
         wait_for(lambda: {a.address, b.address} <= set(healthy(service)))
         yield a, b
@@ -57,7 +58,7 @@ def test_registration_and_graceful_deregistration(pair: tuple[SidecarProcess, Si
 
 def test_lose_one_lose_both_recover(api_for, pair: tuple[SidecarProcess, SidecarProcess]) -> None:  # type: ignore[no-untyped-def]
     a, b = pair
-    api = api_for(consul_addr=CONSUL_ADDR, service=a.service)
+    api = api_for(service=a.service)
     user = (f"p-{uuid.uuid4().hex[:8]}", "photographer")
     event = api.call("POST", "/events", {"name": "Failover", "date": "2025-06-01"}, user=user).body
 
@@ -91,7 +92,7 @@ def test_a_call_made_while_the_only_instance_restarts_is_served_when_it_returns(
         api_for, pair: tuple[SidecarProcess, SidecarProcess]) -> None:  # type: ignore[no-untyped-def]
     """The warm environment saw "no instance" just before: it must not keep believing it."""
     a, b = pair
-    api = api_for(consul_addr=CONSUL_ADDR, service=a.service)
+    api = api_for(service=a.service)
     user = (f"p-{uuid.uuid4().hex[:8]}", "photographer")
     event = api.call("POST", "/events", {"name": "Restart", "date": "2025-06-01"}, user=user).body
     path = f"/events/{event['id']}/photos"

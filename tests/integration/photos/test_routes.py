@@ -9,11 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from photostack.discovery import get_resolver
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc import get_photo_client, service_caller
+from photostack.rpc import PhotoClient
 
+from tests.identity import connect_identity
 from tests.integration.photos.conftest import TEST_BUCKETS
-from tests.sidecar_process import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +34,10 @@ def make_ready(photo_id: str, s3: Any) -> str:
     key = f"web/{photo_id}.jpg"
     for kind, k in (("web_jpg", key), ("preview_jpg", f"preview/{photo_id}.jpg")):
         s3.put_object(Bucket=DERIVATIVES, Key=k, Body=f"{kind}-bytes".encode(), ContentType="image/jpeg")
-    get_photo_client().register_derivatives(
+    # What the upload function does, as the upload function (its own Connect identity).
+    upload = PhotoClient(get_resolver(), deadline_s=5.0, identity=connect_identity("photostack-upload"))
+    upload.register_derivatives(
         pb.RegisterDerivativesRequest(
-            caller=service_caller("upload"),
             photo_id=photo_id,
             width=4000,
             height=3000,
@@ -322,7 +324,7 @@ def test_pagination_through_the_api(api, s3_env) -> None:  # type: ignore[no-unt
 
 
 def test_sidecar_down_is_a_quick_503(api_for) -> None:  # type: ignore[no-untyped-def]
-    api = api_for(sidecar_addr=f"127.0.0.1:{free_port()}")
+    api = api_for(service=f"photo-sidecar-test-none-{uuid.uuid4().hex[:8]}")  # no instance registered
     p, _, _ = users()
     assert api.call("GET", "/health").status == 503
     start = time.monotonic()

@@ -28,7 +28,6 @@ from photostack.db import Database
 from photostack.discovery import reset_resolvers
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc import PhotoClient, reset_channels, reset_photo_client
-from photostack.rpc.photo_client import get_photo_client, service_caller
 from photostack.tokens import issue_access_token
 
 from infra.bib_images import clean_sample
@@ -38,6 +37,7 @@ from sidecar.cache import PhotoCache
 from sidecar.repository import Repository
 from sidecar.service import PhotoService
 from tests.apps import load_app
+from tests.identity import photo_client, use_identity
 from tests.sidecar_process import SidecarProcess
 
 pytestmark = pytest.mark.integration
@@ -73,8 +73,10 @@ def photos(database_url: str, redis_client: redis.Redis) -> Iterator[PhotoServic
 
 @pytest.fixture
 def client(sidecar: SidecarProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[PhotoClient]:
-    monkeypatch.setenv("PHOTOSTACK_SIDECAR_ADDR", sidecar.address)
-    monkeypatch.setenv("PHOTOSTACK_CONSUL_ADDR", "")
+    """The face-index function's client (its own Connect identity); the in-process photos API
+    finds the same sidecar through Consul as photostack-photos, as template.yaml sets it."""
+    use_identity(monkeypatch, "photostack-photos", sidecar.consul_addr)
+    monkeypatch.setenv("PHOTOSTACK_SIDECAR_SERVICE", sidecar.service)
     monkeypatch.setenv("PHOTOSTACK_GRPC_DEADLINE_MS", "5000")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
@@ -82,7 +84,7 @@ def client(sidecar: SidecarProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator
     get_settings.cache_clear()
     for reset in (photos_bootstrap.reset, reset_photo_client, reset_resolvers, reset_channels):
         reset()
-    yield get_photo_client()
+    yield photo_client(sidecar, "photostack-faces")
     for reset in (photos_bootstrap.reset, reset_photo_client, reset_resolvers, reset_channels):
         reset()
 
@@ -104,7 +106,7 @@ def ready_photo(photos: PhotoService, owner: d.Caller, event: d.Event, store: Me
 
 
 def numbers(client: PhotoClient, photo_id: str) -> list[str]:
-    got = client.get_photo_bibs(pb.GetPhotoBibsRequest(caller=service_caller("test"), photo_id=photo_id))
+    got = client.get_photo_bibs(pb.GetPhotoBibsRequest(photo_id=photo_id))
     return [b.number for b in got.bibs]
 
 

@@ -16,11 +16,17 @@ from photostack.photo.v1 import photo_pb2 as pb
 from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
 
 from infra.db.migrate import migrate
+from tests.identity import bearer, person, secure_channel
 from tests.sidecar_process import SidecarProcess
 
 pytestmark = pytest.mark.integration
 
-OWNER = pb.Caller(user_id=f"grpc-{uuid.uuid4().hex[:8]}", role="photographer")
+OWNER_ID = f"grpc-{uuid.uuid4().hex[:8]}"
+
+
+def owner() -> tuple[tuple[str, str], ...]:
+    """The photographer's access token as call metadata (issued when a test runs, not at import)."""
+    return bearer(person(OWNER_ID, "photographer"))
 SERVICE = "photostack.photo.v1.PhotoService"
 
 
@@ -34,20 +40,20 @@ def sidecar(database_url: str) -> Iterator[SidecarProcess]:
 
 @pytest.fixture
 def stub(sidecar: SidecarProcess) -> Iterator[pb_grpc.PhotoServiceStub]:
-    with grpc.insecure_channel(sidecar.address) as channel:
+    with secure_channel(sidecar, "photostack-photos") as channel:
         yield pb_grpc.PhotoServiceStub(channel)
 
 
 def reserve(stub: pb_grpc.PhotoServiceStub) -> pb.Photo:
-    event = stub.CreateEvent(pb.CreateEventRequest(caller=OWNER, name="G", date="2025-06-01"), timeout=5)
+    event = stub.CreateEvent(pb.CreateEventRequest(name="G", date="2025-06-01"), timeout=5, metadata=owner())
     return stub.ReservePhoto(
-        pb.ReservePhotoRequest(caller=OWNER, event_id=event.id, content_type="image/jpeg", declared_bytes=9),
-        timeout=5,
+        pb.ReservePhotoRequest(event_id=event.id, content_type="image/jpeg", declared_bytes=9),
+        timeout=5, metadata=owner(),
     )
 
 
 def test_reflection_lists_and_describes_the_service(sidecar: SidecarProcess) -> None:
-    with grpc.insecure_channel(sidecar.address) as channel:
+    with secure_channel(sidecar, "photostack-operator") as channel:
         refl = reflection_pb2_grpc.ServerReflectionStub(channel)
         requests = [
             reflection_pb2.ServerReflectionRequest(list_services=""),
@@ -60,33 +66,45 @@ def test_reflection_lists_and_describes_the_service(sidecar: SidecarProcess) -> 
 
 
 def test_health_is_serving(sidecar: SidecarProcess) -> None:
-    with grpc.insecure_channel(sidecar.address) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        for name in ("", SERVICE):
-            reply = health.Check(health_pb2.HealthCheckRequest(service=name), timeout=5)
-            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+    # Over mTLS for the functions, and in plaintext on the loopback health port for Consul.
+    with secure_channel(sidecar, "photostack-photos") as tls, \
+            grpc.insecure_channel(sidecar.health_address) as plain:
+        for channel in (tls, plain):
+            health = health_pb2_grpc.HealthStub(channel)
+            for name in ("", SERVICE):
+                reply = health.Check(health_pb2.HealthCheckRequest(service=name), timeout=5)
+                assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_the_health_port_answers_nothing_but_the_health_check(sidecar: SidecarProcess) -> None:
+    with grpc.insecure_channel(sidecar.health_address) as plain:
+        with pytest.raises(grpc.RpcError) as caught:
+            pb_grpc.PhotoServiceStub(plain).ListEvents(pb.ListEventsRequest(), timeout=5, metadata=owner())
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert "client certificate is required" in (caught.value.details() or "")
+        refl = reflection_pb2_grpc.ServerReflectionStub(plain)
+        with pytest.raises(grpc.RpcError) as caught:
+            list(refl.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
+                                           timeout=5))
+        assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 def test_status_codes(stub: pb_grpc.PhotoServiceStub) -> None:
     photo = reserve(stub)
-    stranger = pb.Caller(user_id="x", role="customer")
+    stranger = bearer(person("x", "customer"))
     cases = [
-        (stub.GetPhoto, pb.GetPhotoRequest(caller=stranger, photo_id=photo.id), grpc.StatusCode.NOT_FOUND),
-        (
-            stub.UpdatePhoto,
-            pb.UpdatePhotoRequest(caller=OWNER, photo_id=photo.id, price_minor=-5),
-            grpc.StatusCode.INVALID_ARGUMENT,
-        ),
-        (
-            stub.RegisterDerivatives,
-            pb.RegisterDerivativesRequest(caller=OWNER, photo_id=photo.id),
-            grpc.StatusCode.PERMISSION_DENIED,
-        ),
-        (stub.GetPhoto, pb.GetPhotoRequest(photo_id=photo.id), grpc.StatusCode.PERMISSION_DENIED),
+        (stub.GetPhoto, pb.GetPhotoRequest(photo_id=photo.id), stranger, grpc.StatusCode.NOT_FOUND),
+        (stub.UpdatePhoto, pb.UpdatePhotoRequest(photo_id=photo.id, price_minor=-5), owner(),
+         grpc.StatusCode.INVALID_ARGUMENT),
+        # The photos API may not register derivatives, for anyone.
+        (stub.RegisterDerivatives, pb.RegisterDerivativesRequest(photo_id=photo.id), owner(),
+         grpc.StatusCode.PERMISSION_DENIED),
+        # A person's method without the person's token.
+        (stub.GetPhoto, pb.GetPhotoRequest(photo_id=photo.id), None, grpc.StatusCode.UNAUTHENTICATED),
     ]
-    for method, request, code in cases:
+    for method, request, metadata, code in cases:
         with pytest.raises(grpc.RpcError) as caught:
-            method(request, timeout=5)
+            method(request, timeout=5, metadata=metadata)
         assert caught.value.code() == code
 
 
@@ -115,27 +133,27 @@ def test_a_call_ends_at_its_deadline_and_frees_its_connection(
     holder = _lock_row(database_url, photo.id, 2.0, locked)
     start = time.monotonic()
     with pytest.raises(grpc.RpcError) as caught:
-        stub.UpdatePhoto(pb.UpdatePhotoRequest(caller=OWNER, photo_id=photo.id, currency="EUR"), timeout=0.5)
+        stub.UpdatePhoto(pb.UpdatePhotoRequest(photo_id=photo.id, currency="EUR"), timeout=0.5,
+                         metadata=owner())
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert time.monotonic() - start < 1.0
     holder.join()
     # The server-side statement was cancelled too: the row is free and the pool healthy.
-    updated = stub.UpdatePhoto(
-        pb.UpdatePhotoRequest(caller=OWNER, photo_id=photo.id, currency="EUR"), timeout=2
-    )
+    updated = stub.UpdatePhoto(pb.UpdatePhotoRequest(photo_id=photo.id, currency="EUR"), timeout=2,
+                               metadata=owner())
     assert updated.currency == "EUR"
 
 
 def test_graceful_shutdown_drains_in_flight_calls(database_url: str) -> None:
     proc = SidecarProcess().start()
     try:
-        with grpc.insecure_channel(proc.address) as channel:
+        with secure_channel(proc, "photostack-photos") as channel:
             stub = pb_grpc.PhotoServiceStub(channel)
             photo = reserve(stub)
             locked = threading.Event()
             holder = _lock_row(database_url, photo.id, 1.0, locked)
             future = stub.UpdatePhoto.future(
-                pb.UpdatePhotoRequest(caller=OWNER, photo_id=photo.id, currency="USD"), timeout=5
+                pb.UpdatePhotoRequest(photo_id=photo.id, currency="USD"), timeout=5, metadata=owner()
             )
             time.sleep(0.2)  # the call is in flight, waiting for the row lock
             assert proc.proc is not None

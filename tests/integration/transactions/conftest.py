@@ -24,6 +24,7 @@ from transactions.provider import SimulatedProvider
 from transactions.services import TransactionsService
 
 from infra.db.migrate import migrate
+from tests.identity import person
 
 SECRET = "integration-webhook-secret-0123456789abcdef"
 FEE_BPS = 1500
@@ -107,7 +108,10 @@ class World:
         return result.body
 
     def order(self, customer: str, *photo_ids: str, key: str | None = None) -> dict[str, Any]:
-        return self.service.place_order(customer, key or self.key(), OrderRequest(tuple(photo_ids))).body
+        # As the transactions function does: on the buyer's behalf (their verified token), which
+        # the real catalog (the sidecar) needs; the in-memory one ignores it.
+        return self.service.place_order(customer, key or self.key(), OrderRequest(tuple(photo_ids)),
+                                        buyer=person(customer, "customer")).body
 
     def balance(self, user_id: str, kind: str = "wallet", currency: str = "EUR") -> int:
         with self.service.db.cursor() as cur:

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from photostack import errors
-from photostack.discovery import ServiceResolver
-from photostack.rpc import PhotoClient
+from photostack.photo.v1 import photo_pb2 as pb
 from transactions.catalog_grpc import GrpcPhotoCatalog
 
 from infra.db.migrate import migrate
 from tests.e2e.transactions_setup import priced_photos
+from tests.identity import SidecarRef, StackSidecar, person, photo_client
 from tests.integration.transactions.conftest import s3, uploads_bucket
 from tests.sidecar_process import SidecarProcess, free_port
 
@@ -27,40 +27,71 @@ def sidecar(database_url: str) -> Iterator[SidecarProcess]:
     proc.stop()
 
 
-def client_for(address: str) -> PhotoClient:
-    return PhotoClient(ServiceResolver("photo-sidecar", consul_addr="", static_addr=address), deadline_s=2.0)
+def catalog_of(sidecar: SidecarRef) -> GrpcPhotoCatalog:
+    """The transactions function's catalog: its Connect identity, each read as the buyer."""
+    return GrpcPhotoCatalog(photo_client(sidecar, "photostack-transactions", deadline_s=2.0))
 
 
 def test_catalog_reads_owner_price_and_key_from_the_sidecar(sidecar: SidecarProcess) -> None:
-    client = client_for(sidecar.address)
     owner = f"ph-{uuid.uuid4().hex[:8]}"
-    (priced,) = priced_photos(client, owner, 1, price_minor=1500)
-    (unpriced,) = priced_photos(client, owner, 1, price_minor=None)
-    found = GrpcPhotoCatalog(client).get_photos([priced, unpriced, str(uuid.uuid4()), "not-a-uuid"])
+    (priced,) = priced_photos(sidecar, owner, 1, price_minor=1500)
+    (unpriced,) = priced_photos(sidecar, owner, 1, price_minor=None)
+    catalog = catalog_of(sidecar)
+    found = catalog.get_photos([priced, unpriced, str(uuid.uuid4()), "not-a-uuid"],
+                               user=person(owner, "photographer"))
     assert set(found) == {priced, unpriced}
     photo = found[priced]
     assert (photo.owner_id, photo.price_minor, photo.currency, photo.for_sale) == (owner, 1500, "EUR", True)
     assert photo.original_key == f"originals/{photo.event_id}/{photo.photo_id}"
     assert found[unpriced].for_sale is False
+    # The function may not read the catalog on its own: only on a buyer's behalf.
+    with pytest.raises(ValueError):
+        catalog.get_photos([priced])
+
+
+def test_a_private_event_photo_cannot_be_bought_by_whoever_cannot_see_it(
+        sidecar: SidecarProcess, world: Any) -> None:
+    # A priced, ready, public photo in a private event: its photographer can sell it to people
+    # who may see the event, nobody else. Read as the function itself, it looked for sale.
+    owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", world.user("c")
+    as_owner = person(owner, "photographer")
+    photos = photo_client(sidecar, "photostack-photos")
+    event = photos.create_event(pb.CreateEventRequest(name="Members only", date="2026-05-01",
+                                                      visibility=pb.VISIBILITY_PRIVATE), user=as_owner)
+    photo = photos.reserve_photo(pb.ReservePhotoRequest(event_id=event.id, content_type="image/jpeg",
+                                                        declared_bytes=1000), user=as_owner)
+    photo_client(sidecar, "photostack-upload").register_derivatives(pb.RegisterDerivativesRequest(
+        photo_id=photo.id, width=10, height=10, original_bytes=1000, sha256="a" * 64,
+        derivatives=[pb.Derivative(kind="web", key=f"web/{photo.id}.jpg", width=10, height=10, bytes=100,
+                                   content_type="image/jpeg")]))
+    photos.update_photo(pb.UpdatePhotoRequest(photo_id=photo.id, price_minor=2000, currency="EUR"),
+                        user=as_owner)
+    world.service.catalog = catalog_of(sidecar)
+    world.fund(buyer, 5000)
+    before = world.footprint(buyer)
+    with pytest.raises(errors.NotFound):
+        world.order(buyer, photo.id)
+    assert world.footprint(buyer) == before
 
 
 def test_order_priced_by_the_real_sidecar(sidecar: SidecarProcess, world: Any) -> None:
-    client = client_for(sidecar.address)
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", world.user("c")
-    (photo,) = priced_photos(client, owner, 1, price_minor=2000,
+    (photo,) = priced_photos(sidecar, owner, 1, price_minor=2000,
                              originals=(s3(), uploads_bucket()))
-    world.service.catalog = GrpcPhotoCatalog(client)
+    world.service.catalog = catalog_of(sidecar)
     world.fund(buyer, 5000)
     order = world.order(buyer, photo)
     assert order["total_minor"] == 2000
     assert world.balance(owner, "earnings") == 1700
-    assert world.service.download(buyer, photo)["photo_id"] == photo
+    assert world.service.download(buyer, photo, buyer=person(buyer, "customer"))["photo_id"] == photo
 
 
 def test_sidecar_down_is_a_503_and_changes_nothing(world: Any) -> None:
     buyer = world.user("c")
     world.fund(buyer, 5000)
-    world.service.catalog = GrpcPhotoCatalog(client_for(f"127.0.0.1:{free_port()}"))
+    # Registered nowhere: Consul lists no instance of this name.
+    world.service.catalog = catalog_of(StackSidecar(service=f"photo-sidecar-test-gone-{uuid.uuid4().hex[:8]}",
+                                                    address=f"127.0.0.1:{free_port()}"))
     before = world.footprint(buyer)
     with pytest.raises(errors.ServiceUnavailable):
         world.order(buyer, str(uuid.uuid4()))

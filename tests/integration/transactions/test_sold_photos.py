@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 from photostack import errors
-from photostack.discovery import ServiceResolver
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc import PhotoClient
+from photostack.tokens import Principal
 from transactions.catalog_grpc import GrpcPhotoCatalog
 
 from infra.db.migrate import migrate
 from tests.e2e.transactions_setup import priced_photos
+from tests.identity import person, photo_client
 from tests.integration.transactions.conftest import s3, uploads_bucket
 from tests.sidecar_process import SidecarProcess
 
@@ -40,112 +41,123 @@ def sidecar(database_url: str) -> Iterator[SidecarProcess]:
 
 @pytest.fixture
 def client(sidecar: SidecarProcess) -> PhotoClient:
-    return PhotoClient(ServiceResolver("photo-sidecar", consul_addr="", static_addr=sidecar.address),
-                       deadline_s=5.0)
+    """The photos API's view: each call on behalf of the person named."""
+    return photo_client(sidecar, "photostack-photos")
+
+
+def buyer_catalog(sidecar: SidecarProcess) -> GrpcPhotoCatalog:
+    """The transactions function's catalog, read as the buyer."""
+    return GrpcPhotoCatalog(photo_client(sidecar, "photostack-transactions"))
 
 
 @pytest.fixture
-def shop(world: Any, client: PhotoClient) -> Any:
-    world.service.catalog = GrpcPhotoCatalog(client)
+def shop(world: Any, sidecar: SidecarProcess) -> Any:
+    world.service.catalog = buyer_catalog(sidecar)
     return world
 
 
-def caller(user_id: str, role: str = "customer") -> pb.Caller:
-    return pb.Caller(user_id=user_id, role=role)
+def caller(user_id: str, role: str = "customer") -> Principal:
+    return person(user_id, role)
 
 
-def kinds(client: PhotoClient, user: pb.Caller, photo_id: str) -> set[str]:
-    photo = client.get_photo(pb.GetPhotoRequest(caller=user, photo_id=photo_id))
+def download(shop: Any, user_id: str, photo_id: str) -> dict[str, Any]:
+    return dict(shop.service.download(user_id, photo_id, buyer=caller(user_id)))
+
+
+def kinds(client: PhotoClient, user: Principal, photo_id: str) -> set[str]:
+    photo = client.get_photo(pb.GetPhotoRequest(photo_id=photo_id), user=user)
     return {d.kind for d in photo.derivatives}
 
 
-def test_buying_grants_the_clean_size_at_once_and_a_refund_takes_it_back(client: PhotoClient,
-                                                                         shop: Any) -> None:
+def test_buying_grants_the_clean_size_at_once_and_a_refund_takes_it_back(
+        sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
     owner, buyer, other = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c"), shop.user("c")
-    (pid,) = priced_photos(client, owner, 1, price_minor=900)
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900)
     # priced_photos registers a single "web" derivative: withheld from anyone who has not paid.
     assert kinds(client, caller(buyer), pid) == set()
     shop.fund(buyer, 2000)
     order = shop.order(buyer, pid)
     assert kinds(client, caller(buyer), pid) == {"web"}
-    bought = client.get_photo(pb.GetPhotoRequest(caller=caller(buyer), photo_id=pid))
+    bought = client.get_photo(pb.GetPhotoRequest(photo_id=pid), user=caller(buyer))
     assert bought.full_access and bought.original_key
     assert kinds(client, caller(other), pid) == set()
-    page = client.list_event_photos(pb.ListEventPhotosRequest(caller=caller(buyer), event_id=bought.event_id))
+    page = client.list_event_photos(pb.ListEventPhotosRequest(event_id=bought.event_id), user=caller(buyer))
     assert [(p.id, p.full_access, len(p.derivatives)) for p in page.photos] == [(pid, True, 1)]
-    page = client.list_event_photos(pb.ListEventPhotosRequest(caller=caller(other), event_id=bought.event_id))
+    page = client.list_event_photos(pb.ListEventPhotosRequest(event_id=bought.event_id), user=caller(other))
     assert [(p.id, p.full_access, len(p.derivatives), p.original_key) for p in page.photos] == [
         (pid, False, 0, "")]
     shop.service.refund(order["order_id"])
     assert kinds(client, caller(buyer), pid) == set()
 
 
-def test_deleting_a_sold_photo_unlists_it_and_its_buyer_keeps_the_download(client: PhotoClient,
-                                                                           shop: Any) -> None:
+def test_deleting_a_sold_photo_unlists_it_and_its_buyer_keeps_the_download(
+        sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
     owner, buyer, other = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c"), shop.user("c")
-    (pid,) = priced_photos(client, owner, 1, price_minor=900, originals=(s3(), uploads_bucket()))
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900, originals=(s3(), uploads_bucket()))
     shop.fund(buyer, 2000)
     shop.fund(other, 2000)
     shop.order(buyer, pid)
     photographer = caller(owner, "photographer")
-    event_id = client.get_photo(pb.GetPhotoRequest(caller=photographer, photo_id=pid)).event_id
+    event_id = client.get_photo(pb.GetPhotoRequest(photo_id=pid), user=photographer).event_id
 
-    gone = client.delete_photo(pb.DeletePhotoRequest(caller=photographer, photo_id=pid))
+    gone = client.delete_photo(pb.DeletePhotoRequest(photo_id=pid), user=photographer)
     assert gone.original_key == "" and list(gone.derivative_keys) == []  # nothing for the caller to remove
 
     # Gone from browsing for everyone else, the owner included, and from sale.
     for who in (caller(other), photographer):
         with pytest.raises(errors.NotFound):
-            client.get_photo(pb.GetPhotoRequest(caller=who, photo_id=pid))
-        page = client.list_event_photos(pb.ListEventPhotosRequest(caller=who, event_id=event_id))
+            client.get_photo(pb.GetPhotoRequest(photo_id=pid), user=who)
+        page = client.list_event_photos(pb.ListEventPhotosRequest(event_id=event_id), user=who)
         assert pid not in [p.id for p in page.photos]
-    with pytest.raises(errors.Unprocessable):
+    with pytest.raises(errors.NotFound):  # the catalog is read as the buyer: they cannot see it
         shop.order(other, pid)
     with pytest.raises(errors.NotFound):
-        client.delete_photo(pb.DeletePhotoRequest(caller=photographer, photo_id=pid))
+        client.delete_photo(pb.DeletePhotoRequest(photo_id=pid), user=photographer)
     # The buyer still sees it, with every size, and downloads the original.
-    assert client.get_photo(pb.GetPhotoRequest(caller=caller(buyer), photo_id=pid)).unlisted
-    grant = shop.service.download(buyer, pid)
+    assert client.get_photo(pb.GetPhotoRequest(photo_id=pid), user=caller(buyer)).unlisted
+    grant = download(shop, buyer, pid)
     assert s3().head_object(Bucket=shop.service.uploads_bucket,
                             Key=f"originals/{event_id}/{pid}")["ContentLength"] > 0
     assert grant["photo_id"] == pid
 
 
-def test_deleting_an_unsold_photo_deletes_it(client: PhotoClient, shop: Any) -> None:
+def test_deleting_an_unsold_photo_deletes_it(sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
     owner = f"ph-{uuid.uuid4().hex[:8]}"
-    (pid,) = priced_photos(client, owner, 1, price_minor=900)
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900)
     photographer = caller(owner, "photographer")
-    gone = client.delete_photo(pb.DeletePhotoRequest(caller=photographer, photo_id=pid))
+    gone = client.delete_photo(pb.DeletePhotoRequest(photo_id=pid), user=photographer)
     assert gone.original_key.endswith(pid) and list(gone.derivative_keys) == [f"web/{pid}.jpg"]
     with pytest.raises(errors.NotFound):
-        client.get_photo(pb.GetPhotoRequest(caller=pb.Caller(user_id="service:t", role="service"),
-                                            photo_id=pid))
+        # Gone for everyone, internal callers included (the upload function reads as itself).
+        photo_client(sidecar, "photostack-upload").get_photo(pb.GetPhotoRequest(photo_id=pid))
 
 
-def test_a_swapped_original_is_refused_not_served(client: PhotoClient, shop: Any) -> None:
+def test_a_swapped_original_is_refused_not_served(
+        sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
-    (pid,) = priced_photos(client, owner, 1, price_minor=900, originals=(s3(), uploads_bucket()))
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900, originals=(s3(), uploads_bucket()))
     shop.fund(buyer, 2000)
     shop.order(buyer, pid)
-    assert shop.service.download(buyer, pid)["photo_id"] == pid
-    key = client.get_photo(pb.GetPhotoRequest(caller=caller(buyer), photo_id=pid)).original_key
+    assert download(shop, buyer, pid)["photo_id"] == pid
+    key = client.get_photo(pb.GetPhotoRequest(photo_id=pid), user=caller(buyer)).original_key
     s3().put_object(Bucket=shop.service.uploads_bucket, Key=key, Body=b"other bytes entirely")
     for user in (buyer, owner):
         with pytest.raises(errors.Conflict) as refused:
-            shop.service.download(user, pid)
+            download(shop, user, pid)
         assert refused.value.code == "original_changed"
     s3().delete_object(Bucket=shop.service.uploads_bucket, Key=key)  # removed: refused as well
     with pytest.raises(errors.Conflict):
-        shop.service.download(buyer, pid)
+        download(shop, buyer, pid)
 
 
-def test_a_photo_without_a_recorded_original_is_never_granted(client: PhotoClient, shop: Any) -> None:
+def test_a_photo_without_a_recorded_original_is_never_granted(
+        sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
-    (pid,) = priced_photos(client, owner, 1, price_minor=900)  # no original identity recorded
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900)  # no original identity recorded
     shop.fund(buyer, 2000)
     shop.order(buyer, pid)
     with pytest.raises(errors.Conflict) as refused:
-        shop.service.download(buyer, pid)
+        download(shop, buyer, pid)
     assert refused.value.code == "original_unverified"
 
 
@@ -165,22 +177,23 @@ class PausingCatalog:
         self.paused.set()
         assert self.go_on.wait(10)
 
-    def get_photos(self, photo_ids: list[str]) -> dict[str, Any]:
+    def get_photos(self, photo_ids: list[str], *, user: Principal | None = None) -> dict[str, Any]:
         self.calls += 1
         if self.locked and self.calls == 2:
             self._pause()
-        found = self.inner.get_photos(photo_ids)
+        found = self.inner.get_photos(photo_ids, user=user)
         if not self.locked and self.calls == 1:
             self._pause()
         return found
 
 
-def test_an_order_in_flight_turns_a_delete_into_an_unlisting(client: PhotoClient, shop: Any) -> None:
+def test_an_order_in_flight_turns_a_delete_into_an_unlisting(
+        sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
     """A delete waits for an order holding the photo's sale lock, then finds the sale."""
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
-    (pid,) = priced_photos(client, owner, 1, price_minor=900)
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900)
     shop.fund(buyer, 2000)
-    catalog = PausingCatalog(GrpcPhotoCatalog(client), locked=True)
+    catalog = PausingCatalog(buyer_catalog(sidecar), locked=True)
     shop.service.catalog = catalog
     orders: list[Any] = []
     deletes: list[Any] = []
@@ -188,7 +201,7 @@ def test_an_order_in_flight_turns_a_delete_into_an_unlisting(client: PhotoClient
     order.start()
     assert catalog.paused.wait(10)  # the order holds the lock and is about to look again
     delete = threading.Thread(target=lambda: deletes.append(client.delete_photo(
-        pb.DeletePhotoRequest(caller=caller(owner, "photographer"), photo_id=pid))))
+        pb.DeletePhotoRequest(photo_id=pid), user=caller(owner, "photographer"))))
     delete.start()
     time.sleep(0.5)
     assert delete.is_alive() and not deletes  # waiting for the order
@@ -197,17 +210,17 @@ def test_an_order_in_flight_turns_a_delete_into_an_unlisting(client: PhotoClient
     delete.join(10)
     assert orders and orders[0]["items"] == [{"photo_id": pid, "price_minor": 900}]
     assert deletes and deletes[0].original_key == ""  # unlisted, not deleted: the buyer keeps it
-    assert client.get_photo(pb.GetPhotoRequest(caller=caller(buyer), photo_id=pid)).unlisted
+    assert client.get_photo(pb.GetPhotoRequest(photo_id=pid), user=caller(buyer)).unlisted
 
 
-def test_a_delete_that_went_first_fails_the_order_and_charges_nothing(client: PhotoClient,
-                                                                     shop: Any) -> None:
+def test_a_delete_that_went_first_fails_the_order_and_charges_nothing(
+        sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
-    (pid,) = priced_photos(client, owner, 1, price_minor=900)
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900)
     shop.fund(buyer, 2000)
     before = shop.footprint(buyer)
     # The order priced the photo and is on its way to the lock when the delete commits.
-    catalog = PausingCatalog(GrpcPhotoCatalog(client), locked=False)
+    catalog = PausingCatalog(buyer_catalog(sidecar), locked=False)
     shop.service.catalog = catalog
     failures: list[BaseException] = []
 
@@ -220,7 +233,7 @@ def test_a_delete_that_went_first_fails_the_order_and_charges_nothing(client: Ph
     order = threading.Thread(target=buy)
     order.start()
     assert catalog.paused.wait(10)
-    gone = client.delete_photo(pb.DeletePhotoRequest(caller=caller(owner, "photographer"), photo_id=pid))
+    gone = client.delete_photo(pb.DeletePhotoRequest(photo_id=pid), user=caller(owner, "photographer"))
     assert gone.original_key.endswith(pid)  # nobody had bought it: deleted with its objects
     catalog.go_on.set()
     order.join(10)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
 from photostack.config import reset_settings
-from photostack.discovery import ServiceResolver, reset_resolvers
+from photostack.discovery import reset_resolvers
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc import PhotoClient, reset_channels, reset_photo_client
 from upload import bootstrap
@@ -22,13 +22,13 @@ from upload.storage import S3ObjectStore
 
 from infra.db.migrate import migrate
 from tests.apps import load_app
+from tests.identity import person, photo_client, use_identity
 from tests.sidecar_process import SidecarProcess
 from tests.unit.upload.corpus import encode, gps_jpeg, photo
 
 pytestmark = pytest.mark.integration
 
-PIPELINE = pb.Caller(user_id="service:upload", role="service")
-
+Reserve = Callable[[], tuple[str, str]]  # a new reservation: (event id, photo id)
 
 @pytest.fixture(scope="module")
 def sidecar(database_url: str) -> Iterator[SidecarProcess]:
@@ -40,17 +40,24 @@ def sidecar(database_url: str) -> Iterator[SidecarProcess]:
 
 @pytest.fixture
 def client(sidecar: SidecarProcess) -> PhotoClient:
-    return PhotoClient(ServiceResolver("photo-sidecar", consul_addr="", static_addr=sidecar.address),
-                       deadline_s=5.0)
+    """The upload function's client: its own Connect identity, no person."""
+    return photo_client(sidecar, "photostack-upload")
 
 
-def reserve(client: PhotoClient) -> tuple[str, str]:
-    owner = pb.Caller(user_id=f"ph-{uuid.uuid4().hex[:8]}", role="photographer")
-    event = client.create_event(pb.CreateEventRequest(caller=owner, name="Trail run", date="2026-05-01",
-                                                      visibility=pb.VISIBILITY_PUBLIC))
-    reserved = client.reserve_photo(pb.ReservePhotoRequest(caller=owner, event_id=event.id,
-                                                           content_type="image/jpeg", declared_bytes=100_000))
-    return event.id, reserved.id
+@pytest.fixture
+def reserve(sidecar: SidecarProcess) -> Reserve:
+    """A photographer's reservation, made through the photos API's identity on their behalf."""
+    photos = photo_client(sidecar, "photostack-photos")
+
+    def make() -> tuple[str, str]:
+        owner = person(f"ph-{uuid.uuid4().hex[:8]}", "photographer")
+        event = photos.create_event(pb.CreateEventRequest(name="Trail run", date="2026-05-01",
+                                                          visibility=pb.VISIBILITY_PUBLIC), user=owner)
+        reserved = photos.reserve_photo(pb.ReservePhotoRequest(event_id=event.id, content_type="image/jpeg",
+                                                               declared_bytes=100_000), user=owner)
+        return event.id, reserved.id
+
+    return make
 
 
 def upload(s3: Any, bucket: str, event_id: str, photo_id: str, body: bytes) -> str:
@@ -59,18 +66,18 @@ def upload(s3: Any, bucket: str, event_id: str, photo_id: str, body: bytes) -> s
     return key
 
 
-def test_a_good_photo_becomes_ready_with_its_derivatives_and_metadata(
+def test_a_good_photo_becomes_ready_with_its_derivatives_and_metadata(reserve: Reserve,
         client: PhotoClient, s3: Any, store: S3ObjectStore, ledger: RedisWorkLedger,
         buckets: tuple[str, str]) -> None:
     uploads, derivatives = buckets
-    event_id, photo_id = reserve(client)
+    event_id, photo_id = reserve()
     registry = GrpcPhotoRegistry(client)
     assert registry.get_status(photo_id) is PhotoStatus.PENDING
     key = upload(s3, uploads, event_id, photo_id, gps_jpeg())
     processor = UploadProcessor(store, registry, ledger, derivatives_bucket=derivatives)
 
     assert processor.process(uploads, key).status is Status.READY
-    got = client.get_photo(pb.GetPhotoRequest(caller=PIPELINE, photo_id=photo_id))
+    got = client.get_photo(pb.GetPhotoRequest(photo_id=photo_id))
     assert got.status == pb.PHOTO_STATUS_READY
     kinds = {d.kind: d for d in got.derivatives}
     assert set(kinds) == {f"{s}_{f}" for s in ("web", "preview", "thumb") for f in ("jpg", "webp")}
@@ -83,16 +90,16 @@ def test_a_good_photo_becomes_ready_with_its_derivatives_and_metadata(
     assert processor.process(uploads, key).status is Status.SKIPPED
 
 
-def test_a_bad_upload_becomes_failed_with_its_reason(
+def test_a_bad_upload_becomes_failed_with_its_reason(reserve: Reserve,
         client: PhotoClient, s3: Any, store: S3ObjectStore, ledger: RedisWorkLedger,
         buckets: tuple[str, str]) -> None:
     uploads, derivatives = buckets
-    event_id, photo_id = reserve(client)
+    event_id, photo_id = reserve()
     key = upload(s3, uploads, event_id, photo_id, b"<html><body>not a photo</body></html>")
     outcome = UploadProcessor(store, GrpcPhotoRegistry(client), ledger,
                               derivatives_bucket=derivatives).process(uploads, key)
     assert outcome.status is Status.FAILED
-    got = client.get_photo(pb.GetPhotoRequest(caller=PIPELINE, photo_id=photo_id))
+    got = client.get_photo(pb.GetPhotoRequest(photo_id=photo_id))
     assert got.status == pb.PHOTO_STATUS_FAILED
     assert "HTML" in got.failure_reason
     assert s3.head_object(Bucket=uploads, Key=key)["ContentLength"] > 0  # the original stays
@@ -130,10 +137,11 @@ def handler_env(monkeypatch: pytest.MonkeyPatch, sidecar: SidecarProcess, bucket
     for name, value in {
         "AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
-        "PHOTOSTACK_CONSUL_ADDR": "", "PHOTOSTACK_SIDECAR_ADDR": sidecar.address,
+        "PHOTOSTACK_SIDECAR_SERVICE": sidecar.service,
         "PHOTOSTACK_UPLOADS_BUCKET": uploads, "PHOTOSTACK_DERIVATIVES_BUCKET": derivatives,
     }.items():
         monkeypatch.setenv(name, value)
+    use_identity(monkeypatch, "photostack-upload", sidecar.consul_addr)  # as template.yaml sets it
     reset_all()
     yield
     reset_all()
@@ -147,12 +155,12 @@ def reset_all() -> None:
     bootstrap.reset_processor()
 
 
-def test_the_lambda_handler_end_to_end_in_process(handler_env: None, client: PhotoClient, s3: Any,
-                                                  buckets: tuple[str, str]) -> None:
+def test_the_lambda_handler_end_to_end_in_process(reserve: Reserve, handler_env: None, client: PhotoClient,
+                                                  s3: Any, buckets: tuple[str, str]) -> None:
     uploads, derivatives = buckets
     load_app("upload")
     handler = sys.modules["upload_app"].on_upload  # what template.yaml names: app.on_upload
-    event_id, photo_id = reserve(client)
+    event_id, photo_id = reserve()
     key = upload(s3, uploads, event_id, photo_id, encode(photo(3000, 2000), "JPEG"))
     s3.put_object(Bucket=uploads, Key=key, Body=encode(photo(3000, 2000), "JPEG", quality=80),
                   Metadata={"watermark": "Studio North"})
@@ -161,7 +169,7 @@ def test_the_lambda_handler_end_to_end_in_process(handler_env: None, client: Pho
     assert result["outcomes"] == [{"photo_id": photo_id, "status": "ready", "reason": ""}]
     again = handler(s3_event(uploads, key), None)
     assert again["outcomes"][0]["status"] == "skipped"
-    got = client.get_photo(pb.GetPhotoRequest(caller=PIPELINE, photo_id=photo_id))
+    got = client.get_photo(pb.GetPhotoRequest(photo_id=photo_id))
     assert got.status == pb.PHOTO_STATUS_READY and len(got.derivatives) == 6
     web = s3.head_object(Bucket=derivatives, Key=f"derivatives/{event_id}/{photo_id}/web.jpg")
     assert web["ContentType"] == "image/jpeg"

@@ -42,6 +42,8 @@ class Principal:
     # The account's token version when the token was issued (claim ``ver``);
     # photostack.account_status rejects tokens older than the account's current one.
     version: int = 0
+    # The verified token itself: calls to the photo sidecar on this person's behalf carry it.
+    access_token: str = ""
 
 
 def checked_keys(text: str, env: str) -> jwt_keys.KeySet:
@@ -123,4 +125,4 @@ def verify_access_token(token: str, *, settings: Settings | None = None) -> Prin
     if role not in ROLES or not isinstance(claims.get("sub"), str) or type(version) is not int:
         raise TokenError("invalid token claims")
     return Principal(user_id=claims["sub"], role=role, token_id=str(claims.get("jti", "")),
-                     version=version)
+                     version=version, access_token=token)

@@ -30,14 +30,6 @@ PHOTO_STATUS_PENDING: PhotoStatus
 PHOTO_STATUS_READY: PhotoStatus
 PHOTO_STATUS_FAILED: PhotoStatus
 
-class Caller(_message.Message):
-    __slots__ = ("user_id", "role")
-    USER_ID_FIELD_NUMBER: _ClassVar[int]
-    ROLE_FIELD_NUMBER: _ClassVar[int]
-    user_id: str
-    role: str
-    def __init__(self, user_id: _Optional[str] = ..., role: _Optional[str] = ...) -> None: ...
-
 class Event(_message.Message):
     __slots__ = ("id", "owner_id", "name", "date", "place", "visibility", "created_at")
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -129,32 +121,28 @@ class Photo(_message.Message):
     def __init__(self, id: _Optional[str] = ..., event_id: _Optional[str] = ..., owner_id: _Optional[str] = ..., status: _Optional[_Union[PhotoStatus, str]] = ..., original_key: _Optional[str] = ..., content_type: _Optional[str] = ..., declared_bytes: _Optional[int] = ..., derivatives: _Optional[_Iterable[_Union[Derivative, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., original_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ..., price_minor: _Optional[int] = ..., currency: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., failure_reason: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., face_count: _Optional[int] = ..., faces_indexed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., full_access: _Optional[bool] = ..., original_etag: _Optional[str] = ..., original_version_id: _Optional[str] = ..., unlisted: _Optional[bool] = ...) -> None: ...
 
 class CreateEventRequest(_message.Message):
-    __slots__ = ("caller", "name", "date", "place", "visibility", "idempotency_key")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("name", "date", "place", "visibility", "idempotency_key")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DATE_FIELD_NUMBER: _ClassVar[int]
     PLACE_FIELD_NUMBER: _ClassVar[int]
     VISIBILITY_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     name: str
     date: str
     place: str
     visibility: Visibility
     idempotency_key: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., name: _Optional[str] = ..., date: _Optional[str] = ..., place: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., date: _Optional[str] = ..., place: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class ListEventsRequest(_message.Message):
-    __slots__ = ("caller", "mine_only", "limit", "cursor")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("mine_only", "limit", "cursor")
     MINE_ONLY_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     mine_only: bool
     limit: int
     cursor: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., mine_only: _Optional[bool] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    def __init__(self, mine_only: _Optional[bool] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class ListEventsResponse(_message.Message):
     __slots__ = ("events", "next_cursor")
@@ -165,30 +153,25 @@ class ListEventsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class GetEventRequest(_message.Message):
-    __slots__ = ("caller", "event_id")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("event_id",)
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     event_id: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., event_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ...) -> None: ...
 
 class ReservePhotoRequest(_message.Message):
-    __slots__ = ("caller", "event_id", "content_type", "declared_bytes", "idempotency_key")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("event_id", "content_type", "declared_bytes", "idempotency_key")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     DECLARED_BYTES_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     event_id: str
     content_type: str
     declared_bytes: int
     idempotency_key: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., event_id: _Optional[str] = ..., content_type: _Optional[str] = ..., declared_bytes: _Optional[int] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., content_type: _Optional[str] = ..., declared_bytes: _Optional[int] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class RegisterDerivativesRequest(_message.Message):
-    __slots__ = ("caller", "photo_id", "derivatives", "width", "height", "original_bytes", "sha256", "captured_at", "camera", "original_etag", "original_version_id")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("photo_id", "derivatives", "width", "height", "original_bytes", "sha256", "captured_at", "camera", "original_etag", "original_version_id")
     PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
     DERIVATIVES_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
@@ -199,7 +182,6 @@ class RegisterDerivativesRequest(_message.Message):
     CAMERA_FIELD_NUMBER: _ClassVar[int]
     ORIGINAL_ETAG_FIELD_NUMBER: _ClassVar[int]
     ORIGINAL_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     photo_id: str
     derivatives: _containers.RepeatedCompositeFieldContainer[Derivative]
     width: int
@@ -210,37 +192,31 @@ class RegisterDerivativesRequest(_message.Message):
     camera: str
     original_etag: str
     original_version_id: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ..., derivatives: _Optional[_Iterable[_Union[Derivative, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., original_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ..., original_etag: _Optional[str] = ..., original_version_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, photo_id: _Optional[str] = ..., derivatives: _Optional[_Iterable[_Union[Derivative, _Mapping]]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., original_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., camera: _Optional[str] = ..., original_etag: _Optional[str] = ..., original_version_id: _Optional[str] = ...) -> None: ...
 
 class MarkFailedRequest(_message.Message):
-    __slots__ = ("caller", "photo_id", "reason")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("photo_id", "reason")
     PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     photo_id: str
     reason: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, photo_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class GetPhotoRequest(_message.Message):
-    __slots__ = ("caller", "photo_id")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("photo_id",)
     PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     photo_id: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, photo_id: _Optional[str] = ...) -> None: ...
 
 class ListEventPhotosRequest(_message.Message):
-    __slots__ = ("caller", "event_id", "limit", "cursor")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("event_id", "limit", "cursor")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     event_id: str
     limit: int
     cursor: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., event_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class ListEventPhotosResponse(_message.Message):
     __slots__ = ("photos", "next_cursor")
@@ -251,26 +227,22 @@ class ListEventPhotosResponse(_message.Message):
     def __init__(self, photos: _Optional[_Iterable[_Union[Photo, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class UpdatePhotoRequest(_message.Message):
-    __slots__ = ("caller", "photo_id", "price_minor", "currency", "visibility")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("photo_id", "price_minor", "currency", "visibility")
     PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
     PRICE_MINOR_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     VISIBILITY_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     photo_id: str
     price_minor: int
     currency: str
     visibility: Visibility
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ..., price_minor: _Optional[int] = ..., currency: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ...) -> None: ...
+    def __init__(self, photo_id: _Optional[str] = ..., price_minor: _Optional[int] = ..., currency: _Optional[str] = ..., visibility: _Optional[_Union[Visibility, str]] = ...) -> None: ...
 
 class DeletePhotoRequest(_message.Message):
-    __slots__ = ("caller", "photo_id")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("photo_id",)
     PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     photo_id: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, photo_id: _Optional[str] = ...) -> None: ...
 
 class DeletePhotoResponse(_message.Message):
     __slots__ = ("photo_id", "original_key", "derivative_keys")
@@ -299,14 +271,12 @@ class Face(_message.Message):
     def __init__(self, x1: _Optional[float] = ..., y1: _Optional[float] = ..., x2: _Optional[float] = ..., y2: _Optional[float] = ..., score: _Optional[float] = ..., embedding: _Optional[bytes] = ...) -> None: ...
 
 class IndexFacesRequest(_message.Message):
-    __slots__ = ("caller", "photo_id", "faces")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("photo_id", "faces")
     PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
     FACES_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     photo_id: str
     faces: _containers.RepeatedCompositeFieldContainer[Face]
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ...) -> None: ...
+    def __init__(self, photo_id: _Optional[str] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ...) -> None: ...
 
 class IndexFacesResponse(_message.Message):
     __slots__ = ("photo_id", "face_count", "faces_indexed_at")
@@ -319,20 +289,18 @@ class IndexFacesResponse(_message.Message):
     def __init__(self, photo_id: _Optional[str] = ..., face_count: _Optional[int] = ..., faces_indexed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SearchFacesRequest(_message.Message):
-    __slots__ = ("caller", "event_id", "embedding", "threshold", "limit", "cursor")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("event_id", "embedding", "threshold", "limit", "cursor")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     event_id: str
     embedding: bytes
     threshold: float
     limit: int
     cursor: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., event_id: _Optional[str] = ..., embedding: _Optional[bytes] = ..., threshold: _Optional[float] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., embedding: _Optional[bytes] = ..., threshold: _Optional[float] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class FaceMatch(_message.Message):
     __slots__ = ("photo", "score")
@@ -351,14 +319,12 @@ class SearchFacesResponse(_message.Message):
     def __init__(self, matches: _Optional[_Iterable[_Union[FaceMatch, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
 
 class SetFaceIndexingRequest(_message.Message):
-    __slots__ = ("caller", "enabled", "reference_embedding")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("enabled", "reference_embedding")
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_EMBEDDING_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     enabled: bool
     reference_embedding: bytes
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., enabled: _Optional[bool] = ..., reference_embedding: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, enabled: _Optional[bool] = ..., reference_embedding: _Optional[bytes] = ...) -> None: ...
 
 class FaceIndexingState(_message.Message):
     __slots__ = ("enabled", "changed")
@@ -385,14 +351,12 @@ class Bib(_message.Message):
     def __init__(self, number: _Optional[str] = ..., confidence: _Optional[float] = ..., x1: _Optional[float] = ..., y1: _Optional[float] = ..., x2: _Optional[float] = ..., y2: _Optional[float] = ...) -> None: ...
 
 class IndexBibsRequest(_message.Message):
-    __slots__ = ("caller", "photo_id", "bibs")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("photo_id", "bibs")
     PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
     BIBS_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     photo_id: str
     bibs: _containers.RepeatedCompositeFieldContainer[Bib]
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ..., bibs: _Optional[_Iterable[_Union[Bib, _Mapping]]] = ...) -> None: ...
+    def __init__(self, photo_id: _Optional[str] = ..., bibs: _Optional[_Iterable[_Union[Bib, _Mapping]]] = ...) -> None: ...
 
 class IndexBibsResponse(_message.Message):
     __slots__ = ("photo_id", "bib_count", "bibs_indexed_at")
@@ -405,12 +369,10 @@ class IndexBibsResponse(_message.Message):
     def __init__(self, photo_id: _Optional[str] = ..., bib_count: _Optional[int] = ..., bibs_indexed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetPhotoBibsRequest(_message.Message):
-    __slots__ = ("caller", "photo_id")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("photo_id",)
     PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     photo_id: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., photo_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, photo_id: _Optional[str] = ...) -> None: ...
 
 class PhotoBibs(_message.Message):
     __slots__ = ("photo_id", "bibs_indexed_at", "bibs")
@@ -423,18 +385,16 @@ class PhotoBibs(_message.Message):
     def __init__(self, photo_id: _Optional[str] = ..., bibs_indexed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bibs: _Optional[_Iterable[_Union[Bib, _Mapping]]] = ...) -> None: ...
 
 class SearchBibsRequest(_message.Message):
-    __slots__ = ("caller", "event_id", "number", "limit", "cursor")
-    CALLER_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("event_id", "number", "limit", "cursor")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
-    caller: Caller
     event_id: str
     number: str
     limit: int
     cursor: str
-    def __init__(self, caller: _Optional[_Union[Caller, _Mapping]] = ..., event_id: _Optional[str] = ..., number: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., number: _Optional[str] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
 
 class BibMatch(_message.Message):
     __slots__ = ("photo", "bib")
