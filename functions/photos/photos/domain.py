@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,10 @@ def _string(body: dict[str, Any], name: str, *, required: bool, max_len: int = 2
         raise errors.BadRequest(f"{name} must be a string", code="invalid_field")
     if len(value) > max_len:
         raise errors.BadRequest(f"{name} must be at most {max_len} characters", code="invalid_field")
+    # A NUL cannot be stored in PostgreSQL text and a lone surrogate cannot be sent as UTF-8 (gRPC):
+    # both would be a 500 later, so refuse control characters and surrogates here.
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise errors.BadRequest(f"{name} must not contain control characters", code="invalid_field")
     return value
 
 

@@ -123,3 +123,12 @@ def test_presigned_urls_are_reused_only_while_they_have_half_their_life_left() -
     urls.get("b", sign)
     urls.get("c", sign)  # bounded: "a" is evicted
     assert urls.get("a", sign) == "a?sig=5"
+
+
+@pytest.mark.parametrize("name", ["Race\x00", "Race \ud800", "Tab\there"])
+def test_text_with_a_nul_control_character_or_lone_surrogate_is_a_400(name: str) -> None:
+    # Found by Schemathesis: a NUL in an event name reached PostgreSQL and answered 500.
+    with pytest.raises(errors.BadRequest) as caught:
+        domain.parse_event({"name": name, "date": "2026-05-01"})
+    assert caught.value.code == "invalid_field"
+    assert domain.parse_event({"name": "Course 🏃‍♀️ été", "date": "2026-05-01"}).name == "Course 🏃‍♀️ été"

@@ -75,6 +75,8 @@ def api_route(app: Chalice, path: str, **kwargs: Any) -> Callable[[Callable[...,
             start = time.perf_counter()
             status = 500
             try:
+                if request is not None:
+                    require_json_body(request)
                 result = view(*args, **kw)
                 status = result.status_code if isinstance(result, Response) else 200
                 return _traced(result, context.get("requestId"))
@@ -94,10 +96,22 @@ def api_route(app: Chalice, path: str, **kwargs: Any) -> Callable[[Callable[...,
                     metrics.emit("Errors", route=path)
                 request_id_var.reset(token)
 
-        app.route(path, **kwargs)(wrapped)
+        # Chalice would refuse other media types itself, as a 415 in its own {"Code", "Message"}
+        # shape; every type reaches the view instead, and require_json_body answers in ours.
+        app.route(path, **{"content_types": ["*/*"], **kwargs})(wrapped)
         return wrapped
 
     return decorator
+
+
+def require_json_body(request: Request) -> None:
+    """A body must be JSON: 415 for a body sent as another media type (none given: JSON assumed)."""
+    if not request.raw_body:
+        return
+    headers: dict[str, str] = dict(request.headers or {})
+    media_type = headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise errors.UnsupportedMediaType(f"the body must be application/json, not {media_type or 'untyped'}")
 
 
 def read_json(request: Request, *, max_bytes: int | None = None, required: bool = True) -> dict[str, Any]:
