@@ -451,7 +451,7 @@ function DownloadLine({ purchase }: { purchase: Purchase }) {
       <button
         type="button"
         disabled={busy}
-        aria-label={`Download the original of ${label}`}
+        aria-label={`Download original of ${label}`}
         onClick={async () => {
           setBusy(true);
           setError(null);

@@ -146,7 +146,7 @@ def test_photographer_uploads_and_prices_then_a_customer_finds_buys_and_download
     for photo_id, name in ((photo_of[n], n) for n in GROUPS):
         line = customer.locator(f"li[data-photo-id='{photo_id}']")
         with customer.expect_download() as download:
-            line.get_by_role("button", name="Download the original").click()
+            line.get_by_role("button", name="Download original").click()
         saved = download.value.path()
         assert Path(saved).read_bytes() == uploads[name], f"{name}: the download is not the original"
     check_axe(customer, "downloads")
