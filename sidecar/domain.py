@@ -206,7 +206,7 @@ def view_for(caller: Caller, photo: Photo, *, bought: bool) -> Photo:
 def withheld(photo: Photo) -> Photo:
     """Only the free derivatives, no trace of the original's location or identity."""
     return replace(photo, full_access=False, original_key="", original_etag=None, original_version_id=None,
-                   derivatives=tuple(x for x in photo.derivatives if is_free_kind(x.kind)))
+                   sha256=None, derivatives=tuple(x for x in photo.derivatives if is_free_kind(x.kind)))
 
 
 def needs_purchase_check(caller: Caller, photo: Photo) -> bool:

@@ -41,6 +41,7 @@ def test_someone_who_has_not_bought_gets_the_thumbnail_and_the_watermarked_previ
     assert {x.kind for x in seen.derivatives} == {"preview_jpg", "preview_webp", "thumb_jpg", "thumb_webp"}
     assert not seen.full_access
     assert seen.original_key == "" and seen.original_etag is None and seen.original_version_id is None
+    assert seen.sha256 is None
 
 
 @pytest.mark.parametrize(("caller", "bought"), [(OWNER, False), (CUSTOMER, True), (ADMIN, False),
