@@ -41,6 +41,8 @@ def _integer(body: dict[str, Any], name: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise errors.BadRequest(f"{name} must be an integer", code="invalid_field")
+    if not -(2**63) <= value < 2**63:  # what the gRPC int64 fields carry; beyond, a 500 later
+        raise errors.BadRequest(f"{name} is out of range", code="invalid_field")
     return value
 
 

@@ -239,7 +239,9 @@ def parse_credentials(body: dict[str, Any]) -> Credentials:
     _only_fields(body, {"email", "password"})
     email = _string(body, "email") or ""
     password = _string(body, "password") or ""
-    if not email or len(email) > EMAIL_MAX:
+    # A control character (a NUL: PostgreSQL refuses it, a 500) is in no registered address.
+    controls = any(unicodedata.category(c).startswith("C") for c in email.strip())
+    if not email or len(email) > EMAIL_MAX or controls:
         raise InvalidInput("email is not a valid address", field="email")
     if not password or len(password) > PASSWORD_MAX:
         raise InvalidInput(f"password must be at most {PASSWORD_MAX} characters", field="password")

@@ -132,3 +132,11 @@ def test_text_with_a_nul_control_character_or_lone_surrogate_is_a_400(name: str)
         domain.parse_event({"name": name, "date": "2026-05-01"})
     assert caught.value.code == "invalid_field"
     assert domain.parse_event({"name": "Course 🏃‍♀️ été", "date": "2026-05-01"}).name == "Course 🏃‍♀️ été"
+
+
+def test_an_integer_beyond_int64_is_a_400() -> None:
+    # Found by Schemathesis: price_minor 13665424418475857674240 overflowed the gRPC int64 (500).
+    for body in ({"price_minor": 2**63}, {"price_minor": -(2**63) - 1}):
+        with pytest.raises(errors.BadRequest):
+            domain.parse_patch(body)
+    assert domain.parse_patch({"price_minor": 2**63 - 1}).price_minor == 2**63 - 1
