@@ -72,6 +72,7 @@ def test_a_corrupt_file_fails_alone_with_its_reason_and_a_faceless_selfie_is_exp
     alert.wait_for(timeout=60_000)
     assert alert.inner_text() == ("We could not find a face in that picture. "
                                   "Try a clear, well-lit selfie facing the camera.")
+    assert customer.evaluate("document.documentElement.scrollWidth") <= 390  # phone width, no sideways scroll
     check_axe(customer, "gallery with a face-search error (phone)")
     shot(customer, "gallery-phone-noface")
     page_text_is_clean(customer)

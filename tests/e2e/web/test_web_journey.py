@@ -87,6 +87,7 @@ def test_photographer_uploads_and_prices_then_a_customer_finds_buys_and_download
     studio.get_by_role("button", name="Set price for 6 selected").click()
     studio.get_by_text("Priced 6 photos at €4.50.").wait_for()
     check_axe(studio, "studio event")
+    assert studio.evaluate("document.documentElement.scrollWidth") <= 1280  # no sideways scrolling
     shot(studio, "studio-event")
     link = studio.get_by_role("link", name=f"#/events/{event_id}").first.get_attribute("href")
     assert link and link.endswith(f"#/events/{event_id}")
@@ -174,6 +175,7 @@ def test_the_gallery_works_at_phone_width_and_by_keyboard(web_url: str, new_page
     sign_up(page, web_url, role="customer", name="Pat Phone")
     # No horizontal scrolling at 390 px, and the main navigation is reachable by Tab alone.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # from the top
     page.keyboard.press("Tab")
     focused = [page.evaluate("document.activeElement.textContent")]
     for _ in range(8):
