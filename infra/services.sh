@@ -149,6 +149,9 @@ localstack_up() {
     export PHOTOSTACK_LAMBDA_PYTHON="$STATE/lambda-runtime/bin/python"
     # S3 checks presigned signatures (content type and length are signed), as AWS does.
     export S3_SKIP_SIGNATURE_VALIDATION=0
+    # Buckets are private as on AWS: anonymous requests are refused (our s3_access handler),
+    # except reads of the web app's bucket, which the template makes a public static site.
+    export PHOTOSTACK_S3_PUBLIC_READ_BUCKETS="${PHOTOSTACK_WEB_BUCKET:-photostack-web}"
     # Async retries (S3 -> upload function) after 10 s, 20 s instead of 60 s, 120 s: a photo
     # whose first attempt met a restarting sidecar is ready sooner on a developer machine.
     export LAMBDA_RETRY_BASE_DELAY_SECONDS=10
