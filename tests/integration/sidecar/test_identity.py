@@ -8,6 +8,7 @@ And Consul itself refuses a rogue registration under the sidecar's name.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -25,7 +26,7 @@ from photostack.rpc import channels
 from photostack.rpc.connect import ConnectAgent, ConnectIdentity
 
 from infra.db.migrate import migrate
-from tests.identity import bearer, connect_identity, person, resolver, secure_channel
+from tests.identity import bearer, connect_identity, person, photo_client, resolver, secure_channel
 from tests.sidecar_process import CONSUL_ADDR, CONSUL_STATE, SidecarProcess, token_file
 
 pytestmark = pytest.mark.integration
@@ -212,3 +213,28 @@ def test_without_a_token_consul_shows_nothing_and_signs_nothing() -> None:
     reply = requests.get(f"http://{CONSUL_ADDR}/v1/agent/connect/ca/leaf/{fresh}", timeout=5, headers={
         "X-Consul-Token": token_file("photostack-upload").read_text().strip()})
     assert reply.status_code == 403
+
+
+# --- coming back ---------------------------------------------------------------------------------
+
+def test_a_warm_client_reaches_a_restarted_sidecar_within_two_seconds(database_url: str) -> None:
+    """A restart brings a new serving certificate: the client's channel (pinned to the old one)
+    fails its handshake, and the client asks Consul again, reconnects and is served, well inside
+    one call's deadline (issue 19: within 2 s of the sidecar's return)."""
+    proc = SidecarProcess().start()
+    try:
+        client = photo_client(proc, "photostack-photos", deadline_s=2.0)
+        owner = person(f"back-{uuid.uuid4().hex[:8]}", "photographer")
+        event = client.create_event(pb.CreateEventRequest(name="Back", date="2025-06-01"), user=owner)
+        before = pins_of(proc)
+        proc.stop()
+        proc.start()  # same port; returns once Consul lists it again
+        back = time.monotonic()
+        # Not idempotent (no key), yet safe to send again: the old channel's handshake failed.
+        again = client.create_event(pb.CreateEventRequest(name="Back again", date="2025-06-01"), user=owner)
+        assert time.monotonic() - back < 2.0
+        assert client.get_event(pb.GetEventRequest(event_id=event.id), user=owner).id == event.id
+        assert again.owner_id == owner.user_id
+        assert pins_of(proc) != before  # it did present a new certificate
+    finally:
+        proc.stop()

@@ -15,7 +15,9 @@ whatever this warm environment saw before; an idempotent call that meets UNAVAIL
 is retried, on another instance when there is one, after dropping the address's channel
 (the next one connects at once, no reconnect backoff), asking Consul again and re-reading
 the certificate (the CA may have rotated). CreateEvent and ReservePhoto count as
-idempotent only when they carry an idempotency key. Failures come back as
+idempotent only when they carry an idempotency key; any call is tried again when its
+connection failed before the request left (``never_sent``: a restarted sidecar's new
+serving certificate fails the old channel's handshake). Failures come back as
 :mod:`photostack.errors`, so a sidecar that is down becomes a 503 and never a hang.
 """
 
@@ -62,6 +64,13 @@ def trace_metadata() -> tuple[tuple[str, str], ...]:
     """The request id of this invocation, so the sidecar's log lines join the request's path."""
     request_id = request_id_var.get()
     return ((REQUEST_ID_METADATA, request_id),) if request_id else ()
+
+
+def never_sent(exc: grpc.RpcError) -> bool:
+    """UNAVAILABLE before the request left: no connection (a restarted sidecar presents a new
+    certificate, so the old channel's handshake fails). Any call may be tried again then."""
+    details = exc.details() or ""  # type: ignore[attr-defined]
+    return details.startswith("failed to connect to all addresses")
 
 
 def user_metadata(user: Principal | None) -> tuple[tuple[str, str], ...] | None:
@@ -152,7 +161,7 @@ class PhotoClient:
                 self._recover(address)
                 tried.append(address)
                 last = exc
-                if not retryable:
+                if not retryable and not never_sent(exc):
                     break
                 self._pause(end)
         if last is not None:
