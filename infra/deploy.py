@@ -52,8 +52,19 @@ ARTIFACTS_BUCKET = os.environ.get("PHOTOSTACK_ARTIFACTS_BUCKET", "photostack-art
 CONSUL = os.environ.get("PHOTOSTACK_CONSUL_ADDR", "127.0.0.1:8500")
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".chalice"}
 # Parameters for the local stack; on AWS they come from `sam deploy --parameter-overrides`.
+CONSUL_TOKENS = ROOT / ".state" / "consul" / "tokens"  # infra/consul/acl.py writes them (make up)
+
+
+def consul_token(name: str) -> str:
+    path = CONSUL_TOKENS / f"{name}.token"
+    return path.read_text().strip() if path.exists() else ""
+
+
 LOCAL_PARAMETERS = {
     "ConsulAddr": CONSUL, "DeploymentEnv": "local",
+    # Each function's Consul token (its Connect identity towards the sidecar).
+    **{f"ConsulToken{fn.title()}": consul_token(f"photostack-{fn}")
+       for fn in ("photos", "transactions", "upload", "faces")},
     # Not a template default: the template has none for what holds a password.
     "DatabaseUrl": os.environ.get("PHOTOSTACK_DATABASE_URL",
                                   "postgresql://photostack:photostack@127.0.0.1:5432/photostack"),
@@ -316,7 +327,8 @@ def register_in_consul(outputs: dict[str, str]) -> None:
     import consul  # py-consul
 
     host, _, port = CONSUL.partition(":")
-    agent = consul.Consul(host=host, port=int(port or 8500))
+    # Consul runs with ACLs: the deploy token may register exactly these three APIs.
+    agent = consul.Consul(host=host, port=int(port or 8500), token=consul_token("photostack-deploy") or None)
     for key, url in outputs.items():
         if not (key.endswith("ApiUrl") and key != "ProbeApiUrl"):
             continue

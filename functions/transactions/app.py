@@ -110,7 +110,7 @@ def place_order() -> Response:
     principal = authenticate(_request(), roles=ANY_ROLE)
     key = domain.idempotency_key(_headers())
     request = domain.OrderRequest.parse(read_json(_request()))
-    return _respond(bootstrap.service().place_order(principal.user_id, key, request))
+    return _respond(bootstrap.service().place_order(principal.user_id, key, request, buyer=principal))
 
 
 @api_route(app, "/orders", methods=["GET"])
@@ -140,7 +140,7 @@ def purchases() -> dict[str, Any]:
 @dependency_errors
 def download(photo_id: str) -> dict[str, Any]:
     principal = authenticate(_request(), roles=ANY_ROLE)
-    return bootstrap.service().download(principal.user_id, photo_id)
+    return bootstrap.service().download(principal.user_id, photo_id, buyer=principal)
 
 
 @api_route(app, "/earnings", methods=["GET"])
