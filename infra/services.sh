@@ -183,9 +183,17 @@ localstack_down() {
 # health check answers in plaintext on a loopback port of its own (what Consul probes).
 SIDECAR_PORT="${PHOTOSTACK_SIDECAR_PORT:-50051}"
 SIDECAR_HEALTH_PORT="${PHOTOSTACK_SIDECAR_HEALTH_PORT:-50052}"
+# High availability by default: two instances, each on its own ports, both registered in Consul
+# as photo-sidecar; callers move to the other within their deadline when one goes away.
+# PHOTOSTACK_SIDECAR_INSTANCES=1 runs one. Instance n listens on SIDECAR_PORT + 2(n-1).
+SIDECAR_INSTANCES="${PHOTOSTACK_SIDECAR_INSTANCES:-2}"
 
-sidecar_healthy() {
-  "$ROOT/.venv/bin/python" - "$SIDECAR_HEALTH_PORT" <<'PY' >/dev/null 2>&1
+sidecar_name() { if (($1 == 1)); then echo sidecar; else echo "sidecar$1"; fi; }
+sidecar_port() { echo $((SIDECAR_PORT + 2 * ($1 - 1))); }
+sidecar_health_port() { echo $((SIDECAR_HEALTH_PORT + 2 * ($1 - 1))); }
+
+sidecar_instance_healthy() {
+  "$ROOT/.venv/bin/python" - "$(sidecar_health_port "$1")" <<'PY' >/dev/null 2>&1
 import sys, grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 channel = grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}")
@@ -194,25 +202,44 @@ sys.exit(0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1)
 PY
 }
 
-sidecar_up() {
-  if sidecar_healthy; then return 0; fi
-  consul_up
-  log "starting the photo sidecar on 127.0.0.1:$SIDECAR_PORT (mTLS; health on 127.0.0.1:$SIDECAR_HEALTH_PORT)"
+sidecar_healthy() {
+  local n
+  for ((n = 1; n <= SIDECAR_INSTANCES; n++)); do sidecar_instance_healthy "$n" || return 1; done
+}
+
+sidecar_instance_up() {
+  local n="$1" name port health
+  name="$(sidecar_name "$n")"; port="$(sidecar_port "$n")"; health="$(sidecar_health_port "$n")"
+  if sidecar_instance_healthy "$n"; then return 0; fi
+  log "starting photo sidecar $n on 127.0.0.1:$port (mTLS; health on 127.0.0.1:$health)"
   (
     cd "$ROOT"
     close_inherited_fds
     PHOTOSTACK_CONSUL_ADDR="${PHOTOSTACK_CONSUL_ADDR-127.0.0.1:$CONSUL_HTTP_PORT}" \
     PHOTOSTACK_CONSUL_TOKEN_FILE="$CONSUL_STATE/tokens/photo-sidecar.token" \
-      nohup "$ROOT/.venv/bin/python" -m sidecar --port "$SIDECAR_PORT" --health-port "$SIDECAR_HEALTH_PORT" \
-        --pins-file "$STATE/sidecar/serving.pem" \
-      >"$STATE/log/sidecar.log" 2>&1 &
-    echo $! >"$STATE/run/sidecar.pid"
+      nohup "$ROOT/.venv/bin/python" -m sidecar --port "$port" --health-port "$health" \
+        --pins-file "$STATE/sidecar/$(sidecar_name "$n" | sed 's/^sidecar/serving/').pem" \
+      >"$STATE/log/$name.log" 2>&1 &
+    echo $! >"$STATE/run/$name.pid"
   )
-  touch "$STATE/started/sidecar"
-  wait_for 30 sidecar sidecar_healthy || { tail -20 "$STATE/log/sidecar.log" >&2; return 1; }
 }
 
-sidecar_down() { kill_pidfile sidecar; }
+sidecar_up() {
+  if sidecar_healthy; then return 0; fi
+  consul_up
+  local n
+  for ((n = 1; n <= SIDECAR_INSTANCES; n++)); do sidecar_instance_up "$n"; done
+  touch "$STATE/started/sidecar"
+  for ((n = 1; n <= SIDECAR_INSTANCES; n++)); do
+    wait_for 30 "sidecar $n" sidecar_instance_healthy "$n" \
+      || { tail -20 "$STATE/log/$(sidecar_name "$n").log" >&2; return 1; }
+  done
+}
+
+sidecar_down() {
+  local n
+  for ((n = 1; n <= SIDECAR_INSTANCES; n++)); do kill_pidfile "$(sidecar_name "$n")"; done
+}
 
 kill_pidfile() {
   local pidfile="$STATE/run/$1.pid"
@@ -230,7 +257,10 @@ status() {
   printf 'postgres   %s\n' "$(pg_isready -h 127.0.0.1 -q && echo up || echo down)"
   printf 'redis      %s\n' "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && echo up || echo down)"
   printf 'consul     %s\n' "$(curl -fsS "http://127.0.0.1:$CONSUL_HTTP_PORT/v1/status/leader" >/dev/null 2>&1 && echo up || echo down)"
-  printf 'sidecar    %s\n' "$(sidecar_healthy && echo up || echo down)"
+  local n
+  for ((n = 1; n <= SIDECAR_INSTANCES; n++)); do
+    printf '%-10s %s\n' "$(sidecar_name "$n")" "$(sidecar_instance_healthy "$n" && echo up || echo down)"
+  done
   printf 'localstack %s\n' "$(curl -fsS "http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health" >/dev/null 2>&1 && echo up || echo down)"
 }
 

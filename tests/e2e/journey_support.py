@@ -29,6 +29,9 @@ __all__ = ["Apis", "Person", "Upload", "assert_error", "balance", "fund", "perso
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
 SIDECAR_PORT = int(os.environ.get("PHOTOSTACK_SIDECAR_PORT", "50051"))
+# `make up` runs PHOTOSTACK_SIDECAR_INSTANCES instances (2 by default), instance n on port + 2(n-1).
+SIDECAR_INSTANCES = int(os.environ.get("PHOTOSTACK_SIDECAR_INSTANCES", "2"))
+SIDECAR_PORTS = [SIDECAR_PORT + 2 * n for n in range(SIDECAR_INSTANCES)]
 
 
 @dataclass(frozen=True)
@@ -208,15 +211,16 @@ def _listener_pid(port: int) -> int | None:
 
 
 def stop_sidecar() -> None:
-    """Stop the photo sidecar; one that ``services.sh up`` did not start is sent SIGTERM."""
+    """Stop every photo sidecar instance; one that ``services.sh up`` did not start is sent SIGTERM."""
     _services("down", "sidecar")
-    pid = _listener_pid(SIDECAR_PORT)
-    if pid is not None:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-        assert b"sidecar" in cmdline, f"port {SIDECAR_PORT} is held by something else: {cmdline!r}"
-        os.kill(pid, signal.SIGTERM)
+    for port in SIDECAR_PORTS:
+        pid = _listener_pid(port)
+        if pid is not None:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            assert b"sidecar" in cmdline, f"port {port} is held by something else: {cmdline!r}"
+            os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 15
-    while _listener_pid(SIDECAR_PORT) is not None:
+    while any(_listener_pid(port) is not None for port in SIDECAR_PORTS):
         assert time.monotonic() < deadline, "the sidecar did not stop"
         time.sleep(0.2)
 
