@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import grpc
 from cryptography import x509
 from photostack import errors
+from photostack.account_status import get_account_status
 from photostack.jsonlog import get_logger
 from photostack.rpc.connect import ConnectAgent, IdentityUnavailable
 from photostack.tokens import TokenError, verify_access_token
@@ -143,10 +144,14 @@ class Gate:
     """Everything a call must pass before its handler; answers the domain caller."""
 
     def __init__(self, intentions: Intentions, trust_domain: Callable[[], str],
-                 verify: Callable[[str], Any] = verify_access_token) -> None:
+                 verify: Callable[[str], Any] = verify_access_token,
+                 check_account: Callable[[Any], None] | None = None) -> None:
         self._intentions = intentions
         self._trust_domain = trust_domain
         self._verify = verify
+        # The functions' other rule on a token: a disabled account, or a token older than the
+        # account's last password change, is refused here too (PostgreSQL is the record).
+        self._check_account = check_account or (lambda principal: get_account_status().check(principal))
 
     def admit(self, method: str, context: grpc.ServicerContext) -> d.Caller | None:
         peer = peer_of(context, self._trust_domain())
@@ -173,6 +178,12 @@ class Gate:
             raise Refused(grpc.StatusCode.UNAUTHENTICATED, f"access token refused: {exc}") from exc
         except errors.ServiceUnavailable as exc:  # the signing keys cannot be read yet (SecretUnavailable)
             raise Refused(grpc.StatusCode.UNAVAILABLE, "cannot verify access tokens now") from exc
+        try:
+            self._check_account(principal)
+        except errors.Unauthorized as exc:
+            raise Refused(grpc.StatusCode.UNAUTHENTICATED, f"access token refused: {exc.message}") from exc
+        except errors.ServiceUnavailable as exc:
+            raise Refused(grpc.StatusCode.UNAVAILABLE, "cannot check the account now") from exc
         return d.Caller(user_id=principal.user_id, role=principal.role)
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import jwt
@@ -20,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from photostack.account_status import KEY_PREFIX
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
 from photostack.rpc import channels
@@ -162,6 +164,43 @@ def test_the_person_is_whoever_the_token_says_and_nobody_else(sidecar: SidecarPr
         # The old request field is gone: it cannot even be sent.
         with pytest.raises(ValueError):
             pb.ListEventsRequest(caller=None)  # type: ignore[call-arg]
+
+
+def test_a_disabled_account_or_a_revoked_token_is_refused_by_the_sidecar_itself(
+        sidecar: SidecarProcess, database_url: str, redis_client: Any) -> None:
+    """Same rules as the functions: a valid signature is not enough (PostgreSQL is the record)."""
+    import psycopg2
+
+    migrate(database_url, ["users"])
+    user_id = str(uuid.uuid4())
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO users.users (id, email, display_name, role, password_hash) "
+                        "VALUES (%s, %s, 'Dee', 'photographer', 'x')", (user_id, f"{user_id}@example.com"))
+        before = bearer(person(user_id, "photographer"))
+        with secure_channel(sidecar, "photostack-photos") as ch:
+            stub = photos_stub(ch)
+            listed = stub.ListEvents(pb.ListEventsRequest(limit=1), timeout=5, metadata=before)
+            assert listed is not None
+            with conn, conn.cursor() as cur:  # a password change raises the version: older tokens die
+                cur.execute("UPDATE users.users SET token_version = token_version + 1 WHERE id = %s",
+                            (user_id,))
+            redis_client.delete(KEY_PREFIX + user_id)  # as the users service does on a change
+            deadline = time.monotonic() + 10  # past the sidecar's short in-process cache
+            while True:
+                try:
+                    stub.ListEvents(pb.ListEventsRequest(limit=1), timeout=5, metadata=before)
+                except grpc.RpcError as exc:
+                    assert exc.code() == grpc.StatusCode.UNAUTHENTICATED, exc
+                    assert "revoked" in (exc.details() or ""), exc.details()
+                    break
+                assert time.monotonic() < deadline, "a revoked token kept working at the sidecar"
+                time.sleep(0.5)
+    finally:
+        with conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM users.users WHERE id = %s", (user_id,))
+        conn.close()
 
 
 def forged_token(user_id: str, role: str) -> str:
