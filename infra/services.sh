@@ -66,7 +66,7 @@ postgres_up() {
   fi
   if ! pg_lsclusters --no-header | awk -v v="$ver" -v n="$name" '$1==v && $2==n {print $4}' | grep -q online; then
     log "starting PostgreSQL $ver/$name"
-    pg_ctlcluster "$ver" "$name" start
+    (close_inherited_fds; pg_ctlcluster "$ver" "$name" start)
     touch "$STATE/started/postgres"
   fi
   wait_for 30 postgres runuser -u postgres -- pg_isready -q -h 127.0.0.1
@@ -95,8 +95,9 @@ redis_up() {
   apt_install redis-server
   if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then return 0; fi
   log "starting Redis on 127.0.0.1:$REDIS_PORT"
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save "" --appendonly no \
-    --dir "$STATE/run" --pidfile "$STATE/run/redis.pid" --logfile "$STATE/log/redis.log"
+  (close_inherited_fds
+   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes --save "" --appendonly no \
+     --dir "$STATE/run" --pidfile "$STATE/run/redis.pid" --logfile "$STATE/log/redis.log")
   touch "$STATE/started/redis"
   wait_for 10 redis redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
 }
@@ -157,6 +158,7 @@ localstack_up() {
     export LAMBDA_RETRY_BASE_DELAY_SECONDS=10
     export DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_TELEMETRY=0
     export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+    close_inherited_fds  # a caller's lock (flock) must not live on in the daemon
     nohup "$STATE/localstack-venv/bin/python" -m localstack.runtime.main \
       >"$STATE/log/localstack.log" 2>&1 &
     echo $! >"$STATE/run/localstack.pid"
