@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 
 ROLES = ("customer", "photographer", "admin", "service")
 VISIBILITIES = ("public", "private")
-STATUSES = ("pending", "ready", "failed")
 ALLOWED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp")
 MAX_ORIGINAL_BYTES = 200 * 1024 * 1024
 MAX_PRICE_MINOR = 100_000_000

@@ -31,13 +31,14 @@ for extra in (ROOT, ROOT / "layers" / "core" / "python", ROOT / "functions" / "t
 
 from photostack.config import get_settings  # noqa: E402
 from photostack.db import Database  # noqa: E402
-from transactions.catalog import CatalogPhoto, InMemoryCatalog, original_key  # noqa: E402
+from transactions.catalog import CatalogPhoto  # noqa: E402
 from transactions.domain import OrderRequest, TopupRequest  # noqa: E402
 from transactions.presign import S3Presigner  # noqa: E402
 from transactions.provider import SimulatedProvider  # noqa: E402
 from transactions.services import TransactionsService  # noqa: E402
 
 from infra.db.migrate import migrate  # noqa: E402
+from tests.catalog_fakes import InMemoryCatalog, original_key  # noqa: E402
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
 LEVELS = (1, 8, 32)

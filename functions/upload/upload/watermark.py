@@ -81,9 +81,3 @@ def _stamp(text: str, font_size: int) -> tuple[Image.Image, Image.Image]:
 
 def _text_length(text: str, font_size: int) -> int:
     return int(ImageFont.load_default(size=font_size).getlength(text))
-
-
-def reset_cache() -> None:
-    """Forget the cached overlays and stamps (tests)."""
-    overlay.cache_clear()
-    _stamp.cache_clear()

@@ -17,13 +17,14 @@ import boto3
 import pytest
 from botocore.config import Config
 from photostack.db import Database
-from transactions.catalog import CatalogPhoto, InMemoryCatalog, original_key
+from transactions.catalog import CatalogPhoto
 from transactions.domain import OrderRequest, TopupRequest
 from transactions.presign import S3Presigner
 from transactions.provider import SimulatedProvider
 from transactions.services import TransactionsService
 
 from infra.db.migrate import migrate
+from tests.catalog_fakes import InMemoryCatalog, original_key
 from tests.identity import person
 
 SECRET = "integration-webhook-secret-0123456789abcdef"

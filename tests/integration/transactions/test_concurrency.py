@@ -92,7 +92,9 @@ CHILD = textwrap.dedent("""
     import sys, time
     from photostack.db import Database
     from transactions import repository
-    from transactions.catalog import CatalogPhoto, InMemoryCatalog
+    from transactions.catalog import CatalogPhoto
+
+    from tests.catalog_fakes import InMemoryCatalog
     from transactions.domain import OrderRequest
     from transactions.presign import S3Presigner
     from transactions.services import TransactionsService

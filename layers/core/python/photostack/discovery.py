@@ -42,7 +42,6 @@ log = get_logger("discovery")
 DEFAULT_TTL_S = 3.0
 EMPTY_TTL_S = 0.1  # how long "no healthy instance" is believed: long enough not to hammer Consul
 CONSUL_TIMEOUT_S = 1.0
-PHOTO_SIDECAR = "photo-sidecar"
 
 
 # --- the sidecar's serving certificates, pinned through its Consul registration --------------
