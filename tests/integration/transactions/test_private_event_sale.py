@@ -30,7 +30,7 @@ def sidecar(database_url: str) -> Iterator[SidecarProcess]:
     proc.stop()
 
 
-def private_event_photo(sidecar: SidecarProcess, owner_id: str, *, photo_visibility: int) -> str:
+def private_event_photo(sidecar: SidecarProcess, owner_id: str, *, photo_visibility: pb.Visibility) -> str:
     """A ready photo priced 800 EUR-cents in a new private event of ``owner_id``."""
     photos, pipeline = photo_client(sidecar, "photostack-photos"), photo_client(sidecar, "photostack-upload")
     owner = person(owner_id, "photographer")
@@ -49,7 +49,7 @@ def private_event_photo(sidecar: SidecarProcess, owner_id: str, *, photo_visibil
 
 @pytest.mark.parametrize("photo_visibility", [pb.VISIBILITY_PUBLIC, pb.VISIBILITY_UNSPECIFIED])
 def test_a_buyer_who_cannot_see_the_private_event_gets_a_404_and_pays_nothing(
-        sidecar: SidecarProcess, world: Any, photo_visibility: int) -> None:
+        sidecar: SidecarProcess, world: Any, photo_visibility: pb.Visibility) -> None:
     world.service.catalog = GrpcPhotoCatalog(photo_client(sidecar, "photostack-transactions"))
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", world.user("c")
     pid = private_event_photo(sidecar, owner, photo_visibility=photo_visibility)
