@@ -2,7 +2,7 @@
 
 - a wrong password;
 - a corrupt file among good ones: it alone fails, with the upload function's reason;
-- a selfie with no face in it;
+- a selfie with no face in it, and one with several;
 (an empty wallet at checkout is part of the main journey, test_web_journey.py).
 """
 
@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 
 from tests.e2e import fixtures_images as images
-from tests.e2e.web.conftest import PASSWORD, check_axe, no_page_errors, page_text_is_clean, shot, sign_up
+from tests.e2e.web.conftest import (
+    FACES,
+    PASSWORD,
+    check_axe,
+    no_page_errors,
+    page_text_is_clean,
+    shot,
+    sign_up,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -72,6 +80,9 @@ def test_a_corrupt_file_fails_alone_with_its_reason_and_a_faceless_selfie_is_exp
     alert.wait_for(timeout=60_000)
     assert alert.inner_text() == ("We could not find a face in that picture. "
                                   "Try a clear, well-lit selfie facing the camera.")
+    customer.locator("input[type=file]").set_input_files(str(FACES / "groups" / "bbt1.jpg"))
+    several = customer.get_by_role("alert").get_by_text("That picture shows more than one face.")
+    several.wait_for(timeout=60_000)
     assert customer.evaluate("document.documentElement.scrollWidth") <= 390  # phone width, no sideways scroll
     check_axe(customer, "gallery with a face-search error (phone)")
     shot(customer, "gallery-phone-noface")

@@ -183,9 +183,18 @@ def test_the_gallery_works_at_phone_width_and_by_keyboard(web_url: str, new_page
         page.keyboard.press("Shift+Tab")
         focused.append(page.evaluate("document.activeElement.textContent"))
     assert "Cart (0)" in focused and "Sign out" in focused
+    # An expired access token is refreshed (the refresh token rotates) without the person noticing.
+    before = page.evaluate("JSON.parse(localStorage.getItem('photostack.session'))")
+    page.evaluate("""() => { const s = JSON.parse(localStorage.getItem('photostack.session'));
+                             s.expiresAt = 0;
+                             localStorage.setItem('photostack.session', JSON.stringify(s)); }""")
+    page.reload()
     page.get_by_role("link", name="Cart (0)").focus()
     page.keyboard.press("Enter")
     page.get_by_role("heading", name="Cart").wait_for()
+    expect(page.get_by_test_id("balance")).to_have_text("Your wallet is empty.")
+    after = page.evaluate("JSON.parse(localStorage.getItem('photostack.session'))")
+    assert after["refreshToken"] != before["refreshToken"] and after["expiresAt"] > before["expiresAt"]
     check_axe(page, "cart (phone)")
     shot(page, "cart-phone")
     no_page_errors(page)
