@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help setup lock up down deploy rotate-jwt-key test test-unit lint protos openapi eval-faces eval-search bench status logs
+.PHONY: help setup lock up down deploy rotate-jwt-key test test-unit lint protos openapi eval-faces eval-search fuzz bench status logs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,11 +51,14 @@ eval-faces: setup  ## face search evaluation on ../shared/data/faces (rank-1, si
 eval-search: setup  ## bib search evaluation on generated race photos (precision, recall, smallest bib height)
 	@$(PY) -m infra.eval_search
 
+fuzz: up  ## Schemathesis against the deployed stack, longer than in `make test` (EXAMPLES per operation, default 300)
+	@PHOTOSTACK_FUZZ_EXAMPLES=$${EXAMPLES:-300} $(PY) -m pytest tests/e2e/test_fuzz.py -p no:cacheprovider -s --timeout 3600
+
 bench: up  ## benchmarks, printed side by side with their references
 	@$(PY) -m tests.bench
 
 status:  ## which services are up
 	@bash infra/services.sh status
 
-logs:  ## tail the service logs
-	@tail -n 50 .state/log/*.log
+logs:  ## tail the service logs; REQUEST=<X-Request-Id> prints that request's path across functions and sidecar
+	@if [ -n "$(REQUEST)" ]; then $(PY) -m infra.trace "$(REQUEST)"; else tail -n 50 .state/log/*.log; fi

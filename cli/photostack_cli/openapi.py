@@ -45,12 +45,14 @@ def _implied_errors(op: Operation) -> dict[int, set[str]]:
     """Errors every view built this way can answer (see photostack.http)."""
     implied: dict[int, set[str]] = {503: {"service_unavailable"}}
     if op.auth == "bearer":
-        implied.setdefault(401, set()).update({"missing_token", "invalid_token"})
+        implied.setdefault(401, set()).update({"missing_token", "invalid_token", "account_disabled",
+                                               "token_revoked"})
     if op.roles:
         implied.setdefault(403, set()).add("wrong_role")
     if op.body:
-        implied.setdefault(400, set()).add("invalid_json")
+        implied.setdefault(400, set()).update({"invalid_json", "json_too_deep"})
         implied.setdefault(413, set()).add("payload_too_large")
+        implied.setdefault(415, set()).add("unsupported_media_type")  # photostack.http.require_json_body
     if op.idempotency == "required":
         implied.setdefault(400, set()).update({"missing_idempotency_key", "invalid_idempotency_key"})
     if op.query:
