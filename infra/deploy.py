@@ -75,6 +75,9 @@ DEPLOY_PARAMETERS: dict[str, str] = dict(LOCAL_PARAMETERS)
 sys.path.insert(0, str(ROOT / "layers" / "core" / "python"))
 from photostack.config import LOCAL_ENV, carries_local_value  # noqa: E402 (the layer is a folder)
 
+sys.path.insert(0, str(ROOT))
+from infra import web_publish  # noqa: E402 (run as a script, the repository is not on the path)
+
 
 # --- template (CloudFormation short-form tags kept as they are) ---------------------
 class Tagged:
@@ -418,6 +421,9 @@ def main(argv: list[str] | None = None) -> None:
         action = recreate_in_fresh_localstack(body)
     wait_functions_active(lam, template)
     outputs = local_outputs(cfn)
+    # The web app's files and its config.json (the API URLs above) into the web bucket.
+    outputs["WebUrl"] = web_publish.publish(s3, outputs["WebBucketName"], outputs, endpoint=ENDPOINT,
+                                            simulated_payments=env == LOCAL_ENV)
     STATE.mkdir(exist_ok=True)
     (STATE / "stack-outputs.json").write_text(json.dumps(outputs, indent=2))
     try:

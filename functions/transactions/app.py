@@ -13,8 +13,9 @@ import psycopg2
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 from chalice.app import Request
 from photostack import errors
+from photostack.config import get_settings
 from photostack.http import api_route, authenticate, int_query_param, json_response, query_param, read_json
-from transactions import bootstrap, domain
+from transactions import bootstrap, domain, simulated_checkout
 from transactions.services import Outcome
 from transactions.webhooks import SIGNATURE_HEADER
 
@@ -74,6 +75,15 @@ def start_topup() -> Response:
     key = domain.idempotency_key(_headers())
     request = domain.TopupRequest.parse(read_json(_request()))
     return _respond(bootstrap.service().start_topup(principal.user_id, key, request))
+
+
+@api_route(app, "/wallet/topups/{payment_id}/simulate", methods=["POST"])
+@dependency_errors
+def simulate_topup(payment_id: str) -> Response:
+    # Local stacks only: the server plays the simulated provider (the browser holds no secret).
+    principal = authenticate(_request(), roles=ANY_ROLE)
+    return _respond(simulated_checkout.confirm_own_topup(bootstrap.service(), get_settings().env,
+                                                          principal.user_id, payment_id))
 
 
 @api_route(app, "/webhooks/payments", methods=["POST"])
