@@ -333,8 +333,9 @@ class TransactionsService:
         id is exact (every write makes a new one) and the URL is pinned to it as well.
         """
         if not photo.original_etag and not photo.original_version_id:
-            raise errors.Conflict("this photo's original has no recorded identity to check a download "
-                                  "against", code="original_unverified")
+            raise errors.Conflict("this photo's original is not processed yet (or was never recorded): "
+                                  "there is nothing to check a download against; try again once it is "
+                                  "ready", code="original_unverified")
         stored = self.presigner.current(self.uploads_bucket, photo.original_key)
         same = stored is not None and (
             stored.version_id == photo.original_version_id if photo.original_version_id

@@ -16,7 +16,7 @@ import pytest
 from photostack_cli import config
 from photostack_cli.client import Client
 from photostack_cli.journal import RESERVED, UPLOADED, Journal
-from photostack_cli.uploader import Uploader, collect_files
+from photostack_cli.uploader import Uploader, collect_files, wait_for_processing
 from PIL import Image
 
 from tests.integration.cli.conftest import Cli
@@ -105,7 +105,13 @@ def test_an_interrupted_upload_resumes_with_the_missing_parts_only(
     assert files["c-big.png"]["bytes_sent"] == big.stat().st_size - 8 * 1024 * 1024
     assert files["c-big.png"]["photo_id"] == states["c-big.png"]["photo_id"]
 
-    # The object S3 assembled is the file, byte for byte (the owner may download the original).
+    # The object S3 assembled is the file, byte for byte (the owner may download the original
+    # once it is processed: a download is granted only for the object whose identity processing
+    # recorded).
+    pid = files["c-big.png"]["photo_id"]
+    done = in_env(cli, lambda: wait_for_processing(Client(config.resolve()), event_id, {pid}, timeout_s=120),
+                  monkeypatch)
+    assert done[pid]["status"] == "ready", done
     downloads = tmp_path / "downloads"
     got = cli.json("download", files["c-big.png"]["photo_id"], str(downloads))
     assert sha256(Path(got["path"])) == sha256(big)
