@@ -13,8 +13,6 @@ NUMBER = re.compile(r"^[A-Z]?[0-9]{1,6}$")
 MAX_BIBS_PER_PHOTO = 100
 # Photos considered per search before the visibility filter and paging.
 MAX_CANDIDATES = 1000
-MAX_SEARCH_PAGE = 100
-DEFAULT_SEARCH_PAGE = 50
 MAX_COORDINATE = 100_000.0
 
 
@@ -67,11 +65,3 @@ def best_per_number(bibs: list[NewBib]) -> list[NewBib]:
 def check_bib_count(n: int) -> None:
     if n > MAX_BIBS_PER_PHOTO:
         raise InvalidArgument(f"at most {MAX_BIBS_PER_PHOTO} bibs per photo")
-
-
-def search_page_size(limit: int) -> int:
-    if limit == 0:
-        return DEFAULT_SEARCH_PAGE
-    if not 1 <= limit <= MAX_SEARCH_PAGE:
-        raise InvalidArgument(f"limit must be between 1 and {MAX_SEARCH_PAGE}")
-    return limit

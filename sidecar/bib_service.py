@@ -70,7 +70,7 @@ class BibService:
         d.check_caller(caller)
         event = self._photos.get_event(caller, event_id)
         number = b.search_number(number)
-        size = b.search_page_size(limit)
+        size = d.page_size(limit)  # the same 1..100, default 50, as every list
         offset = decode_offset(cursor)
         with self._repo.transaction() as tx:
             found = tx.bibs.search(event.id, number, b.MAX_CANDIDATES)

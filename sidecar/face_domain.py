@@ -28,8 +28,6 @@ MIN_THRESHOLD = 0.30
 OPT_OUT_MATCH = MIN_THRESHOLD
 # Photos above the threshold considered per search before the visibility filter and paging.
 MAX_CANDIDATES = 1000
-MAX_SEARCH_PAGE = 100
-DEFAULT_SEARCH_PAGE = 50
 _FLOAT32_LE = np.dtype("<f4")
 
 
@@ -105,13 +103,6 @@ def search_threshold(requested: float) -> float:
         raise InvalidArgument(f"threshold must be between {MIN_THRESHOLD} and 1 (0: default)")
     return float(requested)
 
-
-def search_page_size(limit: int) -> int:
-    if limit == 0:
-        return DEFAULT_SEARCH_PAGE
-    if not 1 <= limit <= MAX_SEARCH_PAGE:
-        raise InvalidArgument(f"limit must be between 1 and {MAX_SEARCH_PAGE}")
-    return limit
 
 
 def encode_offset(offset: int) -> str:

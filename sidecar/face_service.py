@@ -90,7 +90,7 @@ class FaceService:
         event = self._photos.get_event(caller, event_id)
         query = f.decode_embedding(embedding)
         threshold = f.search_threshold(threshold)
-        size = f.search_page_size(limit)
+        size = d.page_size(limit)  # the same 1..100, default 50, as every list
         offset = f.decode_offset(cursor)
         with self._repo.transaction() as tx:
             version = tx.faces.version(event.id)
