@@ -10,11 +10,10 @@ Settings (environment):
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import onnxmodels
 import onnxruntime as ort
 from photostack.warm import WarmSlot
 
@@ -27,14 +26,7 @@ class OcrModelsUnavailable(RuntimeError):
 
 
 def models_dir() -> Path:
-    explicit = os.environ.get("PHOTOSTACK_OCR_MODELS_DIR")
-    if explicit:
-        return Path(explicit)
-    bundled = importlib.util.find_spec("bibocr_models")
-    if bundled is not None and bundled.origin and (Path(bundled.origin).parent / DET).is_file():
-        return Path(bundled.origin).parent
-    cache = os.environ.get("PHOTOSTACK_CACHE") or str(Path.home() / ".cache" / "photostack")
-    return Path(cache) / "ocr-models"
+    return onnxmodels.models_dir("PHOTOSTACK_OCR_MODELS_DIR", "bibocr_models", "ocr-models", marker=DET)
 
 
 @dataclass(frozen=True)
@@ -50,15 +42,7 @@ def load_models(folder: Path | None = None, threads: int | None = None) -> OcrMo
     if missing:
         raise OcrModelsUnavailable(f"OCR models missing in {folder}: {', '.join(missing)} "
                                    "(run infra/models/fetch_ocr.sh)")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads if threads is not None else int(
-        os.environ.get("PHOTOSTACK_ONNX_THREADS", "1"))
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-
-    def session(name: str) -> ort.InferenceSession:
-        return ort.InferenceSession(str(folder / name), sess_options=options,
-                                    providers=["CPUExecutionProvider"])
+    session = onnxmodels.cpu_sessions(folder, threads)
 
     rec = session(REC)
     # PaddleOCR's exported recognisers carry their dictionary in the model's metadata; the

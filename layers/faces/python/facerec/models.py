@@ -13,11 +13,10 @@ concurrent invocations, and on a busy shared host two threads measured 2x slower
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import onnxmodels
 import onnxruntime as ort
 from photostack.warm import WarmSlot
 
@@ -29,16 +28,7 @@ FEATURE = "fr_feature.onnx"
 
 
 def models_dir() -> Path:
-    explicit = os.environ.get("PHOTOSTACK_MODELS_DIR")
-    if explicit:
-        return Path(explicit)
-    # Found through the import system: the layer sits at /opt/python on AWS and at its unzipped
-    # path under the local process executor.
-    bundled = importlib.util.find_spec("faces_models")
-    if bundled is not None and bundled.origin:
-        return Path(bundled.origin).parent
-    cache = os.environ.get("PHOTOSTACK_CACHE") or str(Path.home() / ".cache" / "photostack")
-    return Path(cache) / "models"
+    return onnxmodels.models_dir("PHOTOSTACK_MODELS_DIR", "faces_models", "models", marker=DETECT)
 
 
 @dataclass(frozen=True)
@@ -54,16 +44,7 @@ def load_models(folder: Path | None = None, threads: int | None = None) -> FaceM
     if missing:
         raise ModelsUnavailable(f"face models missing in {folder}: {', '.join(missing)} "
                                 "(run infra/models/fetch.sh)")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads if threads is not None else int(
-        os.environ.get("PHOTOSTACK_ONNX_THREADS", "1"))
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # the models carry unused initialisers that onnxruntime warns about
-
-    def session(name: str) -> ort.InferenceSession:
-        return ort.InferenceSession(str(folder / name), sess_options=options,
-                                    providers=["CPUExecutionProvider"])
-
+    session = onnxmodels.cpu_sessions(folder, threads)
     return FaceModels(detector=session(DETECT), landmarks=session(LANDMARK), feature=session(FEATURE))
 
 

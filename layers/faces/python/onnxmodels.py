@@ -1,0 +1,42 @@
+"""Where a model library's ONNX files are, and CPU sessions over them (facerec and bibocr alike).
+
+A library's files are found, in order: the folder its own setting names; the folder of the
+importable package the faces layer bundles them as (at /opt/python on AWS, at its unzipped path
+under the local process executor), when the files are there; ``$PHOTOSTACK_CACHE/<cache_folder>``,
+where infra/models/ fetches them. ``PHOTOSTACK_ONNX_THREADS`` sets intra-op threads per session.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import onnxruntime as ort
+
+
+def models_dir(setting: str, bundled_package: str, cache_folder: str, marker: str) -> Path:
+    explicit = os.environ.get(setting)
+    if explicit:
+        return Path(explicit)
+    bundled = importlib.util.find_spec(bundled_package)
+    if bundled is not None and bundled.origin and (Path(bundled.origin).parent / marker).is_file():
+        return Path(bundled.origin).parent
+    cache = os.environ.get("PHOTOSTACK_CACHE") or str(Path.home() / ".cache" / "photostack")
+    return Path(cache) / cache_folder
+
+
+def cpu_sessions(folder: Path, threads: int | None = None) -> Callable[[str], ort.InferenceSession]:
+    """A maker of sessions over the files of ``folder``, sharing one set of options."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads if threads is not None else int(
+        os.environ.get("PHOTOSTACK_ONNX_THREADS", "1"))
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # the models carry unused initialisers that onnxruntime warns about
+
+    def session(name: str) -> ort.InferenceSession:
+        return ort.InferenceSession(str(folder / name), sess_options=options,
+                                    providers=["CPUExecutionProvider"])
+
+    return session
