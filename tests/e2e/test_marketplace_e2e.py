@@ -116,8 +116,10 @@ def test_a_non_buyer_gets_no_clean_copy_larger_than_the_thumbnail(apis: Apis, sh
             assert not set(r.json()["derivatives"]) & {"web_jpg", "web_webp"}
             singles.append(r.json())
             assert_error(download_url(apis, who, p["id"]), 403, "not_entitled")
-        # 4 photos x (2 thumbnails + 2 previews), each fetched and looked at.
-        assert assert_no_clean_copy([pages, singles]) == 16
+        # 4 photos x (2 thumbnails + 2 previews), each fetched and looked at: at least 16 URLs
+        # (the list and the single GET share a URL when the same warm environment presigned both;
+        # from two scaled-out environments they differ, and both are fetched).
+        assert assert_no_clean_copy([pages, singles]) >= 16
 
 
 def test_a_buyer_gets_the_clean_web_size_and_the_original(apis: Apis, shop: dict[str, Any]) -> None:
