@@ -22,12 +22,9 @@ from chalice.test import Client
 from facerec.models import FaceModels
 from faces.bibs import BibIndexer
 from faces.indexing import FaceIndexer
-from photos import bootstrap as photos_bootstrap
-from photostack.config import get_settings
 from photostack.db import Database
-from photostack.discovery import reset_resolvers
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc import PhotoClient, reset_channels, reset_photo_client
+from photostack.rpc import PhotoClient
 from photostack.tokens import issue_access_token
 
 from infra.bib_images import clean_sample
@@ -37,7 +34,7 @@ from sidecar.cache import PhotoCache
 from sidecar.repository import Repository
 from sidecar.service import PhotoService
 from tests.apps import load_app
-from tests.identity import photo_client, use_identity
+from tests.index_function import index_function_client
 from tests.sidecar_process import SidecarProcess
 
 pytestmark = pytest.mark.integration
@@ -73,20 +70,7 @@ def photos(database_url: str, redis_client: redis.Redis) -> Iterator[PhotoServic
 
 @pytest.fixture
 def client(sidecar: SidecarProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[PhotoClient]:
-    """The face-index function's client (its own Connect identity); the in-process photos API
-    finds the same sidecar through Consul as photostack-photos, as template.yaml sets it."""
-    use_identity(monkeypatch, "photostack-photos", sidecar.consul_addr)
-    monkeypatch.setenv("PHOTOSTACK_SIDECAR_SERVICE", sidecar.service)
-    monkeypatch.setenv("PHOTOSTACK_GRPC_DEADLINE_MS", "5000")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    get_settings.cache_clear()
-    for reset in (photos_bootstrap.reset, reset_photo_client, reset_resolvers, reset_channels):
-        reset()
-    yield photo_client(sidecar, "photostack-faces")
-    for reset in (photos_bootstrap.reset, reset_photo_client, reset_resolvers, reset_channels):
-        reset()
+    yield from index_function_client(sidecar, monkeypatch)
 
 
 @pytest.fixture
