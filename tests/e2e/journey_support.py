@@ -232,3 +232,16 @@ def start_sidecar(apis: Apis, timeout_s: float = 60) -> None:
     while requests.get(f"{apis.photos}/health", timeout=TIMEOUT).status_code != 200:
         assert time.monotonic() < deadline, "the photos API does not reach the restarted sidecar"
         time.sleep(0.5)
+    wait_sidecars_listed(timeout_s)
+
+
+def wait_sidecars_listed(timeout_s: float = 30) -> None:
+    """Until Consul lists every instance as healthy again: what every later caller (and the
+    identity tests, which dial instance 1) finds, not only the one the photos API reached."""
+    from tests.identity import STACK_SIDECAR, resolver
+
+    wanted = {f"127.0.0.1:{port}" for port in SIDECAR_PORTS}
+    deadline = time.monotonic() + timeout_s
+    while not wanted <= set(resolver(STACK_SIDECAR).instances()):
+        assert time.monotonic() < deadline, f"Consul does not list every sidecar instance: {wanted}"
+        time.sleep(0.2)

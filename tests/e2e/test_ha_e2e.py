@@ -25,6 +25,7 @@ from tests.e2e.journey_support import (
     _services,
     create_event,
     person,
+    wait_sidecars_listed,
 )
 
 pytestmark = pytest.mark.e2e
@@ -70,6 +71,7 @@ def test_losing_one_sidecar_under_load_fails_no_request(stack: dict[str, str]) -
                 t.join()
             stop.clear()
             _services("up", "sidecar")  # brings the killed instance back (the other is left alone)
+            wait_sidecars_listed()
 
     assert statuses[200] > 40, statuses
     assert set(statuses) == {200}, f"requests failed while one instance was lost: {statuses}"
