@@ -33,8 +33,9 @@ def upload_limits() -> Any:
 
     load_app("photos")  # puts functions/photos on sys.path
     from photos import domain
+    from photostack import contract
 
-    return UploadLimits(domain.ALLOWED_CONTENT_TYPES, domain.MAX_UPLOAD_BYTES, domain.MULTIPART_THRESHOLD,
+    return UploadLimits(contract.CONTENT_TYPES, contract.MAX_UPLOAD_BYTES, domain.MULTIPART_THRESHOLD,
                         domain.PART_BYTES)
 
 

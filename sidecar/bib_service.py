@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from photostack.contract import READY
+
 from sidecar import bib_domain as b
 from sidecar import domain as d
 from sidecar.face_domain import decode_offset, encode_offset
@@ -55,7 +57,7 @@ class BibService:
             photo = tx.get_photo(photo_id, for_update=True)
             if photo is None:
                 raise d.NotFound("photo not found")
-            if photo.status != "ready":
+            if photo.status != READY:
                 raise d.FailedPrecondition(f"the photo is {photo.status}; only ready photos are indexed")
             indexed_at = tx.bibs.replace(photo_id, photo.event_id, best)
         return BibsIndexed(photo_id, len(best), indexed_at)
@@ -78,7 +80,7 @@ class BibService:
             unsure = [p.id for p in photos.values() if d.needs_purchase_check(caller, p)]
             bought = tx.bought(caller.user_id, unsure) if unsure else set()
         visible = [BibMatch(d.view_for(caller, p, bought=p.id in bought), x) for x in found
-                   if (p := photos.get(x.photo_id)) is not None and p.status == "ready"
+                   if (p := photos.get(x.photo_id)) is not None and p.status == READY
                    and d.can_see_photo(caller, p, bought=p.id in bought)]
         page = visible[offset: offset + size]
         more = len(visible) > offset + size

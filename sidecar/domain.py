@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import json
 import re
 import uuid
 from dataclasses import dataclass, field, replace
 
-ROLES = ("customer", "photographer", "admin", "service")
-VISIBILITIES = ("public", "private")
-ALLOWED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp")
-MAX_ORIGINAL_BYTES = 200 * 1024 * 1024
+from photostack import contract
+from photostack.contract import (
+    CALLER_ROLES,
+    CONTENT_TYPES,
+    EVENT_CREATORS,
+    FREE_SIZES,
+    MAX_UPLOAD_BYTES,
+    PENDING,
+    PUBLIC,
+    READY,
+    VISIBILITIES,
+)
+
 MAX_PRICE_MINOR = 100_000_000
 MAX_REASON_CHARS = 500
 DEFAULT_PAGE = 50
@@ -23,11 +30,9 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _KIND = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
-# The paywall. A derivative kind is "<size>_<format>" (thumb_jpg, preview_webp, web_jpg ...).
-# People who have not bought a photo get only these sizes: the small thumbnail and the
-# watermarked preview. Every other kind (the clean web size, anything added later) and the
-# original go only to the owner, to buyers, to admins and to internal services: deny by default.
-FREE_SIZES = ("thumb", "preview")
+# The paywall (contract.FREE_SIZES): people who have not bought a photo get only the small
+# thumbnail and the watermarked preview. Every other kind (the clean web size, anything added
+# later) and the original go only to the owner, to buyers, to admins and to internal services.
 
 
 class PhotoError(Exception):
@@ -62,7 +67,7 @@ class Caller:
     @property
     def privileged(self) -> bool:
         """Admins and internal services see and process everything."""
-        return self.role in ("admin", "service")
+        return self.role in contract.PRIVILEGED_ROLES
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,7 @@ class Photo:
     camera: str | None = None
     price_minor: int = 0
     currency: str = ""
-    visibility: str = "public"
+    visibility: str = PUBLIC
     failure_reason: str | None = None
     face_count: int | None = None  # None until indexed for face search
     faces_indexed_at: dt.datetime | None = None
@@ -160,19 +165,15 @@ class Page[T]:
     next_cursor: str = ""
 
 
-def original_key(event_id: str, photo_id: str) -> str:
-    return f"originals/{event_id}/{photo_id}"
-
-
 # --- who may do what -------------------------------------------------------------
 
 def check_caller(caller: Caller) -> None:
-    if not caller.user_id or caller.role not in ROLES:
+    if not caller.user_id or caller.role not in CALLER_ROLES:
         raise PermissionDenied("the request carries no valid caller")
 
 
 def can_see_event(caller: Caller, event: Event) -> bool:
-    return caller.privileged or caller.user_id == event.owner_id or event.visibility == "public"
+    return caller.privileged or caller.user_id == event.owner_id or event.visibility == PUBLIC
 
 
 def can_see_photo(caller: Caller, photo: Photo, *, bought: bool = False) -> bool:
@@ -183,7 +184,7 @@ def can_see_photo(caller: Caller, photo: Photo, *, bought: bool = False) -> bool
         return False  # deleted by its owner: gone for everyone but buyers
     if caller.user_id == photo.owner_id:
         return True
-    return photo.status == "ready" and photo.visibility == "public" and photo.event_visibility == "public"
+    return photo.status == READY and photo.visibility == PUBLIC and photo.event_visibility == PUBLIC
 
 
 def may_have_everything(caller: Caller, photo: Photo, *, bought: bool) -> bool:
@@ -238,7 +239,7 @@ def parse_uuid(value: str, what: str) -> str:
 
 
 def validate_new_event(caller: Caller, new: NewEvent) -> NewEvent:
-    if caller.role not in ("photographer", "admin"):
+    if caller.role not in EVENT_CREATORS:
         raise PermissionDenied("only photographers create events")
     name = new.name.strip()
     if not 1 <= len(name) <= 200:
@@ -259,10 +260,10 @@ def validate_new_event(caller: Caller, new: NewEvent) -> NewEvent:
 
 
 def validate_reservation(content_type: str, declared_bytes: int) -> None:
-    if content_type not in ALLOWED_CONTENT_TYPES:
-        raise InvalidArgument("content type must be one of " + ", ".join(ALLOWED_CONTENT_TYPES))
-    if not 0 < declared_bytes <= MAX_ORIGINAL_BYTES:
-        raise InvalidArgument(f"size must be between 1 and {MAX_ORIGINAL_BYTES} bytes")
+    if content_type not in CONTENT_TYPES:
+        raise InvalidArgument("content type must be one of " + ", ".join(CONTENT_TYPES))
+    if not 0 < declared_bytes <= MAX_UPLOAD_BYTES:
+        raise InvalidArgument(f"size must be between 1 and {MAX_UPLOAD_BYTES} bytes")
 
 
 def validate_processed(p: Processed) -> None:
@@ -288,7 +289,7 @@ def validate_processed(p: Processed) -> None:
 
 def require_replaceable(photo: Photo) -> None:
     """A new upload URL for the original only while nothing was made of it yet."""
-    if photo.status != "pending" or photo.unlisted:
+    if photo.status != PENDING or photo.unlisted:
         state = "deleted" if photo.unlisted else photo.status
         raise FailedPrecondition(f"the photo is {state}; its original can no longer be uploaded or replaced")
 
@@ -333,18 +334,16 @@ def page_size(limit: int) -> int:
 # --- cursors: opaque to clients, a (created_at, id) keyset position to us ------------
 
 def encode_cursor(created_at: dt.datetime, item_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), item_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return contract.encode_cursor(json.dumps([created_at.isoformat(), item_id]))
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, str] | None:
     if not cursor:
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, item_id = json.loads(raw)
+        created, item_id = json.loads(contract.decode_cursor(cursor))
         position = dt.datetime.fromisoformat(created), str(uuid.UUID(item_id))
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError) as exc:  # contract.InvalidCursor and JSONDecodeError among them
         raise InvalidArgument("invalid cursor") from exc
     if position[0].tzinfo is None:
         raise InvalidArgument("invalid cursor")

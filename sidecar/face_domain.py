@@ -6,13 +6,12 @@ so cosine similarity is a dot product.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
+from photostack import contract
 
 from sidecar.domain import Caller, InvalidArgument, PermissionDenied
 from sidecar.vector_index import DEFAULT_THRESHOLD, DIMENSIONS
@@ -106,7 +105,7 @@ def search_threshold(requested: float) -> float:
 
 
 def encode_offset(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+    return contract.encode_cursor(f"o:{offset}")
 
 
 def decode_offset(cursor: str) -> int:
@@ -115,10 +114,9 @@ def decode_offset(cursor: str) -> int:
     if not cursor:
         return 0
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
+        kind, _, value = contract.decode_cursor(cursor).partition(":")
         offset = int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # contract.InvalidCursor among them
         raise InvalidArgument("invalid cursor") from exc
     if kind != "o" or not 0 <= offset < MAX_CANDIDATES:
         raise InvalidArgument("invalid cursor")
@@ -126,5 +124,5 @@ def decode_offset(cursor: str) -> int:
 
 
 def check_may_opt_out(caller: Caller) -> None:
-    if caller.role == "service":
+    if caller.role == contract.SERVICE:
         raise PermissionDenied("only a person can opt out of face search")

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from photostack.contract import READY
 
 from sidecar import domain as d
 from sidecar import face_domain as f
@@ -69,7 +70,7 @@ class FaceService:
             photo = tx.get_photo(photo_id, for_update=True)
             if photo is None:
                 raise d.NotFound("photo not found")
-            if photo.status != "ready":
+            if photo.status != READY:
                 raise d.FailedPrecondition(f"the photo is {photo.status}; only ready photos are indexed")
             face_ids = tx.faces.replace(photo_id, photo.event_id, faces)
             indexed_at = tx.faces.mark_indexed(photo_id, len(faces))
@@ -113,7 +114,7 @@ class FaceService:
             photos = tx.get_photos([m.photo_id for m in ranked])
         # The index may hold faces of photos deleted, failed or hidden since: Postgres decides.
         visible = [FaceMatch(p, m.score) for m in ranked
-                   if (p := photos.get(m.photo_id)) is not None and p.status == "ready"
+                   if (p := photos.get(m.photo_id)) is not None and p.status == READY
                    and d.can_see_photo(caller, p)]
         page = visible[offset: offset + size]
         more = len(visible) > offset + size

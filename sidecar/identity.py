@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import grpc
 from cryptography import x509
-from photostack import errors
+from photostack import contract, errors
 from photostack.account_status import get_account_status
 from photostack.jsonlog import get_logger
 from photostack.rpc.connect import ConnectAgent, IdentityUnavailable
@@ -170,7 +170,8 @@ class Gate:
                           f"service {peer.service!r} may not call {method}"
                           + (" on a user's behalf" if token is not None else ""))
         if verdict is access.Verdict.ALLOW_AS_SERVICE:
-            return d.Caller(user_id=f"service:{peer.service.removeprefix('photostack-')}", role="service")
+            name = peer.service.removeprefix("photostack-")
+            return d.Caller(user_id=f"service:{name}", role=contract.SERVICE)
         assert token is not None
         try:
             principal = self._verify(token)

@@ -5,21 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from photostack.contract import PUBLIC, STATUS_TO_PB, VISIBILITY_FROM_PB, VISIBILITY_TO_PB
 from photostack.photo.v1 import photo_pb2 as pb
 
 from sidecar import domain as d
 from sidecar import face_domain as f
 
-_VISIBILITY_TO_PB = {"public": pb.VISIBILITY_PUBLIC, "private": pb.VISIBILITY_PRIVATE}
-_VISIBILITY_FROM_PB: dict[int, str] = {int(v): k for k, v in _VISIBILITY_TO_PB.items()}
-_STATUS_TO_PB = {"pending": pb.PHOTO_STATUS_PENDING, "ready": pb.PHOTO_STATUS_READY,
-                 "failed": pb.PHOTO_STATUS_FAILED}
-
 
 def visibility(value: int, *, default: str | None) -> str | None:
     if value == pb.VISIBILITY_UNSPECIFIED:
         return default
-    name = _VISIBILITY_FROM_PB.get(int(value))
+    name = VISIBILITY_FROM_PB.get(int(value))
     if name is None:
         raise d.InvalidArgument("unknown visibility")
     return name
@@ -39,7 +35,7 @@ def from_timestamp(msg: Timestamp, present: bool) -> dt.datetime | None:
 
 def event(e: d.Event) -> pb.Event:
     return pb.Event(id=e.id, owner_id=e.owner_id, name=e.name, date=e.date, place=e.place,
-                    visibility=_VISIBILITY_TO_PB[e.visibility], created_at=timestamp(e.created_at))
+                    visibility=VISIBILITY_TO_PB[e.visibility], created_at=timestamp(e.created_at))
 
 
 def derivative(x: d.Derivative) -> pb.Derivative:
@@ -51,12 +47,12 @@ def photo(p: d.Photo) -> pb.Photo:
     if not p.full_access:
         p = d.withheld(p)  # every photo leaves through here: what no rule granted is withheld
     return pb.Photo(
-        id=p.id, event_id=p.event_id, owner_id=p.owner_id, status=_STATUS_TO_PB[p.status],
+        id=p.id, event_id=p.event_id, owner_id=p.owner_id, status=STATUS_TO_PB[p.status],
         original_key=p.original_key, content_type=p.content_type, declared_bytes=p.declared_bytes,
         derivatives=[derivative(x) for x in p.derivatives], width=p.width or 0, height=p.height or 0,
         original_bytes=p.original_bytes or 0, sha256=p.sha256 or "", captured_at=timestamp(p.captured_at),
         camera=p.camera or "", price_minor=p.price_minor, currency=p.currency,
-        visibility=_VISIBILITY_TO_PB[p.visibility], failure_reason=p.failure_reason or "",
+        visibility=VISIBILITY_TO_PB[p.visibility], failure_reason=p.failure_reason or "",
         created_at=timestamp(p.created_at), updated_at=timestamp(p.updated_at),
         face_count=p.face_count or 0, faces_indexed_at=timestamp(p.faces_indexed_at),
         full_access=p.full_access, original_etag=p.original_etag or "",
@@ -65,7 +61,7 @@ def photo(p: d.Photo) -> pb.Photo:
 
 
 def new_event(req: pb.CreateEventRequest) -> d.NewEvent:
-    vis = visibility(req.visibility, default="public")
+    vis = visibility(req.visibility, default=PUBLIC)
     assert vis is not None
     return d.NewEvent(name=req.name, date=req.date, place=req.place, visibility=vis,
                       idempotency_key=req.idempotency_key or None)

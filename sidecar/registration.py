@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import consul
+from photostack.contract import SIDECAR_GRPC_SERVICE, SIDECAR_SERVICE
 from photostack.discovery import pin_meta
 from photostack.jsonlog import get_logger
 
 log = get_logger("sidecar.registration")
 
-SERVICE_NAME = "photo-sidecar"
-HEALTH_SERVICE = "photostack.photo.v1.PhotoService"
+SERVICE_NAME = SIDECAR_SERVICE
+HEALTH_SERVICE = SIDECAR_GRPC_SERVICE
 CHECK_INTERVAL = "1s"
 CHECK_TIMEOUT = "1s"
 DEREGISTER_AFTER = "30s"

@@ -33,7 +33,7 @@ from photostack.photo.v1 import photo_pb2, photo_pb2_grpc
 from sidecar.bib_service import BibService
 from sidecar.cache import PhotoCache
 from sidecar.face_service import FaceService
-from sidecar.registration import HEALTH_SERVICE, Registration
+from sidecar.registration import HEALTH_SERVICE, SERVICE_NAME, Registration
 from sidecar.repository import Repository
 from sidecar.service import PhotoService
 from sidecar.servicer import PhotoServicer
@@ -53,7 +53,7 @@ class SidecarConfig:
     consul_addr: str  # the local agent: Connect certificates, intentions, registration
     consul_token: str = ""  # this service's ACL token
     register: bool = True
-    service_name: str = "photo-sidecar"
+    service_name: str = SERVICE_NAME
     host: str = "127.0.0.1"
     port: int = 50051
     health_port: int = 0  # plaintext, loopback, health check only; 0: any free port

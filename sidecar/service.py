@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
+from photostack.contract import FAILED, READY, original_key
+
 from sidecar import domain as d
 from sidecar.cache import PhotoCache
 from sidecar.repository import Repository
@@ -73,7 +75,7 @@ class PhotoService:
         key = idempotency_key.strip() or None
         photo_id = str(uuid.uuid4())
         with self._repo.transaction() as tx:
-            if not tx.insert_photo(photo_id, event, d.original_key(event.id, photo_id), content_type,
+            if not tx.insert_photo(photo_id, event, original_key(event.id, photo_id), content_type,
                                    declared_bytes, key):
                 assert key is not None
                 existing_id = tx.photo_id_by_idempotency_key(caller.user_id, key)
@@ -100,11 +102,11 @@ class PhotoService:
             photo = tx.get_photo(photo_id, for_update=True)
             if photo is None:
                 raise d.NotFound("photo not found")
-            if photo.status == "ready":
+            if photo.status == READY:
                 if d.same_processing(photo, processed):
                     return d.view_for(caller, photo, bought=False)  # the same result delivered again
                 raise d.FailedPrecondition("the photo is already registered with other derivatives")
-            if photo.status == "failed":
+            if photo.status == FAILED:
                 raise d.FailedPrecondition("the photo was marked failed")
             tx.register(photo_id, processed)
             updated = tx.get_photo(photo_id)
@@ -121,9 +123,9 @@ class PhotoService:
             photo = tx.get_photo(photo_id, for_update=True)
             if photo is None:
                 raise d.NotFound("photo not found")
-            if photo.status == "failed":
+            if photo.status == FAILED:
                 return d.view_for(caller, photo, bought=False)
-            if photo.status == "ready":
+            if photo.status == READY:
                 raise d.FailedPrecondition("the photo is already ready")
             tx.mark_failed(photo_id, reason)
             updated = tx.get_photo(photo_id)

@@ -6,12 +6,10 @@ from chalice import Chalice, Response  # type: ignore[attr-defined]
 from photos.bootstrap import photos_service
 from photos.face_search_limit import face_search_limit, source_ip
 from photos.selfies import MAX_BODY_BYTES as SELFIE_BODY_BYTES
+from photostack.contract import EVENT_CREATORS, UPLOADERS
 from photostack.http import api_route, authenticate, int_query_param, json_response, query_param, read_json
 
 app = Chalice(app_name="photostack-photos")
-
-UPLOADERS = ("photographer",)
-CREATORS = ("photographer", "admin")
 
 
 def _request():  # type: ignore[no-untyped-def]
@@ -37,7 +35,7 @@ def health() -> Response:
 
 @api_route(app, "/events", methods=["POST"])
 def create_event() -> Response:
-    principal = authenticate(_request(), roles=CREATORS)
+    principal = authenticate(_request(), roles=EVENT_CREATORS)
     return json_response(
         photos_service().create_event(principal, read_json(_request()), _idempotency_key()), 201
     )

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg2
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 from chalice.app import Request
-from photostack import errors
+from photostack import contract, errors
 from photostack.config import get_settings
 from photostack.http import api_route, authenticate, int_query_param, json_response, query_param, read_json
 from transactions import bootstrap, domain, simulated_checkout
@@ -21,7 +21,7 @@ from transactions.webhooks import SIGNATURE_HEADER
 
 app = Chalice(app_name="photostack-transactions")
 
-ANY_ROLE = ("customer", "photographer", "admin")
+ANY_ROLE = contract.ROLES
 
 
 def _request() -> Request:
@@ -156,14 +156,14 @@ def download(photo_id: str) -> dict[str, Any]:
 @api_route(app, "/earnings", methods=["GET"])
 @dependency_errors
 def earnings() -> dict[str, Any]:
-    principal = authenticate(_request(), roles=("photographer", "admin"))
+    principal = authenticate(_request(), roles=(contract.PHOTOGRAPHER, contract.ADMIN))
     return bootstrap.service().earnings(principal.user_id)
 
 
 @api_route(app, "/admin/refunds", methods=["POST"])
 @dependency_errors
 def refund() -> Response:
-    authenticate(_request(), roles=("admin",))
+    authenticate(_request(), roles=(contract.ADMIN,))
     body = read_json(_request())
     order_id = body.get("order_id")
     if not isinstance(order_id, str) or set(body) != {"order_id"}:

@@ -12,6 +12,7 @@ from typing import Any
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, S3Event
 from photostack import metrics
+from photostack.contract import ORIGINALS_PREFIX
 from photostack.jsonlog import elapsed_ms, get_logger, request_id_var
 from upload import bootstrap
 
@@ -22,7 +23,7 @@ UPLOADS_BUCKET = os.environ.get("PHOTOSTACK_UPLOADS_BUCKET") or "photostack-uplo
 RECONCILE_EVERY_MINUTES = 5
 
 
-@app.on_s3_event(bucket=UPLOADS_BUCKET, events=["s3:ObjectCreated:*"], prefix="originals/")
+@app.on_s3_event(bucket=UPLOADS_BUCKET, events=["s3:ObjectCreated:*"], prefix=ORIGINALS_PREFIX)
 def on_upload(event: S3Event) -> dict[str, Any]:
     # Transient failures (S3, Redis, sidecar) raise: Lambda's async retries, then the
     # on-failure destination (the DLQ), take it from there. Bad images end as failed photos.

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 from chalice.app import Request
+from photostack.contract import ADMIN
 from photostack.http import api_route, authenticate, json_response, read_json
 from users import domain
 from users.bootstrap import get_service
@@ -89,6 +90,6 @@ def get_user(user_id: str) -> Response:
 @api_route(app, "/admin/users/{user_id}", methods=["PATCH"])
 @domain_errors
 def admin_patch_user(user_id: str) -> Response:
-    admin = authenticate(_request(), roles=["admin"])
+    admin = authenticate(_request(), roles=[ADMIN])
     change = domain.parse_admin_change(_body())
     return json_response(get_service().admin_change(admin, user_id, change).private_view())

@@ -110,9 +110,9 @@ def test_a_description_without_a_route_fails_the_build(apps: dict[str, Any]) -> 
         build({"users": apps["users"], "photos": apps["photos"]}, upload_limits())
 
 
-def test_upload_limits_are_the_photos_domains(document: dict[str, Any]) -> None:
-    from photos import domain
+def test_upload_limits_are_the_contracts(document: dict[str, Any]) -> None:
+    from photostack import contract
 
     request = document["components"]["schemas"]["UploadRequest"]["properties"]
-    assert request["size_bytes"]["maximum"] == domain.MAX_UPLOAD_BYTES
-    assert request["content_type"]["enum"] == list(domain.ALLOWED_CONTENT_TYPES)
+    assert request["size_bytes"]["maximum"] == contract.MAX_UPLOAD_BYTES
+    assert request["content_type"]["enum"] == list(contract.CONTENT_TYPES)

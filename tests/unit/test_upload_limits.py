@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from photos.domain import MAX_UPLOAD_BYTES
+from photostack.contract import MAX_UPLOAD_BYTES
 from upload.config import load_upload_settings
 
-from sidecar.domain import MAX_ORIGINAL_BYTES
+from sidecar import domain
 
 pytestmark = pytest.mark.unit
 
@@ -16,5 +16,7 @@ def test_the_api_accepts_no_more_than_the_upload_function_reads(monkeypatch: pyt
     assert load_upload_settings().max_bytes >= MAX_UPLOAD_BYTES
 
 
-def test_the_sidecar_accepts_every_reservation_the_api_allows() -> None:
-    assert MAX_UPLOAD_BYTES <= MAX_ORIGINAL_BYTES
+def test_the_sidecar_accepts_every_reservation_the_api_allows_and_no_more() -> None:
+    domain.validate_reservation("image/jpeg", MAX_UPLOAD_BYTES)
+    with pytest.raises(domain.InvalidArgument, match="size must be between"):
+        domain.validate_reservation("image/jpeg", MAX_UPLOAD_BYTES + 1)

@@ -14,11 +14,10 @@ from typing import Any, Protocol
 from bibocr.models import OcrModels
 from bibocr.pipeline import Bib, bibs_in_image, load_image
 from photostack import errors
+from photostack.contract import WEB_KINDS
 from photostack.jsonlog import get_logger
 from photostack.photo.v1 import photo_pb2 as pb
 from PIL import UnidentifiedImageError
-
-from faces.indexing import WEB_KINDS
 
 log = get_logger("faces.bibs")
 

@@ -16,12 +16,11 @@ from facerec.errors import FaceInputError
 from facerec.models import FaceModels
 from facerec.pipeline import Face, faces_in_image, load_image
 from photostack import errors
+from photostack.contract import WEB_KINDS
 from photostack.jsonlog import get_logger
 from photostack.photo.v1 import photo_pb2 as pb
 
 log = get_logger("faces.indexing")
-
-WEB_KINDS = ("web_jpg", "web_webp", "web")
 
 
 class PhotoService(Protocol):

@@ -8,14 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from photostack import errors
+from photostack.contract import CONTENT_TYPES, MAX_UPLOAD_BYTES, PUBLIC, VISIBILITIES
 
-ALLOWED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp")
-# The upload function reads originals up to PHOTOSTACK_UPLOAD_MAX_BYTES (64 MiB by default,
-# bounded by its 512 MB memory); refusing bigger files here beats a photo that fails later.
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_BYTES = 8 * 1024 * 1024
-VISIBILITIES = ("public", "private")
 
 
 def _string(body: dict[str, Any], name: str, *, required: bool, max_len: int = 200) -> str | None:
@@ -76,7 +72,7 @@ def parse_event(body: dict[str, Any]) -> EventInput:
         name=name,
         date=date,
         place=_string(body, "place", required=False) or "",
-        visibility=_visibility(body) or "public",
+        visibility=_visibility(body) or PUBLIC,
     )
 
 
@@ -118,9 +114,9 @@ def parse_upload(body: dict[str, Any]) -> UploadRequest:
     content_type = _string(body, "content_type", required=True, max_len=100)
     size = _integer(body, "size_bytes")
     assert event_id is not None and content_type is not None
-    if content_type not in ALLOWED_CONTENT_TYPES:
+    if content_type not in CONTENT_TYPES:
         raise errors.UnsupportedMediaType(
-            "content_type must be one of " + ", ".join(ALLOWED_CONTENT_TYPES), code="unsupported_content_type"
+            "content_type must be one of " + ", ".join(CONTENT_TYPES), code="unsupported_content_type"
         )
     if size is None or size <= 0:
         raise errors.BadRequest("size_bytes must be a positive integer", code="invalid_field")

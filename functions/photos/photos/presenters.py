@@ -6,15 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
+from photostack.contract import PENDING, PRIVATE, STATUS_FROM_PB, THUMB_KINDS, VISIBILITY_FROM_PB
 from photostack.photo.v1 import photo_pb2 as pb
-
-VISIBILITY = {pb.VISIBILITY_PUBLIC: "public", pb.VISIBILITY_PRIVATE: "private"}
-VISIBILITY_PB = {v: k for k, v in VISIBILITY.items()}
-STATUS = {
-    pb.PHOTO_STATUS_PENDING: "pending",
-    pb.PHOTO_STATUS_READY: "ready",
-    pb.PHOTO_STATUS_FAILED: "failed",
-}
 
 
 def _time(msg: Any, name: str) -> str | None:
@@ -31,7 +24,7 @@ def event(e: pb.Event) -> dict[str, Any]:
         "name": e.name,
         "date": e.date,
         "place": e.place,
-        "visibility": VISIBILITY.get(e.visibility, "private"),
+        "visibility": VISIBILITY_FROM_PB.get(e.visibility, PRIVATE),
         "created_at": _time(e, "created_at"),
     }
 
@@ -44,8 +37,8 @@ def photo(p: pb.Photo, sign: Callable[[str], str], *, viewer_id: str) -> dict[st
         "id": p.id,
         "event_id": p.event_id,
         "owner_id": p.owner_id,
-        "status": STATUS.get(p.status, "pending"),
-        "visibility": VISIBILITY.get(p.visibility, "private"),
+        "status": STATUS_FROM_PB.get(p.status, PENDING),
+        "visibility": VISIBILITY_FROM_PB.get(p.visibility, PRIVATE),
         "price": {"minor": p.price_minor, "currency": p.currency} if p.currency else None,
         "width": p.width or None,
         "height": p.height or None,
@@ -75,9 +68,6 @@ def photo(p: pb.Photo, sign: Callable[[str], str], *, viewer_id: str) -> dict[st
             if p.HasField("faces_indexed_at") else None,
         )
     return body
-
-
-THUMB_KINDS = ("thumb_jpg", "thumb_webp", "thumb")
 
 
 def face_match(m: pb.FaceMatch, sign: Callable[[str], str]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from photostack import errors
+from photostack.contract import PENDING, VISIBILITY_TO_PB
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc import PhotoClient
 from photostack.tokens import Principal
@@ -41,7 +42,7 @@ class PhotosService:
                 name=e.name,
                 date=e.date,
                 place=e.place,
-                visibility=presenters.VISIBILITY_PB[e.visibility],
+                visibility=VISIBILITY_TO_PB[e.visibility],
                 idempotency_key=idempotency_key,
             ),
             user=principal,
@@ -93,7 +94,7 @@ class PhotosService:
         if patch.currency is not None:
             request.currency = patch.currency
         if patch.visibility is not None:
-            request.visibility = presenters.VISIBILITY_PB[patch.visibility]
+            request.visibility = VISIBILITY_TO_PB[patch.visibility]
         return self._photo(self._client.update_photo(request, user=principal), principal)
 
     def delete_photo(self, principal: Principal, photo_id: str) -> None:
@@ -122,7 +123,7 @@ class PhotosService:
             target["complete_path"] = f"/uploads/{photo.id}/complete"
         else:
             target = self._storage.presign_put(photo.original_key, upload.content_type, upload.size_bytes)
-        return {"photo_id": photo.id, "event_id": photo.event_id, "status": "pending", "upload": target}
+        return {"photo_id": photo.id, "event_id": photo.event_id, "status": PENDING, "upload": target}
 
     def complete_upload(self, principal: Principal, photo_id: str, body: dict[str, Any]) -> dict[str, Any]:
         upload_id, parts = domain.parse_completion(body)
@@ -132,7 +133,7 @@ class PhotosService:
         if photo.status != pb.PHOTO_STATUS_PENDING:
             raise errors.Conflict("this upload is already complete", code="upload_complete")
         self._storage.complete_multipart(photo.original_key, upload_id, parts, photo.declared_bytes)
-        return {"photo_id": photo.id, "status": "pending"}
+        return {"photo_id": photo.id, "status": PENDING}
 
     # face search
 

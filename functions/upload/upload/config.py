@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from photostack.config import env_int, env_str
+from photostack.contract import MAX_UPLOAD_BYTES
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def _positive(name: str, default: int) -> int:
 
 def load_upload_settings() -> UploadSettings:
     return UploadSettings(
-        max_bytes=_positive("PHOTOSTACK_UPLOAD_MAX_BYTES", 64 * 1024 * 1024),
+        max_bytes=_positive("PHOTOSTACK_UPLOAD_MAX_BYTES", MAX_UPLOAD_BYTES),
         max_pixels=_positive("PHOTOSTACK_UPLOAD_MAX_PIXELS", 80_000_000),
         lock_ttl_s=_positive("PHOTOSTACK_UPLOAD_LOCK_TTL_S", 75),
         done_ttl_s=_positive("PHOTOSTACK_UPLOAD_DONE_TTL_S", 7 * 24 * 3600),

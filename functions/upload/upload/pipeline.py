@@ -14,10 +14,11 @@ leaves only objects that the retry overwrites.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from photostack import contract
+from photostack.contract import MAX_UPLOAD_BYTES
 from photostack.jsonlog import get_logger
 
 from upload import watermark
@@ -43,8 +44,6 @@ from upload.ports import (
 
 log = get_logger("upload.pipeline")
 
-_ID = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
-_ORIGINAL_KEY = re.compile(rf"originals/(?P<event_id>{_ID})/(?P<photo_id>{_ID})")
 WATERMARK_METADATA = "watermark"  # x-amz-meta-watermark
 # Earlier attempts that took the lock and never finished nor released it. One is tolerated:
 # besides a kill (timeout, out of memory) it can be a transient failure whose release did
@@ -59,17 +58,17 @@ class PhotoKey:
     photo_id: str
 
     def derivative_key(self, size: str, fmt: str) -> str:
-        return f"derivatives/{self.event_id}/{self.photo_id}/{size}.{fmt}"
+        return contract.derivative_key(self.event_id, self.photo_id, size, fmt)
 
 
 def parse_key(key: str) -> PhotoKey | None:
-    match = _ORIGINAL_KEY.fullmatch(key)
+    match = contract.ORIGINAL_KEY.fullmatch(key)
     return PhotoKey(match["event_id"], match["photo_id"]) if match else None
 
 
 class Status(StrEnum):
-    READY = "ready"
-    FAILED = "failed"
+    READY = contract.READY
+    FAILED = contract.FAILED
     SKIPPED = "skipped"  # duplicate delivery, already ready, or superseded
     IGNORED = "ignored"  # not a photo of ours
 
@@ -83,7 +82,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class UploadLimits:
-    max_bytes: int = 64 * 1024 * 1024
+    max_bytes: int = MAX_UPLOAD_BYTES
     decode: DecodeLimits = field(default_factory=DecodeLimits)
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from photostack import contract
+
 # --- S3 -------------------------------------------------------------------------------
 
 
@@ -78,9 +80,9 @@ class OriginalInfo:
 
 
 class PhotoStatus(StrEnum):
-    PENDING = "pending"
-    READY = "ready"
-    FAILED = "failed"
+    PENDING = contract.PENDING
+    READY = contract.READY
+    FAILED = contract.FAILED
 
 
 class RegistryRefused(Exception):

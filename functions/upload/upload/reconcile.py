@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from photostack.contract import ORIGINALS_PREFIX
 from photostack.jsonlog import get_logger
 
 from upload.errors import WorkInProgressError
@@ -31,8 +32,6 @@ from upload.pipeline import Outcome
 from upload.records import s3_records
 
 log = get_logger("upload.reconcile")
-
-ORIGINALS_PREFIX = "originals/"
 
 
 class Processor(Protocol):

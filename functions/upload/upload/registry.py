@@ -6,25 +6,17 @@ import datetime as dt
 from collections.abc import Sequence
 
 from photostack import errors
+from photostack.contract import STATUS_FROM_PB, derivative_kind
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc.photo_client import PhotoClient
 
 from upload.ports import OriginalInfo, PhotoStatus, RegistryRefused, StoredDerivative
 
-_STATUS = {
-    pb.PHOTO_STATUS_PENDING: PhotoStatus.PENDING,
-    pb.PHOTO_STATUS_READY: PhotoStatus.READY,
-    pb.PHOTO_STATUS_FAILED: PhotoStatus.FAILED,
-}
+_STATUS = {number: PhotoStatus(name) for number, name in STATUS_FROM_PB.items()}
 
 # What the client raises when the sidecar answered "no" for good; ServiceUnavailable and
 # anything else stays an exception, so Lambda retries the event.
 _REFUSALS = (errors.NotFound, errors.Conflict, errors.BadRequest, errors.Forbidden)
-
-
-def derivative_kind(size: str, fmt: str) -> str:
-    """The sidecar's unique kind per derivative: one per size and format, e.g. ``thumb_webp``."""
-    return f"{size}_{fmt}"
 
 
 def camera_name(make: str | None, model: str | None) -> str:

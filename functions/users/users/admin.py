@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from photostack.contract import ADMIN
+
 from users import bootstrap, domain
 from users.domain import UsersError
 
@@ -22,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("promote", help="give an existing account a role (admin by default)")
     p.add_argument("email")
-    p.add_argument("--role", choices=domain.ROLES, default="admin")
+    p.add_argument("--role", choices=domain.ROLES, default=ADMIN)
     args = parser.parse_args(argv)
     try:
         user = bootstrap.get_service().grant_role(args.email, args.role)

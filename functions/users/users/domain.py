@@ -19,8 +19,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-SELF_SERVICE_ROLES = ("customer", "photographer")
-ROLES = ("customer", "photographer", "admin")
+from photostack.contract import ROLES, SELF_SERVICE_ROLES
+
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 DISPLAY_NAME_MAX = 80
 EMAIL_MAX, EMAIL_LOCAL_MAX = 254, 64

@@ -17,6 +17,8 @@ import functools
 import os
 from dataclasses import dataclass
 
+from photostack.contract import SIDECAR_SERVICE
+
 LOCAL_ENV = "local"
 # Every secret value this repository ever shipped, as a default or a test constant. Public,
 # so never a secret: refused outside PHOTOSTACK_ENV=local (and by infra/deploy.py).
@@ -98,7 +100,7 @@ class Settings:
     platform_fee_bps: int
     grpc_deadline_s: float
     log_level: str
-    sidecar_service: str = "photo-sidecar"  # the photo sidecar's name in Consul
+    sidecar_service: str = SIDECAR_SERVICE  # the photo sidecar's name in Consul
     web_origin: str = ""  # the web app's origin, the one CORS allows ("" = no CORS header)
 
     @property
@@ -142,7 +144,7 @@ def load() -> Settings:
         platform_fee_bps=env_int("PHOTOSTACK_PLATFORM_FEE_BPS", 1500),
         grpc_deadline_s=env_int("PHOTOSTACK_GRPC_DEADLINE_MS", 2000) / 1000.0,
         log_level=_str("PHOTOSTACK_LOG_LEVEL", "INFO"),
-        sidecar_service=_str("PHOTOSTACK_SIDECAR_SERVICE", "photo-sidecar"),
+        sidecar_service=_str("PHOTOSTACK_SIDECAR_SERVICE", SIDECAR_SERVICE),
         web_origin=_str("PHOTOSTACK_WEB_ORIGIN", ""),
     )
     # Outside local: no variable may carry a known local value, and no setting may have

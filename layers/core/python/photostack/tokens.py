@@ -21,13 +21,12 @@ from dataclasses import dataclass
 
 import jwt
 
-from photostack import jwt_keys
+from photostack import contract, jwt_keys
 from photostack.config import ConfigError, Settings, get_settings, refuse_local_value
 from photostack.secrets import CachedSecret, read_secret
 from photostack.warm import WarmSlot
 
 ALGORITHM = "HS256"
-ROLES = ("customer", "photographer", "admin")
 
 
 class TokenError(Exception):
@@ -122,7 +121,7 @@ def verify_access_token(token: str, *, settings: Settings | None = None) -> Prin
         raise TokenError("invalid token") from exc
     role = claims.get("role")
     version = claims.get("ver", 0)
-    if role not in ROLES or not isinstance(claims.get("sub"), str) or type(version) is not int:
+    if role not in contract.ROLES or not isinstance(claims.get("sub"), str) or type(version) is not int:
         raise TokenError("invalid token claims")
     return Principal(user_id=claims["sub"], role=role, token_id=str(claims.get("jti", "")),
                      version=version, access_token=token)

@@ -1,0 +1,153 @@
+"""photostack.contract is the one definition of the photo contract: it agrees with the proto,
+and no product module spells a role, the content types, the upload limit, the sidecar's name,
+the original-key format, a proto-enum map or a cursor codec a second time."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from photostack import contract
+from photostack.photo.v1 import photo_pb2 as pb
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+# Product code: what is deployed (functions, layers, the sidecar). The CLI is a client of the
+# public API and tests/ may spell values out on purpose.
+PRODUCT = [ROOT / "functions", ROOT / "layers", ROOT / "sidecar"]
+OWNER = ROOT / "layers" / "core" / "python" / "photostack" / "contract.py"
+GENERATED = ROOT / "layers" / "core" / "python" / "photostack" / "photo"
+# base64url for something that is not a cursor: the signing key's id.
+OTHER_BASE64_USERS = {ROOT / "layers" / "core" / "python" / "photostack" / "jwt_keys.py"}
+
+LIMITS = {contract.MAX_UPLOAD_BYTES}
+ENUM_PREFIXES = ("VISIBILITY_", "PHOTO_STATUS_")
+
+
+# --- agreement with the proto ----------------------------------------------------------
+
+@pytest.mark.parametrize(("enum", "prefix", "to_pb"), [
+    (pb.Visibility, "VISIBILITY_", contract.VISIBILITY_TO_PB),
+    (pb.PhotoStatus, "PHOTO_STATUS_", contract.STATUS_TO_PB),
+])
+def test_enum_maps_name_every_proto_value(enum: object, prefix: str, to_pb: dict[str, int]) -> None:
+    values = enum.DESCRIPTOR.values  # type: ignore[attr-defined]
+    expected = {v.name.removeprefix(prefix).lower(): v.number for v in values if v.number != 0}
+    assert to_pb == expected
+
+
+def test_reverse_maps_and_names_agree() -> None:
+    assert contract.VISIBILITY_FROM_PB == {pb.VISIBILITY_PUBLIC: contract.PUBLIC,
+                                           pb.VISIBILITY_PRIVATE: contract.PRIVATE}
+    assert contract.STATUS_FROM_PB == {pb.PHOTO_STATUS_PENDING: contract.PENDING,
+                                       pb.PHOTO_STATUS_READY: contract.READY,
+                                       pb.PHOTO_STATUS_FAILED: contract.FAILED}
+
+
+def test_sidecar_grpc_service_is_the_protos() -> None:
+    assert pb.DESCRIPTOR.services_by_name["PhotoService"].full_name == contract.SIDECAR_GRPC_SERVICE
+
+
+def test_original_key_round_trips() -> None:
+    key = contract.original_key("e-1", "p_2")
+    match = contract.ORIGINAL_KEY.fullmatch(key)
+    assert match is not None and (match["event_id"], match["photo_id"]) == ("e-1", "p_2")
+    assert contract.ORIGINAL_KEY.fullmatch("originals/e/p/../x") is None
+
+
+def test_cursor_codec_round_trips_and_refuses_garbage() -> None:
+    text = f'["{dt.datetime(2026, 1, 1, tzinfo=dt.UTC).isoformat()}", "x"]'
+    assert contract.decode_cursor(contract.encode_cursor(text)) == text
+    assert "=" not in contract.encode_cursor("ab")
+    with pytest.raises(contract.InvalidCursor):
+        contract.decode_cursor("a")  # no base64 string has one character
+    with pytest.raises(contract.InvalidCursor):
+        contract.decode_cursor("_w")  # valid base64, not UTF-8
+
+
+# --- no second spelling in product code ------------------------------------------------
+
+def _int_value(node: ast.expr) -> int | None:
+    """The value of an integer expression made only of literals (64 * 1024 * 1024, 1 << 26)."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.BinOp):
+        left, right = _int_value(node.left), _int_value(node.right)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, ast.Mult):
+            return left * right
+        if isinstance(node.op, ast.LShift) and right < 64:
+            return left << right
+        if isinstance(node.op, ast.Pow) and right < 64:
+            return int(left**right)
+    return None
+
+
+def second_spellings(source: str, *, cursor_codec_allowed: bool = False) -> Iterator[tuple[int, str]]:
+    """(line, what) for each value of the contract that ``source`` spells out itself."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node.value in contract.ROLES:
+                yield node.lineno, f"role {node.value!r}"
+            elif node.value == contract.SIDECAR_SERVICE:
+                yield node.lineno, "the sidecar's service name"
+            elif node.value.startswith(contract.ORIGINALS_PREFIX):
+                yield node.lineno, "the original-key format"
+        elif isinstance(node, ast.JoinedStr) and node.values:
+            first = node.values[0]
+            if isinstance(first, ast.Constant) and str(first.value).startswith(contract.ORIGINALS_PREFIX):
+                yield node.lineno, "the original-key format"
+        elif isinstance(node, ast.BinOp | ast.Constant) and _int_value(node) in LIMITS:
+            yield node.lineno, f"the upload size limit ({_int_value(node)})"
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            types = {e.value for e in node.elts if isinstance(e, ast.Constant)} & set(contract.CONTENT_TYPES)
+            if len(types) >= 2:
+                yield node.lineno, "the upload content types"
+        if isinstance(node, ast.Dict):
+            names = [n.attr for n in (*node.keys, *node.values) if isinstance(n, ast.Attribute)]
+            if any(name.startswith(ENUM_PREFIXES) for name in names):
+                yield node.lineno, "a proto-enum map"
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("urlsafe_b64")
+                and not cursor_codec_allowed):
+            yield node.lineno, "a cursor codec (base64url)"
+
+
+def _product_files() -> Iterator[Path]:
+    for top in PRODUCT:
+        for path in sorted(top.rglob("*.py")):
+            if path == OWNER or path.is_relative_to(GENERATED) or "__pycache__" in path.parts:
+                continue
+            yield path
+
+
+def test_product_code_spells_no_contract_value_twice() -> None:
+    found = [f"{path.relative_to(ROOT)}:{line}: {what}"
+             for path in _product_files()
+             for line, what in second_spellings(path.read_text(),
+                                                cursor_codec_allowed=path in OTHER_BASE64_USERS)]
+    assert not found, "use photostack.contract instead:\n" + "\n".join(found)
+
+
+def test_the_scan_reads_product_code() -> None:
+    assert sum(1 for _ in _product_files()) > 50
+
+
+@pytest.mark.parametrize(("snippet", "what"), [
+    ('ROLES = ("customer", "photographer")', "role 'customer'"),
+    ("authenticate(request, roles=['admin'])", "role 'admin'"),
+    ("MAX = 64 * 1024 * 1024", "the upload size limit"),
+    ("MAX = 64 << 20", "the upload size limit"),
+    ('TYPES = ("image/jpeg", "image/png")', "the upload content types"),
+    ('name = "photo-sidecar"', "the sidecar's service name"),
+    ('key = f"originals/{event}/{photo}"', "the original-key format"),
+    ('VIS = {pb.VISIBILITY_PUBLIC: "public"}', "a proto-enum map"),
+    ("raw = base64.urlsafe_b64decode(cursor)", "a cursor codec"),
+])
+def test_the_scan_finds_a_second_spelling(snippet: str, what: str) -> None:
+    assert any(found.startswith(what) for _, found in second_spellings(snippet))
