@@ -8,8 +8,6 @@ payment state), and commits, or leaves nothing behind.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +16,7 @@ from typing import Any
 
 import psycopg2
 import psycopg2.errorcodes
-from photostack import errors
+from photostack import contract, errors
 from photostack.db import Database, dict_cursor
 from photostack.tokens import Principal
 
@@ -39,19 +37,18 @@ class Outcome:
 
 
 def encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(f"v1:{position}".encode()).decode().rstrip("=")
+    return contract.encode_cursor(f"v1:{position}")
 
 
 def decode_cursor(cursor: str | None) -> int | None:
     if cursor is None or cursor == "":
         return None
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, number = raw.partition(":")
+        prefix, _, number = contract.decode_cursor(cursor).partition(":")
         if prefix != "v1" or not number.isdigit():
-            raise ValueError(raw)
+            raise ValueError(cursor)
         return int(number)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # contract.InvalidCursor among them
         raise errors.BadRequest("cursor is not valid", code="invalid_cursor") from exc
 
 
