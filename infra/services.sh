@@ -166,6 +166,14 @@ localstack_up() {
     # Async retries (S3 -> upload function) after 10 s, 20 s instead of 60 s, 120 s: a photo
     # whose first attempt met a restarting sidecar is ready sooner on a developer machine.
     export LAMBDA_RETRY_BASE_DELAY_SECONDS=10
+    # S3 objects and SQS messages survive make down / make up and kill -9 (durable_state.py in
+    # our plugin package: journaled before LocalStack answers, restored at start), under
+    # .state/durable. PHOTOSTACK_DURABLE_STATE=0 gives LocalStack's in-memory S3 and SQS back.
+    if [[ "${PHOTOSTACK_DURABLE_STATE:-1}" != 0 ]]; then
+      export PROVIDER_OVERRIDE_S3=durable PROVIDER_OVERRIDE_SQS=durable
+      export PHOTOSTACK_DURABLE_STATE_DIR="${PHOTOSTACK_DURABLE_STATE_DIR:-$STATE/durable}"
+      export PHOTOSTACK_DURABLE_FSYNC="${PHOTOSTACK_DURABLE_FSYNC:-1}"
+    fi
     export DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 LOCALSTACK_TELEMETRY=0
     export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
     close_inherited_fds  # a caller's lock (flock) must not live on in the daemon
