@@ -10,6 +10,13 @@ bash "$ROOT/infra/services.sh" up postgres redis consul localstack
 "$ROOT/.venv/bin/python" "$ROOT/infra/db/migrate.py"
 bash "$ROOT/infra/services.sh" up sidecar
 "$ROOT/.venv/bin/python" "$ROOT/infra/deploy.py"
+# No photo stays `ready` with its objects gone from S3 (storage_check.py; one line of what it
+# found). PHOTOSTACK_STORAGE_CHECK=report only reports, =off skips it.
+case "${PHOTOSTACK_STORAGE_CHECK:-fix}" in
+  off) ;;
+  report) (cd "$ROOT" && "$ROOT/.venv/bin/python" -m infra.storage_check --dry-run) ;;
+  *) (cd "$ROOT" && "$ROOT/.venv/bin/python" -m infra.storage_check) ;;
+esac
 
 "$ROOT/.venv/bin/python" - "$ROOT/.state/stack-outputs.json" "$((SECONDS - started))" <<'PY'
 import json, sys

@@ -4,12 +4,19 @@
 the upload dead-letter queue and originals that never became ready are processed again.
 It invokes the function through the Lambda API of the stack's endpoint (LocalStack here;
 on AWS, the credentials and region of the environment).
+
+``photostack admin check-storage`` runs the storage check of the repository this CLI is installed
+from (``infra/storage_check.py``, what ``make up`` runs): every ``ready`` photo whose objects are
+gone from S3 is marked ``failed`` with a reason. It reads PostgreSQL directly, as an operator.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from photostack_cli.config import LOCALSTACK_ENDPOINT, ConfigError, stack_outputs
@@ -45,3 +52,16 @@ def redrive(*, min_age_s: float, limit: int) -> dict[str, Any]:
         message = body.get("errorMessage") if isinstance(body, dict) else body
         raise ConfigError(f"{RECONCILE_FUNCTION} failed: {message}")
     return body if isinstance(body, dict) else {"result": body}
+
+
+def check_storage(*, dry_run: bool, event_id: str | None = None) -> dict[str, Any]:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "infra" / "storage_check.py").is_file():
+        raise ConfigError("check-storage runs from a photostack repository checkout (infra/storage_check.py)")
+    command = [sys.executable, "-m", "infra.storage_check", "--json", *(["--dry-run"] if dry_run else []),
+               *(["--event", event_id] if event_id else [])]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)  # noqa: S603 (fixed argv)
+    if done.returncode != 0:
+        raise ConfigError((done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1])
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report

@@ -527,6 +527,25 @@ def admin_redrive(
               f"{r.get('originals_seen', 0)}; {outcomes}")
 
 
+@admin_app.command("check-storage")
+@command
+def admin_check_storage(
+    dry_run: Annotated[bool, typer.Option(help="Report only; change nothing.")] = False,
+    event: Annotated[str | None, typer.Option(help="Only the photos of this event (its id).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark failed every ready photo whose original or derivatives are gone from S3."""
+    report = admin.check_storage(dry_run=dry_run, event_id=event)
+    if as_json:
+        emit_json(report)
+        return
+    done = "would be marked failed" if dry_run else "marked failed"
+    out.print(f"{report['checked']} ready photos checked, {report['missing']} with objects missing, "
+              f"{report['marked_failed'] if not dry_run else report['missing']} {done}")
+    for loss in report["losses"]:
+        out.print(f"  {loss['photo_id']}: {loss['reason']}")
+
+
 @config_app.command("show")
 @command
 def config_show(ctx: typer.Context, as_json: JsonOpt = False) -> None:

@@ -1,0 +1,219 @@
+"""The storage check: no photo stays ``ready`` when its objects are gone from S3.
+
+PostgreSQL (the sidecar's ``photos`` schema) and S3 (LocalStack) are separate stores; a lost S3
+state, a bucket emptied by hand or a restore from an older backup leaves photos that the
+database lists as ``ready`` while their original or a derivative no longer exists: browsing
+them shows broken images, buying them sells nothing. ``make up`` runs this check after
+LocalStack and the stack are up, and it can be run at any time:
+
+    make check-storage                      (or: .venv/bin/python -m infra.storage_check)
+    photostack admin check-storage [--dry-run] [--json]
+
+Every ``ready`` photo's original (uploads bucket) and derivatives (derivatives bucket) are
+looked up in one listing of each bucket, taken after the photos were read: a photo's objects
+are written before it becomes ready, so a listing that lacks one means it is gone. A photo with an object
+missing is marked ``failed`` with a reason naming what is gone, and the sidecar's cache entries
+for it and its event are invalidated so that no reader keeps seeing it ``ready``. It says what it
+found in one line.
+
+A bucket that does not exist at all is not taken as "every object lost": the check refuses to
+act (exit 2) — the stack is not deployed, or it looks at the wrong endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_LISTED = 8  # photo ids named in the summary line
+
+
+@dataclass(frozen=True)
+class ReadyPhoto:
+    photo_id: str
+    event_id: str
+    original_key: str
+    derivative_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Loss:
+    photo_id: str
+    event_id: str
+    missing: tuple[str, ...]  # s3://bucket/key of each missing object
+    original_missing: bool
+
+    @property
+    def reason(self) -> str:
+        """What the photo's ``failure_reason`` says: what is gone, with the first object named."""
+        derivatives = len(self.missing) - int(self.original_missing)
+        if self.original_missing:
+            more = f" and {derivatives} derivative(s)" if derivatives else ""
+            return f"lost from storage: the original {self.missing[0]}{more}"[:500]
+        return f"lost from storage: {derivatives} derivative(s), first {self.missing[0]}"[:500]
+
+
+@dataclass
+class Report:
+    checked: int = 0
+    losses: list[Loss] = field(default_factory=list)
+    marked_failed: int = 0
+    dry_run: bool = False
+
+    def summary(self) -> str:
+        if not self.losses:
+            return f"storage check: {self.checked} ready photos checked, all objects present"
+        originals = sum(1 for x in self.losses if x.original_missing)
+        action = "would mark failed (dry run)" if self.dry_run else f"{self.marked_failed} marked failed"
+        ids = ", ".join(x.photo_id for x in self.losses[:MAX_LISTED])
+        more = f" and {len(self.losses) - MAX_LISTED} more" if len(self.losses) > MAX_LISTED else ""
+        only_derivatives = len(self.losses) - originals
+        return (f"storage check: {self.checked} ready photos checked, {len(self.losses)} with objects "
+                f"missing ({originals} originals, {only_derivatives} only derivatives) -> {action} "
+                f"with reason 'lost from storage': {ids}{more}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"checked": self.checked, "missing": len(self.losses), "marked_failed": self.marked_failed,
+                "dry_run": self.dry_run,
+                "losses": [{"photo_id": x.photo_id, "event_id": x.event_id, "missing": list(x.missing),
+                            "reason": x.reason} for x in self.losses]}
+
+
+def find_losses(photos: Iterable[ReadyPhoto], *, uploads_bucket: str, derivatives_bucket: str,
+                listed: dict[str, set[str]]) -> list[Loss]:
+    """The photos with an object that its bucket's listing lacks."""
+    losses = []
+    for photo in photos:
+        wanted = [(uploads_bucket, photo.original_key)]
+        wanted += [(derivatives_bucket, k) for k in photo.derivative_keys]
+        gone = [(b, k) for b, k in wanted if k not in listed[b]]
+        if gone:
+            losses.append(Loss(photo.photo_id, photo.event_id, tuple(f"s3://{b}/{k}" for b, k in gone),
+                               original_missing=gone[0] == wanted[0]))
+    return losses
+
+
+# ---- adapters ---------------------------------------------------------------------------------
+
+
+class BucketMissing(Exception):
+    pass
+
+
+def s3_client(endpoint: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                        aws_secret_access_key="test",
+                        config=Config(retries={"max_attempts": 3}))
+
+
+def list_keys(s3: Any, bucket: str) -> set[str]:
+    import botocore.exceptions
+
+    keys: set[str] = set()
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys.update(obj["Key"] for obj in page.get("Contents", []))
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            raise BucketMissing(bucket) from exc
+        raise
+    return keys
+
+
+def load_ready_photos(conn: Any, event_id: str | None = None) -> list[ReadyPhoto]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT p.id::text, p.event_id::text, p.original_key,"
+                    " coalesce(array_agg(d.key ORDER BY d.kind) FILTER (WHERE d.key IS NOT NULL), '{}')"
+                    " FROM photos.photos p LEFT JOIN photos.derivatives d ON d.photo_id = p.id"
+                    " WHERE p.status = 'ready' AND (%(event)s::uuid IS NULL OR p.event_id = %(event)s::uuid)"
+                    " GROUP BY p.id ORDER BY p.id", {"event": event_id})
+        return [ReadyPhoto(r[0], r[1], r[2], tuple(r[3])) for r in cur.fetchall()]
+
+
+def mark_failed(conn: Any, losses: Sequence[Loss]) -> list[Loss]:
+    """Marks each photo failed if it is still ready; returns those it changed (one transaction)."""
+    changed = []
+    with conn, conn.cursor() as cur:
+        for loss in losses:
+            cur.execute("UPDATE photos.photos SET status = 'failed', failure_reason = %s,"
+                        " updated_at = clock_timestamp() WHERE id = %s AND status = 'ready'",
+                        (loss.reason, loss.photo_id))
+            if cur.rowcount:
+                changed.append(loss)
+    return changed
+
+
+def invalidate_cache(redis_url: str, losses: Sequence[Loss]) -> None:
+    """The sidecar caches photos and event pages in Redis: drop what now says ``ready`` wrongly."""
+    import redis
+
+    from sidecar.cache import PhotoCache
+
+    cache = PhotoCache(redis.Redis.from_url(redis_url, socket_timeout=2))
+    for loss in losses:
+        cache.photo_changed(loss.photo_id, loss.event_id)  # logs and carries on if Redis is away
+
+
+def stack_endpoint_and_buckets(settings: Any) -> tuple[str, str, str]:
+    outputs: dict[str, Any] = {}
+    path = ROOT / ".state" / "stack-outputs.json"
+    if path.exists():
+        outputs = json.loads(path.read_text())
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or outputs.get("Endpoint") or "http://127.0.0.1:4566"
+    uploads = outputs.get("UploadsBucketName") or settings.uploads_bucket
+    derivatives = outputs.get("DerivativesBucketName") or settings.derivatives_bucket
+    return str(endpoint), str(uploads), str(derivatives)
+
+
+def run(*, dry_run: bool = False, event_id: str | None = None) -> Report:
+    import psycopg2
+    from photostack import config
+
+    settings = config.get_settings()
+    endpoint, uploads, derivatives = stack_endpoint_and_buckets(settings)
+    s3 = s3_client(endpoint)
+    conn = psycopg2.connect(settings.database_url)
+    try:
+        photos = load_ready_photos(conn, event_id)
+        listed = {uploads: list_keys(s3, uploads), derivatives: list_keys(s3, derivatives)}
+        losses = find_losses(photos, uploads_bucket=uploads, derivatives_bucket=derivatives, listed=listed)
+        report = Report(checked=len(photos), losses=losses, dry_run=dry_run)
+        if losses and not dry_run:
+            changed = mark_failed(conn, losses)
+            report.marked_failed = len(changed)
+            invalidate_cache(settings.redis_url, changed)
+    finally:
+        conn.close()
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="storage_check", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    parser.add_argument("--json", action="store_true", help="the whole report as JSON")
+    parser.add_argument("--event", metavar="EVENT_ID", type=uuid.UUID, help="only this event's photos")
+    args = parser.parse_args(argv)
+    try:
+        report = run(dry_run=args.dry_run, event_id=str(args.event) if args.event else None)
+    except BucketMissing as exc:
+        print(f"storage check: bucket {exc} does not exist; not checking (is the stack deployed?)",
+              file=sys.stderr)
+        return 2
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core" / "python")]
+    raise SystemExit(main())
