@@ -54,8 +54,14 @@ eval-search: setup  ## bib search evaluation on generated race photos (precision
 fuzz: up  ## Schemathesis against the deployed stack, longer than in `make test` (EXAMPLES per operation, default 300)
 	@PHOTOSTACK_FUZZ_EXAMPLES=$${EXAMPLES:-300} $(PY) -m pytest tests/e2e/test_fuzz.py -p no:cacheprovider -s --timeout 3600
 
+chaos: up  ## kill -9 each service in turn under load (sidecars, Redis, PostgreSQL, Consul, LocalStack); nothing acknowledged may be lost
+	@PHOTOSTACK_CHAOS=full $(PY) -m pytest tests/chaos -p no:cacheprovider -s
+
 bench: up  ## benchmarks, printed side by side with their references
 	@$(PY) -m tests.bench
+
+check-storage:  ## mark failed every ready photo whose objects are gone from S3 (DRY_RUN=1: only report)
+	@$(PY) -m infra.storage_check $(if $(DRY_RUN),--dry-run)
 
 status:  ## which services are up
 	@bash infra/services.sh status
