@@ -38,9 +38,17 @@ class Database:
     def connection(self) -> Iterator[Connection]:
         """A connection inside a transaction: committed on success, rolled back on error."""
         self._slots.acquire()
-        conn = self._pool.getconn()
+        try:
+            conn = self._pool.getconn()
+        except BaseException:
+            # No connection (the server is down or restarting): give the slot back, or after
+            # maxconn such failures every later caller would wait on the semaphore for ever.
+            self._slots.release()
+            raise
         broken = False
         try:
+            with conn.cursor() as cur:
+                cur.execute(self._begin)
             yield conn
             conn.commit()
         except BaseException:
