@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help setup lock up down deploy rotate-jwt-key test test-unit lint protos openapi eval-faces eval-search fuzz bench status logs
+.PHONY: help setup lock up down deploy rotate-jwt-key test test-unit lint protos openapi eval-faces eval-search fuzz chaos bench status logs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
