@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 from photos.bootstrap import photos_service
 from photos.face_search_limit import face_search_limit, source_ip
 from photos.selfies import MAX_BODY_BYTES as SELFIE_BODY_BYTES
+from photos.web import ERRORS
 from photostack.contract import EVENT_CREATORS, UPLOADERS
 from photostack.http import api_route, authenticate, int_query_param, json_response, query_param, read_json
 
 app = Chalice(app_name="photostack-photos")
+
+
+def route(path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``api_route`` with this function's domain errors mapped through ``photos.web.ERRORS``."""
+    return api_route(app, path, error_table=ERRORS, **kwargs)
 
 
 def _request():  # type: ignore[no-untyped-def]
@@ -27,13 +36,13 @@ def _page_args() -> tuple[str, int]:
     return query_param(_request(), "cursor") or "", int_query_param(_request(), "limit", 50, lo=1, hi=100)
 
 
-@api_route(app, "/health", methods=["GET"])
+@route("/health", methods=["GET"])
 def health() -> Response:
     photos_service().health()
     return json_response({"status": "ok", "service": "photos"})
 
 
-@api_route(app, "/events", methods=["POST"])
+@route("/events", methods=["POST"])
 def create_event() -> Response:
     principal = authenticate(_request(), roles=EVENT_CREATORS)
     return json_response(
@@ -41,7 +50,7 @@ def create_event() -> Response:
     )
 
 
-@api_route(app, "/events", methods=["GET"])
+@route("/events", methods=["GET"])
 def list_events() -> Response:
     principal = authenticate(_request())
     cursor, limit = _page_args()
@@ -49,12 +58,12 @@ def list_events() -> Response:
     return json_response(photos_service().list_events(principal, mine=mine, cursor=cursor, limit=limit))
 
 
-@api_route(app, "/events/{event_id}", methods=["GET"])
+@route("/events/{event_id}", methods=["GET"])
 def get_event(event_id: str) -> Response:
     return json_response(photos_service().get_event(authenticate(_request()), event_id))
 
 
-@api_route(app, "/events/{event_id}/photos", methods=["GET"])
+@route("/events/{event_id}/photos", methods=["GET"])
 def list_event_photos(event_id: str) -> Response:
     principal = authenticate(_request())
     cursor, limit = _page_args()
@@ -65,24 +74,24 @@ def list_event_photos(event_id: str) -> Response:
     return json_response(photos_service().list_event_photos(principal, event_id, cursor=cursor, limit=limit))
 
 
-@api_route(app, "/photos/{photo_id}", methods=["GET"])
+@route("/photos/{photo_id}", methods=["GET"])
 def get_photo(photo_id: str) -> Response:
     return json_response(photos_service().get_photo(authenticate(_request()), photo_id))
 
 
-@api_route(app, "/photos/{photo_id}", methods=["PATCH"])
+@route("/photos/{photo_id}", methods=["PATCH"])
 def update_photo(photo_id: str) -> Response:
     principal = authenticate(_request())
     return json_response(photos_service().update_photo(principal, photo_id, read_json(_request())))
 
 
-@api_route(app, "/photos/{photo_id}", methods=["DELETE"])
+@route("/photos/{photo_id}", methods=["DELETE"])
 def delete_photo(photo_id: str) -> Response:
     photos_service().delete_photo(authenticate(_request()), photo_id)
     return Response(body="", status_code=204)
 
 
-@api_route(app, "/uploads", methods=["POST"])
+@route("/uploads", methods=["POST"])
 def start_upload() -> Response:
     principal = authenticate(_request(), roles=UPLOADERS)
     return json_response(
@@ -90,13 +99,13 @@ def start_upload() -> Response:
     )
 
 
-@api_route(app, "/uploads/{photo_id}/complete", methods=["POST"])
+@route("/uploads/{photo_id}/complete", methods=["POST"])
 def complete_upload(photo_id: str) -> Response:
     principal = authenticate(_request(), roles=UPLOADERS)
     return json_response(photos_service().complete_upload(principal, photo_id, read_json(_request())))
 
 
-@api_route(app, "/events/{event_id}/face-search", methods=["POST"])
+@route("/events/{event_id}/face-search", methods=["POST"])
 def face_search(event_id: str) -> Response:
     principal = authenticate(_request())
     face_search_limit().check(principal.user_id, source_ip(_request().context))
@@ -105,7 +114,7 @@ def face_search(event_id: str) -> Response:
     return json_response(photos_service().face_search(principal, event_id, body, cursor=cursor, limit=limit))
 
 
-@api_route(app, "/users/me/face-indexing", methods=["PUT"])
+@route("/users/me/face-indexing", methods=["PUT"])
 def set_face_indexing() -> Response:
     principal = authenticate(_request())
     body = read_json(_request(), max_bytes=SELFIE_BODY_BYTES)

@@ -10,8 +10,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from photostack import errors
 from photostack.photo.v1 import photo_pb2 as pb
+
+from photos import errors as e
 
 NUMBER = re.compile(r"^[A-Z]?[0-9]{1,6}$")
 
@@ -19,7 +20,7 @@ NUMBER = re.compile(r"^[A-Z]?[0-9]{1,6}$")
 def parse_bib(value: str) -> str:
     number = value.strip().upper()
     if not NUMBER.match(number):
-        raise errors.BadRequest("bib must be 1 to 6 digits, optionally after one letter (e.g. 1234 or A123)")
+        raise e.InvalidRequest("bib must be 1 to 6 digits, optionally after one letter (e.g. 1234 or A123)")
     return number
 
 

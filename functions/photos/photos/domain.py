@@ -7,8 +7,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from photostack import errors
 from photostack.contract import CONTENT_TYPES, MAX_UPLOAD_BYTES, PUBLIC, VISIBILITIES
+
+from photos import errors as e
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_BYTES = 8 * 1024 * 1024
@@ -18,16 +19,16 @@ def _string(body: dict[str, Any], name: str, *, required: bool, max_len: int = 2
     value = body.get(name)
     if value is None:
         if required:
-            raise errors.BadRequest(f"{name} is required", code="invalid_field")
+            raise e.InvalidRequest(f"{name} is required", code="invalid_field")
         return None
     if not isinstance(value, str):
-        raise errors.BadRequest(f"{name} must be a string", code="invalid_field")
+        raise e.InvalidRequest(f"{name} must be a string", code="invalid_field")
     if len(value) > max_len:
-        raise errors.BadRequest(f"{name} must be at most {max_len} characters", code="invalid_field")
+        raise e.InvalidRequest(f"{name} must be at most {max_len} characters", code="invalid_field")
     # A NUL cannot be stored in PostgreSQL text and a lone surrogate cannot be sent as UTF-8 (gRPC):
     # both would be a 500 later, so refuse control characters and surrogates here.
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
-        raise errors.BadRequest(f"{name} must not contain control characters", code="invalid_field")
+        raise e.InvalidRequest(f"{name} must not contain control characters", code="invalid_field")
     return value
 
 
@@ -36,23 +37,23 @@ def _integer(body: dict[str, Any], name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise errors.BadRequest(f"{name} must be an integer", code="invalid_field")
+        raise e.InvalidRequest(f"{name} must be an integer", code="invalid_field")
     if not -(2**63) <= value < 2**63:  # what the gRPC int64 fields carry; beyond, a 500 later
-        raise errors.BadRequest(f"{name} is out of range", code="invalid_field")
+        raise e.InvalidRequest(f"{name} is out of range", code="invalid_field")
     return value
 
 
 def _visibility(body: dict[str, Any]) -> str | None:
     value = _string(body, "visibility", required=False)
     if value is not None and value not in VISIBILITIES:
-        raise errors.BadRequest("visibility must be public or private", code="invalid_field")
+        raise e.InvalidRequest("visibility must be public or private", code="invalid_field")
     return value
 
 
 def _only(body: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise errors.BadRequest("unknown fields: " + ", ".join(unknown), code="unknown_field")
+        raise e.InvalidRequest("unknown fields: " + ", ".join(unknown), code="unknown_field")
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def parse_patch(body: dict[str, Any]) -> PhotoPatch:
         visibility=_visibility(body),
     )
     if patch == PhotoPatch(None, None, None):
-        raise errors.BadRequest(
+        raise e.InvalidRequest(
             "nothing to change: give price_minor, currency or visibility", code="invalid_field"
         )
     return patch
@@ -115,13 +116,13 @@ def parse_upload(body: dict[str, Any]) -> UploadRequest:
     size = _integer(body, "size_bytes")
     assert event_id is not None and content_type is not None
     if content_type not in CONTENT_TYPES:
-        raise errors.UnsupportedMediaType(
+        raise e.UnsupportedContentType(
             "content_type must be one of " + ", ".join(CONTENT_TYPES), code="unsupported_content_type"
         )
     if size is None or size <= 0:
-        raise errors.BadRequest("size_bytes must be a positive integer", code="invalid_field")
+        raise e.InvalidRequest("size_bytes must be a positive integer", code="invalid_field")
     if size > MAX_UPLOAD_BYTES:
-        raise errors.PayloadTooLarge(
+        raise e.TooLarge(
             f"uploads are limited to {MAX_UPLOAD_BYTES} bytes", code="upload_too_large"
         )
     return UploadRequest(event_id=event_id, content_type=content_type, size_bytes=size)
@@ -144,17 +145,17 @@ def parse_completion(body: dict[str, Any]) -> tuple[str, list[CompletedPart]]:
     upload_id = _string(body, "upload_id", required=True, max_len=1024)
     parts = body.get("parts")
     if not isinstance(parts, list) or not parts or len(parts) > 10_000:
-        raise errors.BadRequest("parts must be a non-empty list", code="invalid_field")
+        raise e.InvalidRequest("parts must be a non-empty list", code="invalid_field")
     parsed: list[CompletedPart] = []
     for item in parts:
         if not isinstance(item, dict):
-            raise errors.BadRequest("each part needs part_number and etag", code="invalid_field")
+            raise e.InvalidRequest("each part needs part_number and etag", code="invalid_field")
         number = _integer(item, "part_number")
         etag = _string(item, "etag", required=True)
         if number is None or number < 1 or not etag:
-            raise errors.BadRequest("each part needs part_number and etag", code="invalid_field")
+            raise e.InvalidRequest("each part needs part_number and etag", code="invalid_field")
         parsed.append(CompletedPart(number, etag))
     if [p.part_number for p in parsed] != sorted({p.part_number for p in parsed}):
-        raise errors.BadRequest("parts must be in ascending order without repeats", code="invalid_field")
+        raise e.InvalidRequest("parts must be in ascending order without repeats", code="invalid_field")
     assert upload_id is not None
     return upload_id, parsed

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from photostack import errors
 from photostack.account_status import request_redis
 from photostack.config import env_int, get_settings
 from photostack.warm import WarmSlot
+
+from photos import errors as e
 
 # KEYS: the account's counter, the address's counter. ARGV: window (s), account limit, address limit.
 # Returns 0 when the request may go ahead, else the seconds until the exceeded window ends.
@@ -70,11 +71,11 @@ class FaceSearchLimit:
                                                       self.limits.per_ip]))
         except redis.RedisError as exc:
             # Closed, not open: without the counter nothing bounds the model runs.
-            raise errors.ServiceUnavailable("face search is unavailable right now",
-                                            code="rate_limit_unavailable") from exc
+            raise e.Unavailable("face search is unavailable right now",
+                                code="rate_limit_unavailable") from exc
         if wait > 0:
-            raise errors.TooManyRequests(f"too many face searches; try again in {wait} s",
-                                         code="rate_limited", headers={"Retry-After": str(wait)})
+            raise e.Throttled(f"too many face searches; try again in {wait} s",
+                              code="rate_limited", retry_after_s=wait)
 
 
 def source_ip(context: dict[str, Any] | None) -> str:

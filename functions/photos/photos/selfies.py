@@ -12,7 +12,7 @@ import base64
 import binascii
 from typing import Any
 
-from photostack import errors
+from photos import errors as e
 
 MAX_SELFIE_BYTES = 5 * 1024 * 1024
 # The JSON body around it: base64 is 4/3 of the bytes, plus a little for the rest.
@@ -24,22 +24,22 @@ MAX_SELFIE_PIXELS = 50_000_000
 def selfie_bytes(body: dict[str, Any]) -> bytes:
     raw = body.get("image_base64")
     if not isinstance(raw, str) or not raw.strip():
-        raise errors.BadRequest("image_base64 is required: the selfie, base64-encoded (JPEG, PNG or WebP)",
-                                code="invalid_image")
+        raise e.InvalidRequest("image_base64 is required: the selfie, base64-encoded (JPEG, PNG or WebP)",
+                               code="invalid_image")
     if raw.startswith("data:"):  # a data URL as a browser's FileReader gives it
         raw = raw.partition(",")[2]
     if len(raw) > MAX_SELFIE_BYTES * 4 // 3 + 4:  # before decoding it
-        raise errors.PayloadTooLarge(f"the selfie is larger than {MAX_SELFIE_BYTES // 2**20} MiB",
-                                     code="image_too_large")
+        raise e.TooLarge(f"the selfie is larger than {MAX_SELFIE_BYTES // 2**20} MiB",
+                         code="image_too_large")
     try:
         data = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise errors.BadRequest("image_base64 is not valid base64", code="invalid_image") from exc
+        raise e.InvalidRequest("image_base64 is not valid base64", code="invalid_image") from exc
     if not data:
-        raise errors.BadRequest("the selfie is empty", code="invalid_image")
+        raise e.InvalidRequest("the selfie is empty", code="invalid_image")
     if len(data) > MAX_SELFIE_BYTES:
-        raise errors.PayloadTooLarge(f"the selfie is larger than {MAX_SELFIE_BYTES // 2**20} MiB",
-                                     code="image_too_large")
+        raise e.TooLarge(f"the selfie is larger than {MAX_SELFIE_BYTES // 2**20} MiB",
+                         code="image_too_large")
     return data
 
 

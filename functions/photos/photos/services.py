@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from photostack import errors
 from photostack.contract import PENDING, VISIBILITY_TO_PB
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc import PhotoClient
 from photostack.tokens import Principal
 
 from photos import bibs, domain, presenters, selfies
+from photos import errors as e
 from photos.storage import Storage
 
 OPT_OUT_NOTICE = ("Only the embedding of this selfie (512 numbers computed from your face) is kept, "
@@ -129,9 +129,9 @@ class PhotosService:
         upload_id, parts = domain.parse_completion(body)
         photo = self._client.get_photo(pb.GetPhotoRequest(photo_id=photo_id), user=principal)
         if photo.owner_id != principal.user_id:
-            raise errors.Forbidden("only the photographer who reserved this upload may complete it")
+            raise e.NotAllowed("only the photographer who reserved this upload may complete it")
         if photo.status != pb.PHOTO_STATUS_PENDING:
-            raise errors.Conflict("this upload is already complete", code="upload_complete")
+            raise e.AlreadyDone("this upload is already complete", code="upload_complete")
         self._storage.complete_multipart(photo.original_key, upload_id, parts, photo.declared_bytes)
         return {"photo_id": photo.id, "status": PENDING}
 
@@ -153,7 +153,7 @@ class PhotosService:
     def set_face_indexing(self, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
         enabled = body.get("enabled")
         if not isinstance(enabled, bool):
-            raise errors.BadRequest("enabled must be true or false")
+            raise e.InvalidRequest("enabled must be true or false")
         reference = b""
         if not enabled:
             reference = selfies.embedding_of(selfies.selfie_bytes(body))

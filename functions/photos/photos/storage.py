@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from photostack import errors
 from photostack.jsonlog import get_logger
 
+from photos import errors as e
 from photos.domain import CompletedPart, part_sizes
 
 log = get_logger("photos.storage")
@@ -90,7 +90,7 @@ class Storage:
             )
         except (BotoCoreError, ClientError) as exc:
             log.warning("create multipart upload failed", extra={"error": str(exc)})
-            raise errors.ServiceUnavailable("storage is unavailable") from exc
+            raise e.Unavailable("storage is unavailable") from exc
         upload_id = upload["UploadId"]
         parts = []
         for number, size in enumerate(part_sizes(size_bytes), start=1):
@@ -116,7 +116,7 @@ class Storage:
             uploaded = sum(int(p["Size"]) for p in listed.get("Parts", []))
             if uploaded > max_bytes:
                 self._s3.abort_multipart_upload(Bucket=self.uploads_bucket, Key=key, UploadId=upload_id)
-                raise errors.PayloadTooLarge(
+                raise e.TooLarge(
                     "the uploaded parts exceed the declared size", code="upload_too_large"
                 )
             self._s3.complete_multipart_upload(
@@ -128,12 +128,12 @@ class Storage:
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("NoSuchUpload", "InvalidPart", "InvalidPartOrder", "EntityTooSmall"):
-                raise errors.BadRequest(
+                raise e.InvalidRequest(
                     f"the multipart upload cannot be completed: {code}", code="invalid_upload"
                 ) from exc
-            raise errors.ServiceUnavailable("storage is unavailable") from exc
+            raise e.Unavailable("storage is unavailable") from exc
         except BotoCoreError as exc:
-            raise errors.ServiceUnavailable("storage is unavailable") from exc
+            raise e.Unavailable("storage is unavailable") from exc
 
     def derivative_url(self, key: str) -> str:
         return self.presigned.get(key, self._sign_get)

@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
+from photos import errors
 from photos.face_search_limit import FaceSearchLimit, Limits
-from photostack import errors
+from photos.web import ERRORS
 
 pytestmark = pytest.mark.integration
 
@@ -23,10 +24,11 @@ def fresh(redis_client: redis.Redis, **limits: int) -> FaceSearchLimit:
 def attempt(limit: FaceSearchLimit, user: str, ip: str) -> int:
     try:
         limit.check(user, ip)
-    except errors.TooManyRequests as exc:
-        assert exc.status == 429 and exc.code == "rate_limited"
-        assert exc.body()["error"]["message"].startswith("too many face searches")
-        return int(exc.headers["Retry-After"])
+    except errors.Throttled as exc:
+        answer = ERRORS.to_api_error(exc)  # what the route answers
+        assert answer.status == 429 and answer.code == "rate_limited"
+        assert answer.body()["error"]["message"].startswith("too many face searches")
+        return int(answer.headers["Retry-After"])
     return 0
 
 
@@ -55,6 +57,7 @@ def test_the_window_ends(redis_client: redis.Redis) -> None:
 
 def test_without_redis_it_is_closed_not_open() -> None:
     gone = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5, socket_timeout=0.5)
-    with pytest.raises(errors.ServiceUnavailable) as refused:
+    with pytest.raises(errors.Unavailable) as refused:
         FaceSearchLimit(gone, Limits()).check("u", "192.0.2.2")
-    assert refused.value.status == 503 and refused.value.code == "rate_limit_unavailable"
+    answer = ERRORS.to_api_error(refused.value)
+    assert answer.status == 503 and answer.code == "rate_limit_unavailable"

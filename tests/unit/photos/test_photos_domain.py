@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from photos import domain, presenters
-from photostack import errors
+from photos import errors as photos_errors
 from photostack.discovery import NoInstances, ServiceResolver
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc.status import to_api_error
@@ -18,9 +18,9 @@ def test_upload_requests_are_bounded() -> None:
     assert not ok.multipart
     big = domain.parse_upload({"event_id": "e", "content_type": "image/png", "size_bytes": 20 * 2**20})
     assert big.multipart
-    with pytest.raises(errors.UnsupportedMediaType):
+    with pytest.raises(photos_errors.UnsupportedContentType):
         domain.parse_upload({"event_id": "e", "content_type": "image/gif", "size_bytes": 1000})
-    with pytest.raises(errors.PayloadTooLarge):
+    with pytest.raises(photos_errors.TooLarge):
         domain.parse_upload({"event_id": "e", "content_type": "image/jpeg", "size_bytes": 2**40})
     for body in (
         {"event_id": "e", "content_type": "image/jpeg"},
@@ -28,7 +28,7 @@ def test_upload_requests_are_bounded() -> None:
         {"event_id": 3, "content_type": "image/jpeg", "size_bytes": 10},
         {"event_id": "e", "content_type": "image/jpeg", "size_bytes": 10, "acl": "public-read"},
     ):
-        with pytest.raises(errors.BadRequest):
+        with pytest.raises(photos_errors.InvalidRequest):
             domain.parse_upload(body)
 
 
@@ -42,13 +42,13 @@ def test_part_sizes_cover_the_file_exactly() -> None:
 def test_patch_and_completion_bodies() -> None:
     assert domain.parse_patch({"price_minor": 500, "currency": "EUR"}).price_minor == 500
     for body in ({}, {"price_minor": "5"}, {"price_minor": 1.5}, {"visibility": "hidden"}, {"owner_id": "x"}):
-        with pytest.raises(errors.BadRequest):
+        with pytest.raises(photos_errors.InvalidRequest):
             domain.parse_patch(body)
     upload_id, parts = domain.parse_completion(
         {"upload_id": "u", "parts": [{"part_number": 1, "etag": "a"}, {"part_number": 2, "etag": "b"}]}
     )
     assert upload_id == "u" and [p.part_number for p in parts] == [1, 2]
-    with pytest.raises(errors.BadRequest):
+    with pytest.raises(photos_errors.InvalidRequest):
         domain.parse_completion(
             {"upload_id": "u", "parts": [{"part_number": 2, "etag": "a"}, {"part_number": 1, "etag": "b"}]}
         )
@@ -128,7 +128,7 @@ def test_presigned_urls_are_reused_only_while_they_have_half_their_life_left() -
 @pytest.mark.parametrize("name", ["Race\x00", "Race \ud800", "Tab\there"])
 def test_text_with_a_nul_control_character_or_lone_surrogate_is_a_400(name: str) -> None:
     # Found by Schemathesis: a NUL in an event name reached PostgreSQL and answered 500.
-    with pytest.raises(errors.BadRequest) as caught:
+    with pytest.raises(photos_errors.InvalidRequest) as caught:
         domain.parse_event({"name": name, "date": "2026-05-01"})
     assert caught.value.code == "invalid_field"
     assert domain.parse_event({"name": "Course 🏃‍♀️ été", "date": "2026-05-01"}).name == "Course 🏃‍♀️ été"
@@ -137,6 +137,6 @@ def test_text_with_a_nul_control_character_or_lone_surrogate_is_a_400(name: str)
 def test_an_integer_beyond_int64_is_a_400() -> None:
     # Found by Schemathesis: price_minor 13665424418475857674240 overflowed the gRPC int64 (500).
     for body in ({"price_minor": 2**63}, {"price_minor": -(2**63) - 1}):
-        with pytest.raises(errors.BadRequest):
+        with pytest.raises(photos_errors.InvalidRequest):
             domain.parse_patch(body)
     assert domain.parse_patch({"price_minor": 2**63 - 1}).price_minor == 2**63 - 1

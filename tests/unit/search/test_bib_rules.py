@@ -10,7 +10,7 @@ import pytest
 from bibocr.detect import TextBox, components, rotated_box
 from bibocr.tokens import bib_tokens, normalise_query
 from photos.bibs import parse_bib
-from photostack import errors
+from photos.errors import InvalidRequest
 
 from sidecar import bib_domain as b
 from sidecar.domain import InvalidArgument
@@ -41,7 +41,7 @@ def test_which_text_is_a_bib(text: str, tokens: list[str]) -> None:
 def test_queries_are_normalised_or_refused(value: str, number: str | None) -> None:
     assert normalise_query(value) == number
     if number is None:
-        with pytest.raises(errors.BadRequest):
+        with pytest.raises(InvalidRequest):
             parse_bib(value)
         with pytest.raises(InvalidArgument):
             b.search_number(value)

@@ -63,10 +63,14 @@ def _traced(result: Any, request_id: str | None) -> Any:
     return result
 
 
-def api_route(app: Chalice, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``app.route`` plus error mapping and request logging."""
+def api_route(app: Chalice, path: str, *, error_table: errors.ErrorTable | None = None,
+              **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``app.route`` plus error mapping (the function's domain errors through ``error_table``)
+    and request logging."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        handler = view if error_table is None else error_table.mapped(view)
+
         @functools.wraps(view)
         def wrapped(*args: Any, **kw: Any) -> Any:
             request = app.current_request
@@ -77,7 +81,7 @@ def api_route(app: Chalice, path: str, **kwargs: Any) -> Callable[[Callable[...,
             try:
                 if request is not None:
                     require_json_body(request)
-                result = view(*args, **kw)
+                result = handler(*args, **kw)
                 status = result.status_code if isinstance(result, Response) else 200
                 return _traced(result, context.get("requestId"))
             except errors.ApiError as exc:
