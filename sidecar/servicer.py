@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
+import psycopg2
 from photostack.jsonlog import elapsed_ms, get_logger, request_id_var
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
@@ -59,6 +60,11 @@ def rpc(method: Callable[[Any, Any, grpc.ServicerContext], Any]) -> Callable[...
             context.abort(STATUS_OF.get(type(exc), grpc.StatusCode.INVALID_ARGUMENT), str(exc))
         except DeadlineExceeded as exc:
             context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(exc))
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            # The database unreachable or restarting is transient, not a bug: UNAVAILABLE lets
+            # callers retry (503, the upload pipeline's retry) instead of reporting a failure.
+            log.warning("database unreachable", extra={"method": method.__name__, "error": str(exc)[:200]})
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the photo database is unavailable")
         except Exception:
             log.exception("rpc failed", extra={"method": method.__name__})
             context.abort(grpc.StatusCode.INTERNAL, "internal error")
