@@ -47,8 +47,10 @@ GRANTS: dict[str, Grant] = {
     # Buying: the price and owner of a photo, read as the buyer, so a photo the buyer may not
     # see (a private event) cannot be bought.
     "photostack-transactions": Grant(own=_HEALTH, for_users=frozenset({"GetPhoto"})),
-    # The S3-triggered pipeline: reads the reservation, registers the result or the failure.
-    "photostack-upload": Grant(own=_HEALTH | _photo("GetPhoto", "RegisterDerivatives", "MarkFailed")),
+    # The S3-triggered pipeline: reads the reservation, registers the result or the failure;
+    # as the reconciler, also expires reservations whose bytes never came.
+    "photostack-upload": Grant(own=_HEALTH | _photo("GetPhoto", "RegisterDerivatives", "MarkFailed",
+                                                    "ListIdleReservations", "ExpireReservation")),
     # Face and bib indexing: reads the photo (ready? already indexed?), stores its faces and
     # the numbers read in it.
     "photostack-faces": Grant(own=_HEALTH | _photo("GetPhoto", "IndexFaces", "GetPhotoBibs", "IndexBibs")),

@@ -181,6 +181,32 @@ class Transaction:
             "UPDATE photos SET status = 'failed', failure_reason = %s, updated_at = clock_timestamp()"
             " WHERE id = %s", (reason, photo_id))
 
+    # reservations (sidecar/reservations.py)
+    def touch_reservation(self, photo_id: str) -> None:
+        """A new upload URL was handed out for this pending photo: its idle clock restarts."""
+        self._cur.execute(
+            "UPDATE photos SET updated_at = clock_timestamp() WHERE id = %s AND status = 'pending'",
+            (photo_id,))
+
+    def idle_reservations(self, idle_s: int, event_id: str | None, limit: int) -> list[Photo]:
+        where = ["p.status = 'pending'", "p.unlisted_at IS NULL",
+                 "p.updated_at <= clock_timestamp() - make_interval(secs => %(idle)s)"]
+        params: dict[str, Any] = {"idle": idle_s, "limit": limit}
+        if event_id is not None:
+            where.append("p.event_id = %(event)s")
+            params["event"] = event_id
+        self._cur.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN events e ON e.id = p.event_id"
+            f" WHERE {' AND '.join(where)} ORDER BY p.updated_at, p.id LIMIT %(limit)s", params)
+        return [_photo(r, []) for r in self._cur.fetchall()]  # pending: no derivatives yet
+
+    def reservation_idle(self, photo_id: str, idle_s: int) -> bool:
+        """Whether the (locked) photo is still a pending reservation idle for ``idle_s``."""
+        self._cur.execute(
+            "SELECT 1 FROM photos WHERE id = %s AND status = 'pending' AND unlisted_at IS NULL"
+            " AND updated_at <= clock_timestamp() - make_interval(secs => %s)", (photo_id, idle_s))
+        return self._cur.fetchone() is not None
+
     def update_photo(self, photo_id: str, price_minor: int, currency: str, visibility: str) -> None:
         self._cur.execute(
             "UPDATE photos SET price_minor = %s, currency = %s, visibility = %s,"

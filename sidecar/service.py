@@ -15,6 +15,7 @@ import uuid
 from photostack.contract import FAILED, READY, original_key
 
 from sidecar import domain as d
+from sidecar import reservations
 from sidecar.cache import PhotoCache
 from sidecar.repository import Repository
 
@@ -87,6 +88,8 @@ class PhotoService:
                 # A replay hands out a new upload URL only while the photo is pending: after
                 # that the original is what buyers pay for and must never change.
                 d.require_replaceable(existing)
+                # The caller gets a new upload URL: the reservation is not idle (reservations.py).
+                tx.touch_reservation(existing.id)
                 return d.view_for(caller, existing, bought=False)
             photo = tx.get_photo(photo_id)
         assert photo is not None
@@ -128,6 +131,36 @@ class PhotoService:
             if photo.status == READY:
                 raise d.FailedPrecondition("the photo is already ready")
             tx.mark_failed(photo_id, reason)
+            updated = tx.get_photo(photo_id)
+        assert updated is not None
+        self._cache.photo_changed(photo_id, updated.event_id)
+        return d.view_for(caller, updated, bought=False)
+
+    # --- reservations whose bytes never came (sidecar/reservations.py) ---------------
+
+    def list_idle_reservations(self, caller: d.Caller, *, idle_s: int, event_id: str,
+                               limit: int) -> list[d.Photo]:
+        d.check_caller(caller)
+        d.require_pipeline(caller)
+        idle_s = reservations.idle_seconds(idle_s)
+        event = d.parse_uuid(event_id, "event") if event_id else None
+        with self._repo.transaction() as tx:
+            photos = tx.idle_reservations(idle_s, event, reservations.listed(limit))
+        return [d.view_for(caller, p, bought=False) for p in photos]
+
+    def expire_reservation(self, caller: d.Caller, photo_id: str, *, idle_s: int) -> d.Photo:
+        """``failed`` with the expiry reason if still idle; otherwise the photo as it is."""
+        d.check_caller(caller)
+        d.require_pipeline(caller)
+        photo_id = d.parse_uuid(photo_id, "photo")
+        idle_s = reservations.idle_seconds(idle_s)
+        with self._repo.transaction() as tx:
+            photo = tx.get_photo(photo_id, for_update=True)
+            if photo is None:
+                raise d.NotFound("photo not found")
+            if not tx.reservation_idle(photo_id, idle_s):
+                return d.view_for(caller, photo, bought=False)
+            tx.mark_failed(photo_id, reservations.expired_reason(idle_s))
             updated = tx.get_photo(photo_id)
         assert updated is not None
         self._cache.photo_changed(photo_id, updated.event_id)

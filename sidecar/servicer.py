@@ -136,6 +136,19 @@ class PhotoServicer(pb_grpc.PhotoServiceServicer):
                                       derivative_keys=[x.key for x in photo.derivatives])
 
     @rpc
+    def ListIdleReservations(self, request: pb.ListIdleReservationsRequest,
+                             context: grpc.ServicerContext) -> pb.ListIdleReservationsResponse:
+        photos = self._svc.list_idle_reservations(caller_of(context), idle_s=request.idle_s,
+                                                  event_id=request.event_id, limit=request.limit)
+        return pb.ListIdleReservationsResponse(photos=[m.photo(p) for p in photos])
+
+    @rpc
+    def ExpireReservation(self, request: pb.ExpireReservationRequest,
+                          context: grpc.ServicerContext) -> pb.Photo:
+        return m.photo(self._svc.expire_reservation(caller_of(context), request.photo_id,
+                                                    idle_s=request.idle_s))
+
+    @rpc
     def IndexFaces(self, request: pb.IndexFacesRequest,
                    context: grpc.ServicerContext) -> pb.IndexFacesResponse:
         done = self._faces.index_faces(caller_of(context), request.photo_id, m.new_faces(request))

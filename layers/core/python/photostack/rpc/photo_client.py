@@ -204,6 +204,14 @@ class PhotoClient:
     def mark_failed(self, request: pb.MarkFailedRequest, *, user: Principal | None = None) -> pb.Photo:
         return self._call("MarkFailed", request, user)
 
+    def list_idle_reservations(self, request: pb.ListIdleReservationsRequest, *,
+                               user: Principal | None = None) -> pb.ListIdleReservationsResponse:
+        return self._call("ListIdleReservations", request, user)
+
+    def expire_reservation(self, request: pb.ExpireReservationRequest, *,
+                           user: Principal | None = None) -> pb.Photo:
+        return self._call("ExpireReservation", request, user)
+
     def get_photo(self, request: pb.GetPhotoRequest, *, user: Principal | None = None) -> pb.Photo:
         return self._call("GetPhoto", request, user)
 

@@ -254,6 +254,30 @@ class DeletePhotoResponse(_message.Message):
     derivative_keys: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, photo_id: _Optional[str] = ..., original_key: _Optional[str] = ..., derivative_keys: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ListIdleReservationsRequest(_message.Message):
+    __slots__ = ("idle_s", "limit", "event_id")
+    IDLE_S_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    idle_s: int
+    limit: int
+    event_id: str
+    def __init__(self, idle_s: _Optional[int] = ..., limit: _Optional[int] = ..., event_id: _Optional[str] = ...) -> None: ...
+
+class ListIdleReservationsResponse(_message.Message):
+    __slots__ = ("photos",)
+    PHOTOS_FIELD_NUMBER: _ClassVar[int]
+    photos: _containers.RepeatedCompositeFieldContainer[Photo]
+    def __init__(self, photos: _Optional[_Iterable[_Union[Photo, _Mapping]]] = ...) -> None: ...
+
+class ExpireReservationRequest(_message.Message):
+    __slots__ = ("photo_id", "idle_s")
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    IDLE_S_FIELD_NUMBER: _ClassVar[int]
+    photo_id: str
+    idle_s: int
+    def __init__(self, photo_id: _Optional[str] = ..., idle_s: _Optional[int] = ...) -> None: ...
+
 class Face(_message.Message):
     __slots__ = ("x1", "y1", "x2", "y2", "score", "embedding")
     X1_FIELD_NUMBER: _ClassVar[int]

@@ -84,6 +84,16 @@ class PhotoServiceStub:
                 request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.DeletePhotoRequest.SerializeToString,
                 response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.DeletePhotoResponse.FromString,
                 _registered_method=True)
+        self.ListIdleReservations = channel.unary_unary(
+                '/photostack.photo.v1.PhotoService/ListIdleReservations',
+                request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.ListIdleReservationsRequest.SerializeToString,
+                response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.ListIdleReservationsResponse.FromString,
+                _registered_method=True)
+        self.ExpireReservation = channel.unary_unary(
+                '/photostack.photo.v1.PhotoService/ExpireReservation',
+                request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.ExpireReservationRequest.SerializeToString,
+                response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.FromString,
+                _registered_method=True)
         self.IndexFaces = channel.unary_unary(
                 '/photostack.photo.v1.PhotoService/IndexFaces',
                 request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.IndexFacesRequest.SerializeToString,
@@ -174,6 +184,20 @@ class PhotoServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeletePhoto(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListIdleReservations(self, request, context):
+        """The reconciler: reservations nobody uploaded to, and expiring one (failed, with the reason)
+        when it is still idle; a reservation renewed or uploaded meanwhile is answered unchanged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExpireReservation(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -275,6 +299,16 @@ def add_PhotoServiceServicer_to_server(servicer, server):
                     servicer.DeletePhoto,
                     request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.DeletePhotoRequest.FromString,
                     response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.DeletePhotoResponse.SerializeToString,
+            ),
+            'ListIdleReservations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListIdleReservations,
+                    request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.ListIdleReservationsRequest.FromString,
+                    response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.ListIdleReservationsResponse.SerializeToString,
+            ),
+            'ExpireReservation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExpireReservation,
+                    request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.ExpireReservationRequest.FromString,
+                    response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.SerializeToString,
             ),
             'IndexFaces': grpc.unary_unary_rpc_method_handler(
                     servicer.IndexFaces,
@@ -577,6 +611,60 @@ class PhotoService:
             '/photostack.photo.v1.PhotoService/DeletePhoto',
             photostack_dot_photo_dot_v1_dot_photo__pb2.DeletePhotoRequest.SerializeToString,
             photostack_dot_photo_dot_v1_dot_photo__pb2.DeletePhotoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListIdleReservations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photostack.photo.v1.PhotoService/ListIdleReservations',
+            photostack_dot_photo_dot_v1_dot_photo__pb2.ListIdleReservationsRequest.SerializeToString,
+            photostack_dot_photo_dot_v1_dot_photo__pb2.ListIdleReservationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExpireReservation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photostack.photo.v1.PhotoService/ExpireReservation',
+            photostack_dot_photo_dot_v1_dot_photo__pb2.ExpireReservationRequest.SerializeToString,
+            photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.FromString,
             options,
             channel_credentials,
             insecure,
