@@ -211,6 +211,32 @@ class DurableS3ObjectStore(EphemeralS3ObjectStore):
         self._filesystem.pop(bucket, None)
         shutil.rmtree(os.path.join(self.root_directory, bucket), ignore_errors=True)
 
+    def collect_garbage(self, live: dict[str, tuple[set[str], set[str]]]) -> int:
+        """At start, before any request: delete the files no restored object or upload refers to.
+
+        ``live`` maps each restored bucket to (``_key_from_s3_object`` of every version, upload
+        ids). What goes: buckets not kept (LocalStack's own, or deleted), temporary files of writes
+        cut off by a kill, bytes of an object whose metadata never reached the journal (its request
+        was never answered). Returns the number of files and folders removed.
+        """
+        removed = 0
+        for bucket_dir in Path(self.root_directory).iterdir():
+            if bucket_dir.name not in live:
+                shutil.rmtree(bucket_dir, ignore_errors=True)
+                removed += 1
+                continue
+            objects, uploads = live[bucket_dir.name]
+            uploads_dirs = {_digest(upload_id) for upload_id in uploads}
+            for path in (bucket_dir / "objects").glob("*"):
+                if path.name not in objects:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+            for path in (bucket_dir / "multiparts").glob("*"):
+                if path.name not in uploads_dirs:
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed += 1
+        return removed
+
     def close(self) -> None:
         # The ephemeral store deletes every object here (LocalStack calls it on shutdown).
         for bucket in self._filesystem.values():

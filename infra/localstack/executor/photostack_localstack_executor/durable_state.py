@@ -71,6 +71,9 @@ SQS_NOT_JOURNALED = frozenset({"ReceiveMessage", "ChangeMessageVisibility", "Cha
 SQS_READS = ("Get", "List")
 RETRIES = 5  # a dict another request is resizing cannot be pickled this instant: read it again
 RecordsOf = Callable[[RequestContext], list[tuple[Any, ...]]]
+# LocalStack's Lambda keeps function code in this bucket under fresh names on every deploy;
+# Lambda's own state is not kept, so after a restart its code would only pile up on disk.
+NOT_KEPT_BUCKET_PREFIXES = ("awslambda-",)
 
 
 def state_dir() -> Path:
@@ -195,7 +198,7 @@ def s3_records(context: RequestContext) -> list[tuple[Any, ...]]:
         return []
     request: dict[str, Any] = dict(context.service_request or {})
     name = request.get("Bucket")
-    if not name:
+    if not name or name.startswith(NOT_KEPT_BUCKET_PREFIXES):
         return []
     store = _s3_store(context.account_id)
     account_id = store.global_bucket_map.get(name, context.account_id)
@@ -347,6 +350,16 @@ def _s3_summary() -> str:
     return f"S3: {buckets} buckets, {objects} object versions"
 
 
+def _live_s3_files(objects: DurableS3ObjectStore) -> dict[str, tuple[set[str], set[str]]]:
+    live = {}
+    for _, region, store in s3_stores.iter_stores():
+        if region == AWS_REGION_US_EAST_1:
+            for name, bucket in store.buckets.items():
+                versions = bucket.objects.values(with_versions=True)
+                live[name] = ({objects._key_from_s3_object(o) for o in versions}, set(bucket.multiparts))
+    return live
+
+
 class DurableS3Provider(S3Provider):
     def __init__(self) -> None:
         root = state_dir()
@@ -356,6 +369,8 @@ class DurableS3Provider(S3Provider):
         # Here rather than in on_after_init, whose errors LocalStack logs and swallows: a restore
         # that fails must leave S3 unavailable, not silently empty and forgetful.
         restore(self.journal, apply_s3_record, s3_checkpoint, _s3_summary)
+        removed = objects.collect_garbage(_live_s3_files(objects))
+        LOG.info("photostack durable state: %d unreferenced S3 files or folders removed", removed)
         self._cors_handler.invalidate_cache()
         install("s3", self.journal, s3_records)
 
