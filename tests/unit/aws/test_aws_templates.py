@@ -157,3 +157,16 @@ def test_the_dockerfile_copies_what_exists_and_its_context_lets_it_in() -> None:
         assert allowed, f"{source} is left out of the build context"
     assert os.access(ROOT / "sidecar" / "docker-entrypoint.sh", os.X_OK)
     assert re.search(r"^USER \d+$", dockerfile, re.M), "the container must not run as root"
+
+
+def test_the_infra_template_is_cfn_lint_clean_and_the_dockerfile_hadolint_clean() -> None:
+    # The same checks as `make lint` (infra/aws/lint.sh), minus the SAM CLI (its own virtualenv).
+    import subprocess
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    for command in ([str(bin_dir / "cfn-lint"), str(ROOT / "infra" / "aws" / "infra.yaml")],
+                    [str(bin_dir / "hadolint"), "--failure-threshold", "info",
+                     str(ROOT / "sidecar" / "Dockerfile")]):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=240)
+        assert result.returncode == 0, result.stdout + result.stderr
