@@ -30,7 +30,7 @@ def on_photo_ready(event: SQSEvent) -> dict[str, Any]:
     # One failed notice fails the batch: SQS delivers all of it again, and the notices already
     # done are skipped (the sidecar knows they are indexed). Bad notices are dropped, not retried.
     request_id_var.set(getattr(event.context, "aws_request_id", None))
-    indexer = bootstrap.get_indexer()
+    indexer = bootstrap.service()
     done, failed = [], 0
     for record in event:
         started = time.perf_counter()

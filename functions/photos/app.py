@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Response  # type: ignore[attr-defined]
-from photos.bootstrap import photos_service
+from photos import bootstrap
 from photos.face_search_limit import face_search_limit, source_ip
 from photos.selfies import MAX_BODY_BYTES as SELFIE_BODY_BYTES
 from photos.web import ERRORS
@@ -38,7 +38,7 @@ def _page_args() -> tuple[str, int]:
 
 @route("/health", methods=["GET"])
 def health() -> Response:
-    photos_service().health()
+    bootstrap.service().health()
     return json_response({"status": "ok", "service": "photos"})
 
 
@@ -46,7 +46,7 @@ def health() -> Response:
 def create_event() -> Response:
     principal = authenticate(_request(), roles=EVENT_CREATORS)
     return json_response(
-        photos_service().create_event(principal, read_json(_request()), _idempotency_key()), 201
+        bootstrap.service().create_event(principal, read_json(_request()), _idempotency_key()), 201
     )
 
 
@@ -55,12 +55,12 @@ def list_events() -> Response:
     principal = authenticate(_request())
     cursor, limit = _page_args()
     mine = (query_param(_request(), "mine") or "").lower() in ("1", "true", "yes")
-    return json_response(photos_service().list_events(principal, mine=mine, cursor=cursor, limit=limit))
+    return json_response(bootstrap.service().list_events(principal, mine=mine, cursor=cursor, limit=limit))
 
 
 @route("/events/{event_id}", methods=["GET"])
 def get_event(event_id: str) -> Response:
-    return json_response(photos_service().get_event(authenticate(_request()), event_id))
+    return json_response(bootstrap.service().get_event(authenticate(_request()), event_id))
 
 
 @route("/events/{event_id}/photos", methods=["GET"])
@@ -69,25 +69,26 @@ def list_event_photos(event_id: str) -> Response:
     cursor, limit = _page_args()
     bib = query_param(_request(), "bib")
     if bib is not None:  # photos where this bib number was read, best first
-        found = photos_service().bib_search(principal, event_id, bib, cursor=cursor, limit=limit)
+        found = bootstrap.service().bib_search(principal, event_id, bib, cursor=cursor, limit=limit)
         return json_response(found)
-    return json_response(photos_service().list_event_photos(principal, event_id, cursor=cursor, limit=limit))
+    found = bootstrap.service().list_event_photos(principal, event_id, cursor=cursor, limit=limit)
+    return json_response(found)
 
 
 @route("/photos/{photo_id}", methods=["GET"])
 def get_photo(photo_id: str) -> Response:
-    return json_response(photos_service().get_photo(authenticate(_request()), photo_id))
+    return json_response(bootstrap.service().get_photo(authenticate(_request()), photo_id))
 
 
 @route("/photos/{photo_id}", methods=["PATCH"])
 def update_photo(photo_id: str) -> Response:
     principal = authenticate(_request())
-    return json_response(photos_service().update_photo(principal, photo_id, read_json(_request())))
+    return json_response(bootstrap.service().update_photo(principal, photo_id, read_json(_request())))
 
 
 @route("/photos/{photo_id}", methods=["DELETE"])
 def delete_photo(photo_id: str) -> Response:
-    photos_service().delete_photo(authenticate(_request()), photo_id)
+    bootstrap.service().delete_photo(authenticate(_request()), photo_id)
     return Response(body="", status_code=204)
 
 
@@ -95,14 +96,14 @@ def delete_photo(photo_id: str) -> Response:
 def start_upload() -> Response:
     principal = authenticate(_request(), roles=UPLOADERS)
     return json_response(
-        photos_service().start_upload(principal, read_json(_request()), _idempotency_key()), 201
+        bootstrap.service().start_upload(principal, read_json(_request()), _idempotency_key()), 201
     )
 
 
 @route("/uploads/{photo_id}/complete", methods=["POST"])
 def complete_upload(photo_id: str) -> Response:
     principal = authenticate(_request(), roles=UPLOADERS)
-    return json_response(photos_service().complete_upload(principal, photo_id, read_json(_request())))
+    return json_response(bootstrap.service().complete_upload(principal, photo_id, read_json(_request())))
 
 
 @route("/events/{event_id}/face-search", methods=["POST"])
@@ -111,11 +112,12 @@ def face_search(event_id: str) -> Response:
     face_search_limit().check(principal.user_id, source_ip(_request().context))
     body = read_json(_request(), max_bytes=SELFIE_BODY_BYTES)
     cursor, limit = _page_args()
-    return json_response(photos_service().face_search(principal, event_id, body, cursor=cursor, limit=limit))
+    found = bootstrap.service().face_search(principal, event_id, body, cursor=cursor, limit=limit)
+    return json_response(found)
 
 
 @route("/users/me/face-indexing", methods=["PUT"])
 def set_face_indexing() -> Response:
     principal = authenticate(_request())
     body = read_json(_request(), max_bytes=SELFIE_BODY_BYTES)
-    return json_response(photos_service().set_face_indexing(principal, body))
+    return json_response(bootstrap.service().set_face_indexing(principal, body))

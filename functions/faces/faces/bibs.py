@@ -22,7 +22,9 @@ from PIL import UnidentifiedImageError
 log = get_logger("faces.bibs")
 
 
-class BibPhotoService(Protocol):
+class BibsSidecar(Protocol):
+    """What bib indexing needs of the photo sidecar (a PhotoClient in production)."""
+
     def get_photo(self, request: pb.GetPhotoRequest) -> pb.Photo: ...
 
     def get_photo_bibs(self, request: pb.GetPhotoBibsRequest) -> pb.PhotoBibs: ...
@@ -35,7 +37,7 @@ class Derivatives(Protocol):
 
 
 class BibIndexer:
-    def __init__(self, photos: BibPhotoService, derivatives: Derivatives, models: OcrModels) -> None:
+    def __init__(self, photos: BibsSidecar, derivatives: Derivatives, models: OcrModels) -> None:
         self.photos = photos
         self.derivatives = derivatives
         self.models = models

@@ -42,9 +42,10 @@ def build_indexer() -> FaceIndexer:
 _indexer: WarmSlot[FaceIndexer] = WarmSlot("face indexer", build_indexer)
 
 
-def get_indexer() -> FaceIndexer:
+def service() -> FaceIndexer:
     return _indexer.get()
 
 
-def reset_indexer() -> None:
+def reset() -> None:
+    """Forget the built indexer (tests change the environment)."""
     _indexer.install(None)

@@ -23,7 +23,9 @@ from photostack.photo.v1 import photo_pb2 as pb
 log = get_logger("faces.indexing")
 
 
-class PhotoService(Protocol):
+class FacesSidecar(Protocol):
+    """What indexing needs of the photo sidecar (a PhotoClient in production)."""
+
     def get_photo(self, request: pb.GetPhotoRequest) -> pb.Photo: ...
 
     def index_faces(self, request: pb.IndexFacesRequest) -> pb.IndexFacesResponse: ...
@@ -36,7 +38,7 @@ class Derivatives(Protocol):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class IndexResult:
     photo_id: str
     status: str  # "indexed" | "skipped"
     faces: int = 0
@@ -61,35 +63,35 @@ def parse_notice(body: Any) -> str:
 
 
 class FaceIndexer:
-    def __init__(self, photos: PhotoService, derivatives: Derivatives, models: FaceModels,
+    def __init__(self, photos: FacesSidecar, derivatives: Derivatives, models: FaceModels,
                  bibs: BibStep | None = None) -> None:
         self.photos = photos
         self.derivatives = derivatives
         self.models = models
         self.bibs = bibs
 
-    def index(self, body: Any) -> Outcome:
+    def index(self, body: Any) -> IndexResult:
         outcome = self._index_faces(body)
         if self.bibs is None:
             return outcome
         # Bibs after faces: when this raises, the notice comes again and the faces are skipped.
         return replace(outcome, bibs=self.bibs.index(outcome.photo_id, body.get("web_key")))
 
-    def _index_faces(self, body: Any) -> Outcome:
+    def _index_faces(self, body: Any) -> IndexResult:
         photo_id = parse_notice(body)
         try:
             photo = self.photos.get_photo(pb.GetPhotoRequest(photo_id=photo_id))
         except errors.NotFound:
-            return Outcome(photo_id, "skipped", reason="the photo no longer exists")
+            return IndexResult(photo_id, "skipped", reason="the photo no longer exists")
         if photo.status != pb.PHOTO_STATUS_READY:
-            return Outcome(photo_id, "skipped", reason="the photo is not ready")
+            return IndexResult(photo_id, "skipped", reason="the photo is not ready")
         if photo.HasField("faces_indexed_at"):
-            return Outcome(photo_id, "skipped", photo.face_count, "already indexed")
+            return IndexResult(photo_id, "skipped", photo.face_count, "already indexed")
         keys = {d.kind: d.key for d in photo.derivatives}
         key = next((keys[k] for k in WEB_KINDS if k in keys), None) or body.get("web_key")
         data = self.derivatives.read(key) if isinstance(key, str) and key else None
         if data is None:
-            return Outcome(photo_id, "skipped", reason="the web derivative no longer exists")
+            return IndexResult(photo_id, "skipped", reason="the web derivative no longer exists")
         faces = self._faces(photo_id, data)
         request = pb.IndexFacesRequest(photo_id=photo_id, faces=[
             pb.Face(x1=f.box[0], y1=f.box[1], x2=f.box[2], y2=f.box[3], score=f.score,
@@ -97,8 +99,8 @@ class FaceIndexer:
         try:
             done = self.photos.index_faces(request)
         except (errors.NotFound, errors.Conflict) as exc:  # deleted or failed meanwhile
-            return Outcome(photo_id, "skipped", reason=str(exc))
-        return Outcome(photo_id, "indexed", done.face_count)
+            return IndexResult(photo_id, "skipped", reason=str(exc))
+        return IndexResult(photo_id, "indexed", done.face_count)
 
     def _faces(self, photo_id: str, data: bytes) -> list[Face]:
         try:

@@ -41,7 +41,7 @@ def build_service() -> PhotosService:
 _service: WarmSlot[PhotosService] = WarmSlot("photos service", build_service)
 
 
-def photos_service() -> PhotosService:
+def service() -> PhotosService:
     return _service.get()
 
 

@@ -11,11 +11,11 @@ from photostack.config import get_settings
 from photostack.rpc.photo_client import get_photo_client
 from photostack.warm import WarmSlot
 
+from upload.claims import RedisWorkClaims
 from upload.config import load_upload_settings
 from upload.decode import DecodeLimits
-from upload.ledger import RedisWorkLedger
 from upload.notify import SqsPhotoReadyNotifier
-from upload.pipeline import Outcome, UploadLimits, UploadProcessor
+from upload.pipeline import ProcessResult, UploadLimits, UploadProcessor
 from upload.reconcile import Reconciler, Report
 from upload.records import s3_records
 from upload.registry import GrpcPhotoRegistry
@@ -38,7 +38,7 @@ def build_processor() -> UploadProcessor:
     return UploadProcessor(
         S3ObjectStore(s3),
         GrpcPhotoRegistry(get_photo_client()),
-        RedisWorkLedger(redis_client, lock_ttl_s=upload.lock_ttl_s, done_ttl_s=upload.done_ttl_s),
+        RedisWorkClaims(redis_client, lock_ttl_s=upload.lock_ttl_s, done_ttl_s=upload.done_ttl_s),
         derivatives_bucket=settings.derivatives_bucket,
         limits=UploadLimits(max_bytes=upload.max_bytes, decode=DecodeLimits(max_pixels=upload.max_pixels)),
         notifier=notifier,
@@ -48,16 +48,18 @@ def build_processor() -> UploadProcessor:
 _processor: WarmSlot[UploadProcessor] = WarmSlot("upload processor", lambda: build_processor())
 
 
-def get_processor() -> UploadProcessor:
+def service() -> UploadProcessor:
     return _processor.get()
 
 
-def reset_processor() -> None:
+def reset() -> None:
+    """Forget the built processor and reconciler (tests change the environment)."""
     _processor.install(None)
+    _reconciler.install(None)
 
 
-def handle(event: dict[str, Any]) -> list[Outcome]:
-    processor = get_processor()
+def handle(event: dict[str, Any]) -> list[ProcessResult]:
+    processor = service()
     return [processor.process(bucket, key) for bucket, key in s3_records(event)]
 
 
@@ -65,7 +67,7 @@ def build_reconciler() -> Reconciler:
     settings = get_settings()
     client_config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3,
                            read_timeout=20)
-    return Reconciler(get_processor(), boto3.client("s3", config=client_config),
+    return Reconciler(service(), boto3.client("s3", config=client_config),
                       boto3.client("sqs", config=client_config), uploads_bucket=settings.uploads_bucket,
                       dlq_url=load_upload_settings().dead_letter_queue_url)
 

@@ -1,7 +1,7 @@
 """The use case: one uploaded original becomes a ready photo with derivatives, or a failed one.
 
-Delivery is at least once, so the work is keyed on bucket, key and ETag in a ledger
-(a Redis lock plus a "done" marker): duplicates and retries of finished work are skipped,
+Delivery is at least once, so the work is keyed on bucket, key and ETag in the work
+claims (a Redis lock plus a "done" marker): duplicates and retries of finished work are skipped,
 a delivery that finds the work in progress raises so that Lambda retries it later, and a
 delivery that finds an earlier attempt died mid-way (out of time or memory) marks the
 photo failed instead of trying a poison image again. The original is never deleted.
@@ -39,7 +39,7 @@ from upload.ports import (
     PhotoStatus,
     RegistryRefused,
     StoredDerivative,
-    WorkLedger,
+    WorkClaims,
 )
 
 log = get_logger("upload.pipeline")
@@ -74,7 +74,7 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ProcessResult:
     status: Status
     reason: str = ""
     photo_id: str | None = None
@@ -91,7 +91,7 @@ class UploadProcessor:
         self,
         store: ObjectStore,
         registry: PhotoRegistry,
-        ledger: WorkLedger,
+        claims: WorkClaims,
         *,
         derivatives_bucket: str,
         limits: UploadLimits = UploadLimits(),
@@ -101,30 +101,32 @@ class UploadProcessor:
         self.notifier = notifier
         self.store = store
         self.registry = registry
-        self.ledger = ledger
+        self.claims = claims
         self.derivatives_bucket = derivatives_bucket
         self.limits = limits
         self.encode = encode
 
-    def process(self, bucket: str, key: str) -> Outcome:
+    def process(self, bucket: str, key: str) -> ProcessResult:
         photo = parse_key(key)
         if photo is None:
             log.warning("ignored object outside originals/<event>/<photo>", extra={"key": key})
-            return Outcome(Status.IGNORED, f"key {key[:200]!r} is not originals/<event_id>/<photo_id>")
+            return ProcessResult(Status.IGNORED, f"key {key[:200]!r} is not originals/<event_id>/<photo_id>")
         status = self.registry.get_status(photo.photo_id)
         if status is None:
-            return Outcome(Status.IGNORED, "the photo is not known to the photo service", photo.photo_id)
+            return ProcessResult(Status.IGNORED, "the photo is not known to the photo service",
+                                 photo.photo_id)
         if status is not PhotoStatus.PENDING:
-            return Outcome(Status.SKIPPED, f"the photo is already {status.value}", photo.photo_id)
+            return ProcessResult(Status.SKIPPED, f"the photo is already {status.value}", photo.photo_id)
         try:
             head = self.store.head(bucket, key)
         except ObjectMissing:
-            return Outcome(Status.IGNORED, "the original no longer exists", photo.photo_id)
+            return ProcessResult(Status.IGNORED, "the original no longer exists", photo.photo_id)
 
         work_key = f"{bucket}/{key}@{head.etag}"
-        claim = self.ledger.claim(work_key)
+        claim = self.claims.claim(work_key)
         if claim.state is ClaimState.DONE:
-            return Outcome(Status.SKIPPED, f"duplicate delivery (already {claim.outcome})", photo.photo_id)
+            return ProcessResult(Status.SKIPPED, f"duplicate delivery (already {claim.outcome})",
+                                 photo.photo_id)
         if claim.state is ClaimState.BUSY:
             # Raising makes Lambda retry later: by then the holder has finished (the retry is
             # skipped as a duplicate) or died (its lock has expired and the retry takes over).
@@ -137,23 +139,24 @@ class UploadProcessor:
             else:
                 outcome = self._convert(bucket, key, photo, head)
         except ObjectChanged:
-            self.ledger.release(work_key, claim.token)
-            return Outcome(Status.SKIPPED, "the original was replaced; its own event follows", photo.photo_id)
+            self.claims.release(work_key, claim.token)
+            return ProcessResult(Status.SKIPPED, "the original was replaced; its own event follows",
+                                 photo.photo_id)
         except ObjectMissing:
-            self.ledger.release(work_key, claim.token)
-            return Outcome(Status.IGNORED, "the original no longer exists", photo.photo_id)
+            self.claims.release(work_key, claim.token)
+            return ProcessResult(Status.IGNORED, "the original no longer exists", photo.photo_id)
         except RegistryRefused as exc:
             # The photo changed state under us (deleted, or failed by another path): nothing to retry.
             log.warning("photo service refused", extra={"photo_id": photo.photo_id, "error": str(exc)})
-            outcome = Outcome(Status.SKIPPED, f"the photo service refused: {exc}", photo.photo_id)
+            outcome = ProcessResult(Status.SKIPPED, f"the photo service refused: {exc}", photo.photo_id)
         except BaseException:
             # S3, the sidecar or Redis failed: let a retry do the whole thing again.
-            self.ledger.release(work_key, claim.token)
+            self.claims.release(work_key, claim.token)
             raise
-        self.ledger.finish(work_key, claim.token, outcome.status.value)
+        self.claims.finish(work_key, claim.token, outcome.status.value)
         return outcome
 
-    def _convert(self, bucket: str, key: str, photo: PhotoKey, head: ObjectHead) -> Outcome:
+    def _convert(self, bucket: str, key: str, photo: PhotoKey, head: ObjectHead) -> ProcessResult:
         size, watermark_text = head.size, head.metadata.get(WATERMARK_METADATA)
         if size > self.limits.max_bytes:
             return self._fail(photo, f"the file is {_mib(size)}; the limit is {_mib(self.limits.max_bytes)}")
@@ -197,7 +200,7 @@ class UploadProcessor:
         log.info("photo ready", extra={"photo_id": photo.photo_id, "notes": rendered.notes,
                                        "width": source.width, "height": source.height})
         self._announce(photo, stored)
-        return Outcome(Status.READY, "; ".join(rendered.notes), photo.photo_id)
+        return ProcessResult(Status.READY, "; ".join(rendered.notes), photo.photo_id)
 
     def _announce(self, photo: PhotoKey, stored: list[StoredDerivative]) -> None:
         """The photo is ready whatever happens here: a lost notice costs face indexing of one
@@ -224,10 +227,10 @@ class UploadProcessor:
             ))
         return stored
 
-    def _fail(self, photo: PhotoKey, reason: str) -> Outcome:
+    def _fail(self, photo: PhotoKey, reason: str) -> ProcessResult:
         self.registry.mark_failed(photo.photo_id, reason)
         log.info("photo failed", extra={"photo_id": photo.photo_id, "reason": reason})
-        return Outcome(Status.FAILED, reason, photo.photo_id)
+        return ProcessResult(Status.FAILED, reason, photo.photo_id)
 
 
 def _mib(size: int) -> str:

@@ -1,6 +1,6 @@
 """What the upload use case needs from the outside world, as small protocols.
 
-The real adapters are S3 (``storage.S3ObjectStore``), Redis (``ledger.RedisWorkLedger``)
+The real adapters are S3 (``storage.S3ObjectStore``), Redis (``claims.RedisWorkClaims``)
 and the photo sidecar over gRPC (``registry.GrpcPhotoRegistry``); tests pass in-memory ones.
 """
 
@@ -143,7 +143,7 @@ class Claim:
     outcome: str = ""  # for DONE: what the earlier delivery recorded
 
 
-class WorkLedger(Protocol):
+class WorkClaims(Protocol):
     def claim(self, work_key: str) -> Claim: ...
 
     def finish(self, work_key: str, token: str, outcome: str) -> None: ...

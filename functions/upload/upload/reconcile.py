@@ -1,7 +1,7 @@
 """Re-drive what fell through the upload path, so every photo ends ``ready`` or ``failed``.
 
 Two sources of stuck photos, both worked through the same :class:`UploadProcessor` (and so the
-same exactly-once ledger) as the S3 trigger:
+same exactly-once work claims) as the S3 trigger:
 
 - **The upload dead-letter queue.** An S3 event whose three async attempts all failed (the
   sidecar, Redis or S3 was away for longer) lands there as Lambda's on-failure record, with
@@ -28,14 +28,14 @@ from photostack.contract import ORIGINALS_PREFIX
 from photostack.jsonlog import get_logger
 
 from upload.errors import WorkInProgressError
-from upload.pipeline import Outcome
+from upload.pipeline import ProcessResult
 from upload.records import s3_records
 
 log = get_logger("upload.reconcile")
 
 
 class Processor(Protocol):
-    def process(self, bucket: str, key: str) -> Outcome: ...
+    def process(self, bucket: str, key: str) -> ProcessResult: ...
 
 
 @dataclass

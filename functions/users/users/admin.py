@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--role", choices=domain.ROLES, default=ADMIN)
     args = parser.parse_args(argv)
     try:
-        user = bootstrap.get_service().grant_role(args.email, args.role)
+        user = bootstrap.service().grant_role(args.email, args.role)
     except UsersError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

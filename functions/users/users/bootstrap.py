@@ -50,10 +50,10 @@ def build(users_settings: UsersSettings | None = None) -> UsersService:
 _slot: WarmSlot[UsersService] = WarmSlot("users service", build)
 
 
-def get_service() -> UsersService:
+def service() -> UsersService:
     return _slot.get()
 
 
-def reset(service: UsersService | None = None) -> None:
-    """Install ``service`` (or forget the current one so the next request builds it)."""
-    _slot.install(service)
+def reset(installed: UsersService | None = None) -> None:
+    """Install a service (tests), or forget the current one so the next request builds it."""
+    _slot.install(installed)

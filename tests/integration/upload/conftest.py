@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 import redis
-from upload.ledger import RedisWorkLedger
+from upload.claims import RedisWorkClaims
 from upload.storage import S3ObjectStore
 
 ENDPOINT = "http://127.0.0.1:4566"
@@ -55,7 +55,7 @@ def store(s3: Any) -> S3ObjectStore:
 
 
 @pytest.fixture
-def ledger(redis_client: redis.Redis) -> RedisWorkLedger:
+def claims(redis_client: redis.Redis) -> RedisWorkClaims:
     # A prefix per test: no test sees another's work keys.
-    return RedisWorkLedger(redis_client, lock_ttl_s=75, done_ttl_s=600,
+    return RedisWorkClaims(redis_client, lock_ttl_s=75, done_ttl_s=600,
                            prefix=f"photostack:test-upload:{uuid.uuid4().hex[:8]}")

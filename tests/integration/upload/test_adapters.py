@@ -1,4 +1,4 @@
-"""The S3 object store against LocalStack, the work ledger against Redis."""
+"""The S3 object store against LocalStack, the work claims against Redis."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import redis
-from upload.ledger import RedisWorkLedger
+from upload.claims import RedisWorkClaims
 from upload.ports import ClaimState, ObjectChanged, ObjectMissing, ObjectTooLarge
 from upload.storage import S3ObjectStore
 
@@ -39,45 +39,45 @@ def test_missing_and_replaced_objects(s3: Any, store: S3ObjectStore, buckets: tu
         store.get(uploads, "originals/e/q", etag=etag, max_bytes=100)
 
 
-def test_claim_finish_duplicate(ledger: RedisWorkLedger) -> None:
-    first = ledger.claim("b/k@1")
+def test_claim_finish_duplicate(claims: RedisWorkClaims) -> None:
+    first = claims.claim("b/k@1")
     assert first.state is ClaimState.ACQUIRED and first.attempt == 1
-    assert ledger.claim("b/k@1").state is ClaimState.BUSY
-    ledger.finish("b/k@1", first.token, "ready")
-    again = ledger.claim("b/k@1")
+    assert claims.claim("b/k@1").state is ClaimState.BUSY
+    claims.finish("b/k@1", first.token, "ready")
+    again = claims.claim("b/k@1")
     assert (again.state, again.outcome) == (ClaimState.DONE, "ready")
-    assert ledger.claim("b/k@2").state is ClaimState.ACQUIRED  # another ETag is other work
+    assert claims.claim("b/k@2").state is ClaimState.ACQUIRED  # another ETag is other work
 
 
-def test_release_lets_a_retry_in_as_a_first_attempt(ledger: RedisWorkLedger) -> None:
-    first = ledger.claim("b/k@1")
-    ledger.release("b/k@1", "not-the-token")  # someone else's release changes nothing
-    assert ledger.claim("b/k@1").state is ClaimState.BUSY
-    ledger.release("b/k@1", first.token)
-    retry = ledger.claim("b/k@1")
+def test_release_lets_a_retry_in_as_a_first_attempt(claims: RedisWorkClaims) -> None:
+    first = claims.claim("b/k@1")
+    claims.release("b/k@1", "not-the-token")  # someone else's release changes nothing
+    assert claims.claim("b/k@1").state is ClaimState.BUSY
+    claims.release("b/k@1", first.token)
+    retry = claims.claim("b/k@1")
     assert (retry.state, retry.attempt) == (ClaimState.ACQUIRED, 1)
 
 
-def test_an_expired_lock_shows_up_as_a_second_attempt(ledger: RedisWorkLedger,
+def test_an_expired_lock_shows_up_as_a_second_attempt(claims: RedisWorkClaims,
                                                       redis_client: redis.Redis) -> None:
-    ledger.claim("b/k@1")  # then the invocation is killed: no finish, no release
-    redis_client.delete(f"{ledger.prefix}:b/k@1:lock")  # what the lock's TTL does after 75 s
-    retry = ledger.claim("b/k@1")
+    claims.claim("b/k@1")  # then the invocation is killed: no finish, no release
+    redis_client.delete(f"{claims.prefix}:b/k@1:lock")  # what the lock's TTL does after 75 s
+    retry = claims.claim("b/k@1")
     assert (retry.state, retry.attempt) == (ClaimState.ACQUIRED, 2)
 
 
-def test_lock_has_a_ttl(ledger: RedisWorkLedger, redis_client: redis.Redis) -> None:
-    ledger.claim("b/k@1")
-    assert 0 < redis_client.ttl(f"{ledger.prefix}:b/k@1:lock") <= 75
+def test_lock_has_a_ttl(claims: RedisWorkClaims, redis_client: redis.Redis) -> None:
+    claims.claim("b/k@1")
+    assert 0 < redis_client.ttl(f"{claims.prefix}:b/k@1:lock") <= 75
 
 
-def test_exactly_one_of_many_concurrent_claims_wins(ledger: RedisWorkLedger) -> None:
+def test_exactly_one_of_many_concurrent_claims_wins(claims: RedisWorkClaims) -> None:
     results: list[ClaimState] = []
     start = threading.Barrier(8)
 
     def claim() -> None:
         start.wait()
-        results.append(ledger.claim("b/race@1").state)
+        results.append(claims.claim("b/race@1").state)
 
     threads = [threading.Thread(target=claim) for _ in range(8)]
     for t in threads:

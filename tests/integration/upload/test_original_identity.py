@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from upload.ledger import RedisWorkLedger
+from upload.claims import RedisWorkClaims
 from upload.pipeline import Status, UploadProcessor
 from upload.storage import S3ObjectStore
 
@@ -31,7 +31,7 @@ def versioned(s3: Any, buckets: tuple[str, str]) -> Iterator[str]:
 
 
 def test_the_version_and_etag_of_the_hashed_original_are_registered(
-        s3: Any, store: S3ObjectStore, ledger: RedisWorkLedger, buckets: tuple[str, str],
+        s3: Any, store: S3ObjectStore, claims: RedisWorkClaims, buckets: tuple[str, str],
         versioned: str) -> None:
     photo_id = str(uuid.uuid4())
     key = f"originals/e1/{photo_id}"
@@ -40,7 +40,7 @@ def test_the_version_and_etag_of_the_hashed_original_are_registered(
     latest = s3.put_object(Bucket=versioned, Key=key, Body=data)  # the one that counts
     registry = MemoryPhotoRegistry()
     registry.reserve(photo_id)
-    outcome = UploadProcessor(store, registry, ledger, derivatives_bucket=buckets[1]).process(versioned, key)
+    outcome = UploadProcessor(store, registry, claims, derivatives_bucket=buckets[1]).process(versioned, key)
     assert outcome.status is Status.READY
     original = registry.photos[photo_id].original
     assert original is not None
@@ -49,7 +49,7 @@ def test_the_version_and_etag_of_the_hashed_original_are_registered(
     assert original.sha256 == hashlib.sha256(data).hexdigest()
 
 
-def test_an_unversioned_bucket_records_the_etag_alone(s3: Any, store: S3ObjectStore, ledger: RedisWorkLedger,
+def test_an_unversioned_bucket_records_the_etag_alone(s3: Any, store: S3ObjectStore, claims: RedisWorkClaims,
                                                        buckets: tuple[str, str]) -> None:
     uploads, derivatives = buckets
     photo_id = str(uuid.uuid4())
@@ -57,6 +57,6 @@ def test_an_unversioned_bucket_records_the_etag_alone(s3: Any, store: S3ObjectSt
     put = s3.put_object(Bucket=uploads, Key=key, Body=encode(photo(), "JPEG"))
     registry = MemoryPhotoRegistry()
     registry.reserve(photo_id)
-    UploadProcessor(store, registry, ledger, derivatives_bucket=derivatives).process(uploads, key)
+    UploadProcessor(store, registry, claims, derivatives_bucket=derivatives).process(uploads, key)
     original = registry.photos[photo_id].original
     assert original is not None and (original.etag, original.version_id) == (put["ETag"].strip('"'), "")

@@ -1,4 +1,4 @@
-"""The pipeline over real S3 (LocalStack) and the Redis ledger: the corpus, and duplicates at once."""
+"""The pipeline over real S3 (LocalStack) and the Redis work claims: the corpus, and duplicates at once."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from upload.claims import RedisWorkClaims
 from upload.errors import WorkInProgressError
-from upload.ledger import RedisWorkLedger
-from upload.pipeline import Outcome, Status, UploadProcessor
+from upload.pipeline import ProcessResult, Status, UploadProcessor
 from upload.ports import PhotoStatus
 from upload.storage import S3ObjectStore
 
@@ -30,14 +30,14 @@ def keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_corpus_case_over_real_s3_and_redis(case: Case, s3: Any, store: S3ObjectStore,
-                                            ledger: RedisWorkLedger, buckets: tuple[str, str]) -> None:
+                                            claims: RedisWorkClaims, buckets: tuple[str, str]) -> None:
     uploads, derivatives = buckets
     photo_id = str(uuid.uuid4())
     key = f"originals/{EVENT}/{photo_id}"
     s3.put_object(Bucket=uploads, Key=key, Body=case.make(), ContentType="image/jpeg")
     registry = MemoryPhotoRegistry()
     registry.reserve(photo_id)
-    outcome = UploadProcessor(store, registry, ledger, derivatives_bucket=derivatives).process(uploads, key)
+    outcome = UploadProcessor(store, registry, claims, derivatives_bucket=derivatives).process(uploads, key)
 
     assert outcome.status.value == case.status, outcome
     assert keys_under(s3, uploads, key) == [key], "the original is never deleted"
@@ -49,7 +49,7 @@ def test_corpus_case_over_real_s3_and_redis(case: Case, s3: Any, store: S3Object
         assert len(written) == 6 and registry.photos[photo_id].status is PhotoStatus.READY
 
 
-def test_gps_is_gone_from_every_stored_derivative(s3: Any, store: S3ObjectStore, ledger: RedisWorkLedger,
+def test_gps_is_gone_from_every_stored_derivative(s3: Any, store: S3ObjectStore, claims: RedisWorkClaims,
                                                    buckets: tuple[str, str]) -> None:
     uploads, derivatives = buckets
     photo_id = str(uuid.uuid4())
@@ -57,7 +57,7 @@ def test_gps_is_gone_from_every_stored_derivative(s3: Any, store: S3ObjectStore,
     s3.put_object(Bucket=uploads, Key=key, Body=gps_jpeg())
     registry = MemoryPhotoRegistry()
     registry.reserve(photo_id)
-    UploadProcessor(store, registry, ledger, derivatives_bucket=derivatives).process(uploads, key)
+    UploadProcessor(store, registry, claims, derivatives_bucket=derivatives).process(uploads, key)
     for derivative in registry.photos[photo_id].derivatives:
         body = s3.get_object(Bucket=derivatives, Key=derivative.key)["Body"].read()
         assert b"GPS" not in body and b"Exif" not in body and b"xmpmeta" not in body
@@ -65,7 +65,7 @@ def test_gps_is_gone_from_every_stored_derivative(s3: Any, store: S3ObjectStore,
             assert not im.getexif()
 
 
-def test_duplicate_deliveries_at_once_do_the_work_once(s3: Any, store: S3ObjectStore, ledger: RedisWorkLedger,
+def test_duplicate_deliveries_at_once_do_the_work_once(s3: Any, store: S3ObjectStore, claims: RedisWorkClaims,
                                                         buckets: tuple[str, str]) -> None:
     uploads, derivatives = buckets
     photo_id = str(uuid.uuid4())
@@ -73,8 +73,8 @@ def test_duplicate_deliveries_at_once_do_the_work_once(s3: Any, store: S3ObjectS
     s3.put_object(Bucket=uploads, Key=key, Body=encode(photo(2400, 1600), "JPEG"))
     registry = MemoryPhotoRegistry()
     registry.reserve(photo_id)
-    processor = UploadProcessor(store, registry, ledger, derivatives_bucket=derivatives)
-    outcomes: list[Outcome | Exception] = []
+    processor = UploadProcessor(store, registry, claims, derivatives_bucket=derivatives)
+    outcomes: list[ProcessResult | Exception] = []
     start = threading.Barrier(4)
 
     def deliver() -> None:
@@ -89,7 +89,7 @@ def test_duplicate_deliveries_at_once_do_the_work_once(s3: Any, store: S3ObjectS
         t.start()
     for t in threads:
         t.join()
-    ready = [o for o in outcomes if isinstance(o, Outcome) and o.status is Status.READY]
+    ready = [o for o in outcomes if isinstance(o, ProcessResult) and o.status is Status.READY]
     assert len(ready) == 1 and registry.registrations == 1
     # The retries Lambda makes of the deliveries that raised are skipped as duplicates.
     assert processor.process(uploads, key).status is Status.SKIPPED

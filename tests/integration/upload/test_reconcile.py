@@ -1,4 +1,4 @@
-"""The reconciler over real S3 and SQS (LocalStack) and the Redis ledger.
+"""The reconciler over real S3 and SQS (LocalStack) and the Redis work claims.
 
 A dead letter is Lambda's on-failure record of an S3 event whose three attempts failed; an
 original whose event never arrived is simply an object no event was delivered for.
@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from upload.ledger import RedisWorkLedger
+from upload.claims import RedisWorkClaims
 from upload.pipeline import UploadProcessor
 from upload.ports import PhotoStatus
 from upload.reconcile import Reconciler
@@ -80,14 +80,14 @@ def waiting(sqs: Any, url: str) -> int:
 
 
 def test_dead_letters_are_redriven_once_the_cause_is_gone(
-        s3: Any, store: S3ObjectStore, ledger: RedisWorkLedger, buckets: tuple[str, str],
+        s3: Any, store: S3ObjectStore, claims: RedisWorkClaims, buckets: tuple[str, str],
         dlq: tuple[Any, str]) -> None:
     uploads, derivatives = buckets
     sqs, url = dlq
     registry = AwayRegistry()
     photo_id, key = upload(s3, uploads, registry)
     sqs.send_message(QueueUrl=url, MessageBody=on_failure_record(uploads, key))
-    reconciler = Reconciler(UploadProcessor(store, registry, ledger, derivatives_bucket=derivatives),
+    reconciler = Reconciler(UploadProcessor(store, registry, claims, derivatives_bucket=derivatives),
                             s3, sqs, uploads_bucket=uploads, dlq_url=url, retry_after_s=0)
 
     # Still away: the dead letter is kept for the next run, the photo stays pending.
@@ -108,11 +108,11 @@ def test_dead_letters_are_redriven_once_the_cause_is_gone(
 
 
 def test_originals_whose_event_never_came_are_processed_and_finished_ones_skipped(
-        s3: Any, store: S3ObjectStore, ledger: RedisWorkLedger, buckets: tuple[str, str]) -> None:
+        s3: Any, store: S3ObjectStore, claims: RedisWorkClaims, buckets: tuple[str, str]) -> None:
     uploads, derivatives = buckets
     registry = MemoryPhotoRegistry()
     stuck_id, _ = upload(s3, uploads, registry)
-    processor = UploadProcessor(store, registry, ledger, derivatives_bucket=derivatives)
+    processor = UploadProcessor(store, registry, claims, derivatives_bucket=derivatives)
     done_id, done_key = upload(s3, uploads, registry)
     processor.process(uploads, done_key)
     registrations = registry.registrations
@@ -132,12 +132,12 @@ def test_originals_whose_event_never_came_are_processed_and_finished_ones_skippe
 
 
 def test_a_dead_letter_that_is_not_an_s3_event_is_dropped(
-        s3: Any, store: S3ObjectStore, ledger: RedisWorkLedger, buckets: tuple[str, str],
+        s3: Any, store: S3ObjectStore, claims: RedisWorkClaims, buckets: tuple[str, str],
         dlq: tuple[Any, str]) -> None:
     uploads, derivatives = buckets
     sqs, url = dlq
     sqs.send_message(QueueUrl=url, MessageBody="not json {")
-    reconciler = Reconciler(UploadProcessor(store, MemoryPhotoRegistry(), ledger,
+    reconciler = Reconciler(UploadProcessor(store, MemoryPhotoRegistry(), claims,
                                             derivatives_bucket=derivatives),
                             s3, sqs, uploads_bucket=uploads, dlq_url=url)
     report = reconciler.run(min_age_s=3600)

@@ -14,7 +14,7 @@ from photostack.discovery import reset_resolvers
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc import PhotoClient, reset_channels, reset_photo_client
 from upload import bootstrap
-from upload.ledger import RedisWorkLedger
+from upload.claims import RedisWorkClaims
 from upload.pipeline import Status, UploadProcessor
 from upload.ports import PhotoStatus
 from upload.registry import GrpcPhotoRegistry, camera_name
@@ -67,14 +67,14 @@ def upload(s3: Any, bucket: str, event_id: str, photo_id: str, body: bytes) -> s
 
 
 def test_a_good_photo_becomes_ready_with_its_derivatives_and_metadata(reserve: Reserve,
-        client: PhotoClient, s3: Any, store: S3ObjectStore, ledger: RedisWorkLedger,
+        client: PhotoClient, s3: Any, store: S3ObjectStore, claims: RedisWorkClaims,
         buckets: tuple[str, str]) -> None:
     uploads, derivatives = buckets
     event_id, photo_id = reserve()
     registry = GrpcPhotoRegistry(client)
     assert registry.get_status(photo_id) is PhotoStatus.PENDING
     key = upload(s3, uploads, event_id, photo_id, gps_jpeg())
-    processor = UploadProcessor(store, registry, ledger, derivatives_bucket=derivatives)
+    processor = UploadProcessor(store, registry, claims, derivatives_bucket=derivatives)
 
     assert processor.process(uploads, key).status is Status.READY
     got = client.get_photo(pb.GetPhotoRequest(photo_id=photo_id))
@@ -91,12 +91,12 @@ def test_a_good_photo_becomes_ready_with_its_derivatives_and_metadata(reserve: R
 
 
 def test_a_bad_upload_becomes_failed_with_its_reason(reserve: Reserve,
-        client: PhotoClient, s3: Any, store: S3ObjectStore, ledger: RedisWorkLedger,
+        client: PhotoClient, s3: Any, store: S3ObjectStore, claims: RedisWorkClaims,
         buckets: tuple[str, str]) -> None:
     uploads, derivatives = buckets
     event_id, photo_id = reserve()
     key = upload(s3, uploads, event_id, photo_id, b"<html><body>not a photo</body></html>")
-    outcome = UploadProcessor(store, GrpcPhotoRegistry(client), ledger,
+    outcome = UploadProcessor(store, GrpcPhotoRegistry(client), claims,
                               derivatives_bucket=derivatives).process(uploads, key)
     assert outcome.status is Status.FAILED
     got = client.get_photo(pb.GetPhotoRequest(photo_id=photo_id))
@@ -105,11 +105,11 @@ def test_a_bad_upload_becomes_failed_with_its_reason(reserve: Reserve,
     assert s3.head_object(Bucket=uploads, Key=key)["ContentLength"] > 0  # the original stays
 
 
-def test_unknown_photo_is_ignored(client: PhotoClient, s3: Any, store: S3ObjectStore, ledger: RedisWorkLedger,
+def test_unknown_photo_is_ignored(client: PhotoClient, s3: Any, store: S3ObjectStore, claims: RedisWorkClaims,
                                   buckets: tuple[str, str]) -> None:
     uploads, derivatives = buckets
     key = upload(s3, uploads, str(uuid.uuid4()), str(uuid.uuid4()), encode(photo(), "JPEG"))
-    outcome = UploadProcessor(store, GrpcPhotoRegistry(client), ledger,
+    outcome = UploadProcessor(store, GrpcPhotoRegistry(client), claims,
                               derivatives_bucket=derivatives).process(uploads, key)
     assert outcome.status is Status.IGNORED
 
@@ -152,7 +152,7 @@ def reset_all() -> None:
     reset_photo_client()
     reset_resolvers()
     reset_channels()
-    bootstrap.reset_processor()
+    bootstrap.reset()
 
 
 def test_the_lambda_handler_end_to_end_in_process(reserve: Reserve, handler_env: None, client: PhotoClient,

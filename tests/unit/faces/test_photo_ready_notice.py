@@ -12,7 +12,7 @@ from upload.pipeline import Status, UploadProcessor
 from upload.ports import PhotoReady, PhotoStatus
 
 from tests.unit.upload.corpus import encode, photo
-from tests.unit.upload.fakes import MemoryObjectStore, MemoryPhotoRegistry, MemoryWorkLedger
+from tests.unit.upload.fakes import MemoryObjectStore, MemoryPhotoRegistry, MemoryWorkClaims
 
 pytestmark = pytest.mark.unit
 
@@ -36,7 +36,7 @@ def processor(notifier: Recorder, image: bytes | None = None) -> tuple[UploadPro
     store, registry = MemoryObjectStore(), MemoryPhotoRegistry()
     registry.reserve(PHOTO)
     store.add("uploads", KEY, image if image is not None else encode(photo(), "JPEG"))
-    return UploadProcessor(store, registry, MemoryWorkLedger(), derivatives_bucket="derivatives",
+    return UploadProcessor(store, registry, MemoryWorkClaims(), derivatives_bucket="derivatives",
                            notifier=notifier), registry
 
 

@@ -107,8 +107,8 @@ class MemoryPhotoRegistry:
         record.status, record.reason = PhotoStatus.FAILED, reason
 
 
-class MemoryWorkLedger:
-    """The Redis ledger's rules without Redis; `expire_locks` plays a lock TTL running out."""
+class MemoryWorkClaims:
+    """The Redis work claims' rules without Redis; `expire_locks` plays a lock TTL running out."""
 
     def __init__(self) -> None:
         self.locks: dict[str, str] = {}

@@ -10,7 +10,7 @@ from upload.pipeline import Status, UploadProcessor
 from upload.ports import PhotoStatus
 
 from tests.unit.upload.corpus import CASES, Case
-from tests.unit.upload.fakes import MemoryObjectStore, MemoryPhotoRegistry, MemoryWorkLedger
+from tests.unit.upload.fakes import MemoryObjectStore, MemoryPhotoRegistry, MemoryWorkClaims
 
 pytestmark = pytest.mark.unit
 
@@ -23,7 +23,7 @@ def run_case(case: Case, photo_id: str) -> tuple[MemoryObjectStore, MemoryPhotoR
     key = f"originals/{EVENT_ID}/{photo_id}"
     store.add(UPLOADS, key, case.make(), {"watermark": case.watermark} if case.watermark else None)
     registry.reserve(photo_id)
-    processor = UploadProcessor(store, registry, MemoryWorkLedger(), derivatives_bucket=DERIVATIVES)
+    processor = UploadProcessor(store, registry, MemoryWorkClaims(), derivatives_bucket=DERIVATIVES)
     outcome = processor.process(UPLOADS, key)
     return store, registry, outcome
 

@@ -9,7 +9,7 @@ from upload.pipeline import Status, UploadLimits, UploadProcessor, parse_key
 from upload.ports import PhotoStatus
 
 from tests.unit.upload.corpus import encode, photo
-from tests.unit.upload.fakes import MemoryObjectStore, MemoryPhotoRegistry, MemoryWorkLedger
+from tests.unit.upload.fakes import MemoryObjectStore, MemoryPhotoRegistry, MemoryWorkClaims
 
 pytestmark = pytest.mark.unit
 
@@ -20,11 +20,11 @@ KEY = f"originals/{EVENT}/{PHOTO}"
 
 
 @pytest.fixture
-def world() -> tuple[MemoryObjectStore, MemoryPhotoRegistry, MemoryWorkLedger, UploadProcessor]:
-    store, registry, ledger = MemoryObjectStore(), MemoryPhotoRegistry(), MemoryWorkLedger()
+def world() -> tuple[MemoryObjectStore, MemoryPhotoRegistry, MemoryWorkClaims, UploadProcessor]:
+    store, registry, claims = MemoryObjectStore(), MemoryPhotoRegistry(), MemoryWorkClaims()
     registry.reserve(PHOTO)
     store.add(UPLOADS, KEY, encode(photo(), "JPEG"))
-    return store, registry, ledger, UploadProcessor(store, registry, ledger, derivatives_bucket=DERIVATIVES)
+    return store, registry, claims, UploadProcessor(store, registry, claims, derivatives_bucket=DERIVATIVES)
 
 
 def test_parse_key() -> None:
@@ -51,7 +51,7 @@ def test_ready_with_every_derivative_written_then_registered(world) -> None:  # 
 
 
 def test_duplicate_delivery_does_the_work_once(world) -> None:  # type: ignore[no-untyped-def]
-    store, registry, _ledger, processor = world
+    store, registry, _claims, processor = world
     first = processor.process(UPLOADS, KEY)
     puts = store.puts
     registry.photos[PHOTO].status = PhotoStatus.PENDING  # even if the sidecar answered stale
@@ -70,11 +70,11 @@ def test_already_ready_or_failed_photos_are_skipped(world) -> None:  # type: ign
 
 
 def test_concurrent_delivery_raises_so_lambda_retries_later(world) -> None:  # type: ignore[no-untyped-def]
-    _, _, ledger, processor = world
-    held = ledger.claim(f"{UPLOADS}/{KEY}@{processor.store.head(UPLOADS, KEY).etag}")
+    _, _, claims, processor = world
+    held = claims.claim(f"{UPLOADS}/{KEY}@{processor.store.head(UPLOADS, KEY).etag}")
     with pytest.raises(WorkInProgressError):
         processor.process(UPLOADS, KEY)
-    ledger.release(f"{UPLOADS}/{KEY}@{processor.store.head(UPLOADS, KEY).etag}", held.token)
+    claims.release(f"{UPLOADS}/{KEY}@{processor.store.head(UPLOADS, KEY).etag}", held.token)
     assert processor.process(UPLOADS, KEY).status is Status.READY
 
 
@@ -90,21 +90,21 @@ def test_transient_failure_releases_the_lock_and_keeps_the_photo_pending(world) 
 
 
 def test_one_unreleased_attempt_does_not_fail_a_healthy_photo(world) -> None:  # type: ignore[no-untyped-def]
-    store, registry, ledger, processor = world
+    store, registry, claims, processor = world
     etag = store.head(UPLOADS, KEY).etag
     # A delivery met a transient failure and its release never reached Redis (Redis failing).
-    ledger.claim(f"{UPLOADS}/{KEY}@{etag}")
-    ledger.expire_locks()
+    claims.claim(f"{UPLOADS}/{KEY}@{etag}")
+    claims.expire_locks()
     assert processor.process(UPLOADS, KEY).status is Status.READY
     assert registry.photos[PHOTO].status is PhotoStatus.READY
 
 
 def test_an_image_that_keeps_killing_the_function_ends_failed_not_pending(world) -> None:  # type: ignore[no-untyped-def]
-    store, registry, ledger, processor = world
+    store, registry, claims, processor = world
     etag = store.head(UPLOADS, KEY).etag
     for _ in range(2):  # two deliveries took the lock, then were killed (OOM) mid-way
-        ledger.claim(f"{UPLOADS}/{KEY}@{etag}")
-        ledger.expire_locks()  # its lock ran out
+        claims.claim(f"{UPLOADS}/{KEY}@{etag}")
+        claims.expire_locks()  # its lock ran out
     outcome = processor.process(UPLOADS, KEY)
     assert outcome.status is Status.FAILED
     assert "interrupted" in registry.photos[PHOTO].reason
@@ -136,8 +136,8 @@ def test_object_deleted_before_processing_is_ignored(world) -> None:  # type: ig
 
 
 def test_too_large_original_fails_without_download(world) -> None:  # type: ignore[no-untyped-def]
-    store, registry, ledger, _ = world
-    processor = UploadProcessor(store, registry, ledger, derivatives_bucket=DERIVATIVES,
+    store, registry, claims, _ = world
+    processor = UploadProcessor(store, registry, claims, derivatives_bucket=DERIVATIVES,
                                 limits=UploadLimits(max_bytes=1000, decode=DecodeLimits()))
     outcome = processor.process(UPLOADS, KEY)
     assert outcome.status is Status.FAILED and "limit is" in outcome.reason

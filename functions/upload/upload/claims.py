@@ -1,4 +1,4 @@
-"""Redis as the ledger that makes at-least-once delivery do the work once.
+"""Redis as the work claims that make at-least-once delivery do the work once.
 
 Per work key (bucket/key@etag), three Redis keys:
 - ``…:lock``  ``SET NX EX`` with a random token while a delivery works on it; its TTL is a
@@ -33,7 +33,7 @@ return 1
 """
 
 
-class RedisWorkLedger:
+class RedisWorkClaims:
     def __init__(self, client: Any, *, lock_ttl_s: int, done_ttl_s: int,
                  prefix: str = "photostack:upload") -> None:
         self.client = client
