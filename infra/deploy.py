@@ -66,8 +66,9 @@ LOCAL_PARAMETERS = {
     **{f"ConsulToken{fn.title()}": consul_token(f"photostack-{fn}")
        for fn in ("photos", "transactions", "upload", "faces")},
     # Not a template default: the template has none for what holds a password.
+    # PgBouncer's port (transaction pooling, the local RDS Proxy), not PostgreSQL's.
     "DatabaseUrl": os.environ.get("PHOTOSTACK_DATABASE_URL",
-                                  "postgresql://photostack:photostack@127.0.0.1:5432/photostack"),
+                                  "postgresql://photostack:photostack@127.0.0.1:6432/photostack"),
 }
 # The parameters this run deploys with (main() sets them from the command line).
 DEPLOY_PARAMETERS: dict[str, str] = dict(LOCAL_PARAMETERS)

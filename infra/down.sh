@@ -2,4 +2,4 @@
 # `make down`: stop only what `make up` started. The database and its data stay.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "$ROOT/infra/services.sh" down postgres redis consul localstack sidecar  # stopped in reverse order
+bash "$ROOT/infra/services.sh" down postgres pgbouncer redis consul localstack sidecar  # stopped in reverse order

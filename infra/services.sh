@@ -100,6 +100,64 @@ postgres_down() {
   pg_ctlcluster "$ver" "$name" stop || true
 }
 
+# --- PgBouncer (transaction pooling in front of PostgreSQL, loopback) -------------
+# The functions and the sidecars connect here (PHOTOSTACK_DATABASE_URL), as they would to RDS
+# Proxy on AWS; migrations connect to PostgreSQL directly. Config: infra/pgbouncer/pgbouncer.ini.
+# PgBouncer refuses to run as root: it runs as the cluster's owner, postgres.
+PGBOUNCER_PORT="${PHOTOSTACK_PGBOUNCER_PORT:-6432}"
+PGBOUNCER_DIR="$STATE/pgbouncer"
+
+pgbouncer_pid() { cat "$PGBOUNCER_DIR/pgbouncer.pid" 2>/dev/null; }
+pgbouncer_running() { local pid; pid="$(pgbouncer_pid)" && [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; }
+
+pgbouncer_render() {  # the config and the auth file, rewritten on every `up`; sets PGBOUNCER_CHANGED
+  install -d -o postgres -g postgres -m 700 "$PGBOUNCER_DIR"
+  touch "$STATE/log/pgbouncer.log"; chown postgres:postgres "$STATE/log/pgbouncer.log"
+  sed -e "s|@DB@|$PG_DB|g" -e "s|@PG_PORT@|5432|g" -e "s|@PORT@|$PGBOUNCER_PORT|g" \
+      -e "s|@DIR@|$PGBOUNCER_DIR|g" -e "s|@LOG@|$STATE/log/pgbouncer.log|g" -e "s|@USER@|$PG_USER|g" \
+      -e "s|@FUNCTIONS_POOL@|${PHOTOSTACK_PGBOUNCER_POOL:-20}|g" \
+      -e "s|@SIDECAR_POOL@|${PHOTOSTACK_PGBOUNCER_SIDECAR_POOL:-16}|g" \
+      "$ROOT/infra/pgbouncer/pgbouncer.ini" >"$PGBOUNCER_DIR/pgbouncer.ini.new"
+  # The role's SCRAM verifier as PostgreSQL stores it (not the password): clients prove the
+  # password to PgBouncer, which then logs in to PostgreSQL with their SCRAM keys.
+  (umask 077
+   runuser -u postgres -- psql -tAq -v ON_ERROR_STOP=1 -d postgres \
+     -c "SELECT format('\"%s\" \"%s\"', rolname, rolpassword) FROM pg_authid WHERE rolname = '$PG_USER' AND rolpassword IS NOT NULL" \
+     >"$PGBOUNCER_DIR/userlist.txt.new")
+  [[ -s "$PGBOUNCER_DIR/userlist.txt.new" ]] || { log "role $PG_USER has no password for PgBouncer"; return 1; }
+  local f
+  PGBOUNCER_CHANGED=0
+  for f in pgbouncer.ini userlist.txt; do
+    if ! cmp -s "$PGBOUNCER_DIR/$f.new" "$PGBOUNCER_DIR/$f"; then
+      mv "$PGBOUNCER_DIR/$f.new" "$PGBOUNCER_DIR/$f"; PGBOUNCER_CHANGED=1
+    else rm -f "$PGBOUNCER_DIR/$f.new"; fi
+  done
+  chown postgres:postgres "$PGBOUNCER_DIR"/*; chmod 600 "$PGBOUNCER_DIR"/*
+}
+
+pgbouncer_up() {
+  apt_install pgbouncer
+  wait_for 30 postgres runuser -u postgres -- pg_isready -q -h 127.0.0.1
+  pgbouncer_render
+  if ((PGBOUNCER_CHANGED)) && pgbouncer_running; then
+    log "reloading PgBouncer's config"
+    kill -HUP "$(pgbouncer_pid)"
+  fi
+  if pgbouncer_running; then return 0; fi
+  log "starting PgBouncer on 127.0.0.1:$PGBOUNCER_PORT (transaction pooling)"
+  (close_inherited_fds; runuser -u postgres -- pgbouncer -d -q "$PGBOUNCER_DIR/pgbouncer.ini")
+  touch "$STATE/started/pgbouncer"
+  wait_for 15 pgbouncer pg_isready -q -h 127.0.0.1 -p "$PGBOUNCER_PORT" -U "$PG_USER" -d pgbouncer
+}
+
+pgbouncer_down() {
+  local pid; pid="$(pgbouncer_pid)" || return 0
+  [[ -n "$pid" ]] || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
 # --- Redis (own instance, loopback) ---------------------------------------------
 redis_up() {
   apt_install redis-server
@@ -237,6 +295,7 @@ sidecar_instance_up() {
     close_inherited_fds
     PHOTOSTACK_CONSUL_ADDR="${PHOTOSTACK_CONSUL_ADDR-127.0.0.1:$CONSUL_HTTP_PORT}" \
     PHOTOSTACK_CONSUL_TOKEN_FILE="$CONSUL_STATE/tokens/photo-sidecar.token" \
+    PHOTOSTACK_DATABASE_URL="${PHOTOSTACK_SIDECAR_DATABASE_URL:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PGBOUNCER_PORT/${PG_DB}_sidecar}" \
       nohup "$ROOT/.venv/bin/python" -m sidecar --port "$port" --health-port "$health" \
         --pins-file "$STATE/sidecar/$(sidecar_name "$n" | sed 's/^sidecar/serving/').pem" \
       >"$STATE/log/$name.log" 2>&1 &
@@ -275,6 +334,7 @@ kill_pidfile() {
 
 status() {
   printf 'postgres   %s\n' "$(pg_isready -h 127.0.0.1 -q && echo up || echo down)"
+  printf 'pgbouncer  %s\n' "$(pg_isready -h 127.0.0.1 -p "$PGBOUNCER_PORT" -U "$PG_USER" -d pgbouncer -q && echo up || echo down)"
   printf 'redis      %s\n' "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && echo up || echo down)"
   printf 'consul     %s\n' "$(curl -fsS "http://127.0.0.1:$CONSUL_HTTP_PORT/v1/status/leader" >/dev/null 2>&1 && echo up || echo down)"
   local n
@@ -284,7 +344,7 @@ status() {
   printf 'localstack %s\n' "$(curl -fsS "http://127.0.0.1:$LOCALSTACK_PORT/_localstack/health" >/dev/null 2>&1 && echo up || echo down)"
 }
 
-ALL=(postgres redis consul localstack sidecar)
+ALL=(postgres pgbouncer redis consul localstack sidecar)
 cmd="${1:-status}"; shift || true
 names=("$@"); ((${#names[@]})) || names=("${ALL[@]}")
 case "$cmd" in

@@ -6,7 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/infra/lib.sh"
 started=$SECONDS
 
-bash "$ROOT/infra/services.sh" up postgres redis consul localstack
+bash "$ROOT/infra/services.sh" up postgres pgbouncer redis consul localstack
 "$ROOT/.venv/bin/python" "$ROOT/infra/db/migrate.py"
 bash "$ROOT/infra/services.sh" up sidecar
 "$ROOT/.venv/bin/python" "$ROOT/infra/deploy.py"
@@ -30,7 +30,8 @@ photostack is up ({sys.argv[2]} s)
   uploads bucket    s3://{outputs['UploadsBucketName']}  (S3 endpoint {outputs['Endpoint']})
   photo sidecars    127.0.0.1:50051, 127.0.0.1:50053 (gRPC over Connect mTLS; Consul service photo-sidecar)
   Consul UI         http://127.0.0.1:8500/ui
-  PostgreSQL        postgresql://photostack:photostack@127.0.0.1:5432/photostack
+  PostgreSQL        postgresql://photostack:photostack@127.0.0.1:5432/photostack (migrations)
+  PgBouncer         postgresql://photostack:photostack@127.0.0.1:6432/photostack (functions, sidecars)
   Redis             redis://127.0.0.1:6379/0
 stop with `make down` (keeps the database); logs in .state/log/
 """)

@@ -33,8 +33,9 @@ def _fresh_settings() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
+    """Through PgBouncer in transaction mode, as the functions and the sidecars connect."""
     return os.environ.get(
-        "PHOTOSTACK_DATABASE_URL", "postgresql://photostack:photostack@127.0.0.1:5432/photostack"
+        "PHOTOSTACK_DATABASE_URL", "postgresql://photostack:photostack@127.0.0.1:6432/photostack"
     )
 
 

@@ -3,8 +3,9 @@
     python infra/db/migrate.py [schema ...]        (default: every folder here)
 
 Files are ``infra/db/<schema>/NNNN_description.sql``, applied in order, each in
-its own transaction, recorded in ``<schema>.schema_migrations``. An advisory lock
-makes concurrent runs safe; an already-applied file whose content changed is an
+its own transaction, recorded in ``<schema>.schema_migrations``. A transaction-scoped
+advisory lock makes concurrent runs safe, connected directly (``make up``) or through
+PgBouncer (the tests' fixtures); an already-applied file whose content changed is an
 error, not a silent skip.
 """
 
@@ -14,6 +15,7 @@ import hashlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 
@@ -30,10 +32,9 @@ def migrate(dsn: str, names: list[str]) -> list[str]:
     applied: list[str] = []
     conn = psycopg2.connect(dsn)
     try:
-        with conn, conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_lock(%s)", (LOCK_ID,))
         for schema in names:
             with conn, conn.cursor() as cur:
+                _lock(cur)
                 cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 cur.execute(
                     f'CREATE TABLE IF NOT EXISTS "{schema}".schema_migrations ('
@@ -51,6 +52,15 @@ def migrate(dsn: str, names: list[str]) -> list[str]:
                         raise SystemExit(f"{schema}/{path.name} changed after it was applied")
                     continue
                 with conn, conn.cursor() as cur:
+                    _lock(cur)
+                    # Another run may have applied it while this one waited for the lock.
+                    cur.execute(f'SELECT checksum FROM "{schema}".schema_migrations WHERE version = %s',
+                                (version,))
+                    row = cur.fetchone()
+                    if row is not None:
+                        if row[0] != checksum:
+                            raise SystemExit(f"{schema}/{path.name} changed after it was applied")
+                        continue
                     cur.execute(f'SET LOCAL search_path = "{schema}", public')
                     cur.execute(sql)
                     cur.execute(
@@ -58,11 +68,16 @@ def migrate(dsn: str, names: list[str]) -> list[str]:
                         " VALUES (%s, %s, %s)", (version, path.name, checksum),
                     )
                 applied.append(f"{schema}/{path.name}")
-        with conn, conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_unlock(%s)", (LOCK_ID,))
     finally:
         conn.close()
     return applied
+
+
+def _lock(cur: Any) -> None:
+    """Serialise concurrent runs, one transaction at a time: a transaction-scoped lock also
+    holds through a transaction pooler (PgBouncer, RDS Proxy), where consecutive transactions
+    may run on different server connections and a session lock could never be released."""
+    cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_ID,))
 
 
 def main() -> None:

@@ -121,9 +121,10 @@ def load() -> Settings:
     stack = _str("PHOTOSTACK_STACK", "photostack") if env == LOCAL_ENV else ""
     settings = Settings(
         env=env,
+        # Through PgBouncer (transaction pooling; infra/pgbouncer/), as through RDS Proxy on AWS.
         database_url=_str(
             "PHOTOSTACK_DATABASE_URL",
-            "postgresql://photostack:photostack@127.0.0.1:5432/photostack",
+            "postgresql://photostack:photostack@127.0.0.1:6432/photostack",
         ),
         redis_url=_str("PHOTOSTACK_REDIS_URL", "redis://127.0.0.1:6379/0"),
         consul_addr=_str("PHOTOSTACK_CONSUL_ADDR", ""),

@@ -3,10 +3,18 @@
 A warm Lambda container keeps its pool (usually one connection) across
 invocations; the sidecar keeps a larger one. Connections that the server dropped
 are discarded and replaced instead of failing the next request.
+
+The functions and the sidecar reach PostgreSQL through a pooler in transaction mode
+(PgBouncer locally, RDS Proxy on AWS): consecutive transactions of one client connection
+may run on different server connections. So nothing here relies on session state: the
+schema search path and the statement timeout are set per transaction
+(``set_config(..., true)``, the ``SET LOCAL`` form, which a pooler need not track or pin),
+never as startup options (PgBouncer refuses ``options``) or with a session-level ``SET``.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,16 +27,17 @@ from psycopg2.extensions import connection as Connection
 
 
 class Database:
-    """A thread-safe pool of connections to one database, with a fixed search path."""
+    """A thread-safe pool of connections to one database; each transaction runs with the
+    pool's search path (``schema``, then ``public``) and statement timeout."""
 
     def __init__(self, dsn: str, *, schema: str | None = None, minconn: int = 1, maxconn: int = 4,
                  connect_timeout_s: int = 5, statement_timeout_ms: int = 10_000) -> None:
-        options = f"-c statement_timeout={statement_timeout_ms}"
-        if schema:
-            options += f" -c search_path={schema},public"
+        if schema is not None and not SCHEMA_NAME.fullmatch(schema):
+            raise ValueError(f"not a schema name: {schema!r}")
+        # One statement, the first of every transaction (psycopg2 opens it with BEGIN).
+        self._begin = transaction_settings(schema, statement_timeout_ms)
         self._pool = psycopg2.pool.ThreadedConnectionPool(
-            minconn, maxconn, dsn, connect_timeout=connect_timeout_s, options=options,
-            application_name="photostack",
+            minconn, maxconn, dsn, connect_timeout=connect_timeout_s, application_name="photostack",
         )
         # ThreadedConnectionPool raises instead of waiting when it is exhausted;
         # the semaphore turns that into waiting for a free connection.
@@ -71,6 +80,20 @@ class Database:
 
     def close(self) -> None:
         self._pool.closeall()
+
+
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def transaction_settings(schema: str | None, statement_timeout_ms: int) -> str:
+    """The statement that gives one transaction its search path and statement timeout.
+
+    ``set_config(name, value, true)`` lasts until the transaction ends, so a server connection
+    that a pooler hands to another client next carries nothing of ours."""
+    settings = [f"set_config('statement_timeout', '{int(statement_timeout_ms)}', true)"]
+    if schema is not None:
+        settings.append(f"set_config('search_path', '{schema}, public', true)")
+    return "SELECT " + ", ".join(settings)
 
 
 def dict_cursor(conn: Connection) -> Any:
