@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: help setup lock up down deploy rotate-jwt-key test test-unit lint protos openapi eval-faces eval-search fuzz chaos bench status logs
+.PHONY: help setup lock up dev down deploy rotate-jwt-key test test-unit lint protos openapi eval-faces eval-search fuzz chaos bench status logs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -15,14 +15,17 @@ setup:  ## create the virtualenvs (project, LocalStack, Lambda runtime) from the
 lock:  ## re-resolve the requirements .txt files into the .lock files that setup installs
 	@bash infra/lock.sh
 
-up: setup  ## start PostgreSQL, Redis, Consul, LocalStack and the sidecar, migrate, deploy; print the URLs
-	@bash infra/up.sh
+up: setup  ## start PostgreSQL, Redis, Consul, LocalStack and the sidecar, migrate, deploy; print the URLs (HOT=1: as make dev)
+	@PHOTOSTACK_HOT_RELOAD=$(HOT) bash infra/up.sh
+
+dev: setup  ## make up with hot reload: a saved file under functions/ or layers/ runs in the next invocation, no deploy
+	@PHOTOSTACK_HOT_RELOAD=1 bash infra/up.sh
 
 down:  ## stop what `make up` started (the database and its data stay)
 	@bash infra/down.sh
 
-deploy:  ## build the function and layer artifacts and create/update the stack in LocalStack
-	@$(PY) infra/deploy.py
+deploy:  ## build the function and layer artifacts and create/update the stack in LocalStack (HOT=1: hot reload)
+	@PHOTOSTACK_HOT_RELOAD=$(HOT) $(PY) infra/deploy.py
 
 invoke:  ## run one function once without Docker: FN=<LogicalId> EVENT=events/<file>.json (photostack-sam local invoke)
 	@$(PY) infra/sam/local_invoke.py local invoke $(if $(FN),"$(FN)") $(if $(EVENT),-e "$(EVENT)")

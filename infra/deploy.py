@@ -26,6 +26,7 @@ What `sam build && sam deploy` does on AWS, done here without Docker or the SAM 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import io
 import json
@@ -50,6 +51,7 @@ REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
 STACK = os.environ.get("PHOTOSTACK_STACK", "photostack")
 ARTIFACTS_BUCKET = os.environ.get("PHOTOSTACK_ARTIFACTS_BUCKET", "photostack-artifacts")
 CONSUL = os.environ.get("PHOTOSTACK_CONSUL_ADDR", "127.0.0.1:8500")
+HOT_RELOAD_BUCKET = "hot-reload"  # LocalStack's BUCKET_MARKER_LOCAL: the key is a host folder, run in place
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".chalice"}
 # Parameters for the local stack; on AWS they come from `sam deploy --parameter-overrides`.
 CONSUL_TOKENS = ROOT / ".state" / "consul" / "tokens"  # infra/consul/acl.py writes them (make up)
@@ -72,6 +74,8 @@ LOCAL_PARAMETERS = {
 }
 # The parameters this run deploys with (main() sets them from the command line).
 DEPLOY_PARAMETERS: dict[str, str] = dict(LOCAL_PARAMETERS)
+HOT_RELOAD = [False]  # whether this run deploys for hot reload (--hot, set by parse_args)
+ARTIFACT_HASHES: dict[str, str] = {}  # s3:// artifact -> the sha256 of its bytes (package() fills it)
 
 sys.path.insert(0, str(ROOT / "layers" / "core" / "python"))
 from photostack.config import LOCAL_ENV, carries_local_value  # noqa: E402 (the layer is a folder)
@@ -127,24 +131,31 @@ def _files(folder: Path) -> list[Path]:
                   and p.suffix != ".pyc")
 
 
-def _zip(entries: list[tuple[Path, str]]) -> bytes:
+def _zip(entries: list[tuple[Path, str]]) -> Path:
     """A deterministic zip: same inputs, same bytes, same content hash.
 
     Cached under .build/zips by the entries' names, sizes and modification times, so a
-    deploy with nothing changed does not re-compress the layers (tens of MB) every time.
+    deploy with nothing changed does not re-compress the layers (tens of MB) every time;
+    its content hash is cached beside it (``.sha256``), so such a deploy does not read them either.
     """
     fingerprint = hashlib.sha256()
     for path, name in entries:
         stat = path.stat()
         fingerprint.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_mode}\n".encode())
     cached = BUILD / "zips" / f"{fingerprint.hexdigest()[:24]}.zip"
-    if cached.exists():
-        return cached.read_bytes()
+    if cached.exists() and cached.with_suffix(".sha256").exists():
+        return cached
     blob = _compress(entries)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.with_suffix(".tmp").write_bytes(blob)
+    for suffix, content in ((".tmp", blob), (".sha256.tmp", hashlib.sha256(blob).hexdigest().encode())):
+        cached.with_suffix(suffix).write_bytes(content)
+    cached.with_suffix(".sha256.tmp").rename(cached.with_suffix(".sha256"))
     cached.with_suffix(".tmp").rename(cached)
-    return blob
+    return cached
+
+
+def content_hash(artifact: Path) -> str:
+    return artifact.with_suffix(".sha256").read_text().strip()
 
 
 def _compress(entries: list[tuple[Path, str]]) -> bytes:
@@ -158,12 +169,12 @@ def _compress(entries: list[tuple[Path, str]]) -> bytes:
     return buffer.getvalue()
 
 
-def build_function(code_uri: str) -> bytes:
+def build_function(code_uri: str) -> Path:
     folder = ROOT / code_uri
     return _zip([(p, str(p.relative_to(folder))) for p in _files(folder)])
 
 
-def build_layer(content_uri: str, metadata: dict[str, Any] | None = None) -> bytes:
+def build_layer(content_uri: str, metadata: dict[str, Any] | None = None) -> Path:
     source = ROOT / content_uri
     requirements = source / "requirements.txt"
     key = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
@@ -212,7 +223,10 @@ def install_layer_requirements(requirements: Path, target: Path) -> None:
     tmp.rename(target)
 
 
-def package(template: dict[str, Any], s3: Any) -> dict[str, Any]:
+def package(template: dict[str, Any], s3: Any, hot: bool = False) -> dict[str, Any]:
+    """Every local CodeUri/ContentUri rewritten to its artifact in S3, or, with ``hot``, to its folder."""
+    if hot:
+        return package_hot(template)
     try:
         s3.head_bucket(Bucket=ARTIFACTS_BUCKET)
     except botocore.exceptions.ClientError:
@@ -220,18 +234,44 @@ def package(template: dict[str, Any], s3: Any) -> dict[str, Any]:
     for name, resource in template["Resources"].items():
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::Serverless::Function":
-            field, blob = "CodeUri", build_function(props["CodeUri"])
+            field, artifact = "CodeUri", build_function(props["CodeUri"])
         elif resource["Type"] == "AWS::Serverless::LayerVersion":
-            field, blob = "ContentUri", build_layer(props["ContentUri"], resource.get("Metadata"))
+            field, artifact = "ContentUri", build_layer(props["ContentUri"], resource.get("Metadata"))
         else:
             continue
-        key = f"{name}/{hashlib.sha256(blob).hexdigest()[:20]}.zip"
+        key = f"{name}/{content_hash(artifact)[:20]}.zip"
         try:
             s3.head_object(Bucket=ARTIFACTS_BUCKET, Key=key)
         except botocore.exceptions.ClientError:
-            s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=key, Body=blob)
-        print(f"  {name:<22} {len(blob) / 1e6:6.1f} MB  s3://{ARTIFACTS_BUCKET}/{key}")
+            s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=key, Body=artifact.read_bytes())
+        print(f"  {name:<22} {artifact.stat().st_size / 1e6:6.1f} MB  s3://{ARTIFACTS_BUCKET}/{key}")
         props[field] = f"s3://{ARTIFACTS_BUCKET}/{key}"
+        ARTIFACT_HASHES[props[field]] = content_hash(artifact)
+    return template
+
+
+def package_hot(template: dict[str, Any]) -> dict[str, Any]:
+    """Functions and layers that run their folders in place: LocalStack's hot reload.
+
+    A code location in LocalStack's ``hot-reload`` bucket whose key is an absolute host path is
+    used as it is, for layers too. A function's folder is its ``CodeUri``; a layer's is what
+    ``photostack-sam local invoke`` runs (``.build/sam-local/<Layer>-<hash>/python``: links to the
+    layer's source, its installed dependencies and bundled models). The process executor watches
+    these folders and restarts a function's worker 500 ms after the last change
+    (photostack_localstack_executor/hot_reload.py).
+    """
+    from infra.sam.local_invoke import layer_path  # it imports this module
+
+    for name, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            field, folder = "CodeUri", (ROOT / props["CodeUri"]).resolve()
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            field, folder = "ContentUri", layer_path(template, name, base=ROOT).parent
+        else:
+            continue
+        print(f"  {name:<22} hot reload from {folder}")
+        props[field] = {"Bucket": HOT_RELOAD_BUCKET, "Key": str(folder)}
     return template
 
 
@@ -277,7 +317,7 @@ def wait_stack(cfn: Any, action: str) -> str:
             reasons = [f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}" for e in events
                        if "FAILED" in e.get("ResourceStatus", "")]
             raise SystemExit(f"stack {action} failed ({status}):\n  " + "\n  ".join(reasons[:10]))
-        time.sleep(1)
+        time.sleep(0.25)  # LocalStack applies a code-only update in a few seconds
     raise SystemExit(f"stack {action} did not finish within 300 s")
 
 
@@ -303,6 +343,53 @@ def recreate_in_fresh_localstack(body: str) -> str:
     package(load_template(), s3)  # the artifacts bucket went with the old LocalStack; same keys
     cfn.create_stack(**stack_args(body))
     return wait_stack(cfn, "re-create")
+
+
+# --- code-only deploys: the functions' code directly, as `sam sync --code` does on AWS -----
+def _without_function_code(body: str) -> str:
+    template = yaml.load(body, Loader=CfnLoader)  # a SafeLoader subclass
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            resource.get("Properties", {}).pop("CodeUri", None)
+    return yaml.dump(template, Dumper=CfnDumper, sort_keys=True)
+
+
+def code_only_change(cfn: Any, body: str) -> bool:
+    """Whether the deployed stack differs from ``body`` in its functions' code at most.
+
+    Then CloudFormation has nothing to do but swap code, which LocalStack's engine takes
+    several seconds for (it re-reads the whole template); :func:`sync_function_code` does it
+    in a fraction of a second. The stack's recorded template keeps the older code locations
+    (what ``sam sync --code`` leaves on AWS too); every deploy ends with that sync, so the
+    functions always run the code of the tree that was deployed last.
+    """
+    if stack_status(cfn) not in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"):
+        return False
+    deployed = cfn.get_template(StackName=STACK, TemplateStage="Original")["TemplateBody"]
+    return isinstance(deployed, str) and _without_function_code(deployed) == _without_function_code(body)
+
+
+def function_names(cfn: Any) -> dict[str, str]:
+    resources = cfn.describe_stack_resources(StackName=STACK)["StackResources"]
+    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources
+            if r["ResourceType"] == "AWS::Lambda::Function"}
+
+
+def sync_function_code(template: dict[str, Any], lam: Any, names: dict[str, str]) -> list[str]:
+    """Point each function whose code differs from its packaged artifact at that artifact."""
+    updated = []
+    for logical_id, resource in template["Resources"].items():
+        uri = resource.get("Properties", {}).get("CodeUri")
+        if (resource["Type"] != "AWS::Serverless::Function" or not isinstance(uri, str)
+                or uri not in ARTIFACT_HASHES or logical_id not in names):
+            continue  # not a function, hot reload (a folder), or not deployed
+        wanted = base64.b64encode(bytes.fromhex(ARTIFACT_HASHES[uri])).decode()
+        if lam.get_function_configuration(FunctionName=names[logical_id])["CodeSha256"] == wanted:
+            continue
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
+        lam.update_function_code(FunctionName=names[logical_id], S3Bucket=bucket, S3Key=key)
+        updated.append(logical_id)
+    return updated
 
 
 def wait_functions_active(lam: Any, template: dict[str, Any]) -> None:
@@ -387,7 +474,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[str, dict[str, str]]:
                         help="DeploymentEnv: local (default), staging, production")
     parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
                         help="a template parameter (repeatable)")
+    parser.add_argument("--hot", action="store_true", default=os.environ.get("PHOTOSTACK_HOT_RELOAD") == "1",
+                        help="run functions and layers from their folders, reloaded on save (make dev; "
+                             "PHOTOSTACK_HOT_RELOAD=1)")
     args = parser.parse_args(argv)
+    HOT_RELOAD[0] = args.hot
     given: dict[str, str] = {}
     for item in args.parameter:
         name, sep, value = item.partition("=")
@@ -413,13 +504,21 @@ def main(argv: list[str] | None = None) -> None:
     cfn = session.client("cloudformation", endpoint_url=ENDPOINT)
     lam = session.client("lambda", endpoint_url=ENDPOINT)
     print(f"deploying stack {STACK!r} to {ENDPOINT}")
-    template = package(load_template(), s3)
+    if HOT_RELOAD[0] and env != LOCAL_ENV:
+        raise SystemExit("--hot runs the local folders in place: only for --env local")
+    template = package(load_template(), s3, hot=HOT_RELOAD[0])
     body = yaml.dump(template, Dumper=CfnDumper, sort_keys=False, width=200)
-    action = deploy_stack(body, cfn)
+    action = "code" if not HOT_RELOAD[0] and code_only_change(cfn, body) else deploy_stack(body, cfn)
     if action == "update" and (missing := missing_outputs(cfn, template)):
-        print(f"  LocalStack applied the update only in part (missing outputs: {', '.join(sorted(missing))});"
-              " re-creating the stack in a fresh LocalStack")
-        action = recreate_in_fresh_localstack(body)
+        # The executor plugin's apigateway_updates module makes route changes apply in place;
+        # this would be another update LocalStack cannot apply. Restarting LocalStack here (as
+        # this deploy once did) would silently drop every stored object: say so instead.
+        raise SystemExit(f"LocalStack applied the update only in part (missing outputs: "
+                         f"{', '.join(sorted(missing))}). See .state/log/localstack.log; to start "
+                         "the stack afresh: infra/services.sh restart localstack && make deploy")
+    updated = sync_function_code(template, lam, function_names(cfn))
+    if action == "code":
+        action = f"code of {', '.join(updated)} updated" if updated else "unchanged"
     wait_functions_active(lam, template)
     outputs = local_outputs(cfn)
     # The web app's files and its config.json (the API URLs above) into the web bucket.
