@@ -47,9 +47,13 @@ def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
     """
     request_id_var.set(getattr(event.context, "aws_request_id", None))
     detail = event.detail if isinstance(event.detail, dict) else {}
+    expire_after = _number(detail, "expire_after_s", 0.0)
+    event_id = detail.get("event_id")
     report = bootstrap.reconcile(min_age_s=_number(detail, "min_age_s", 120.0),
                                  max_age_s=_number(detail, "max_age_s", 7 * 86400.0),
-                                 limit=int(_number(detail, "limit", 1000)))
+                                 limit=int(_number(detail, "limit", 1000)),
+                                 expire_after_s=int(expire_after) if expire_after >= 1 else None,
+                                 event_id=event_id if isinstance(event_id, str) else "")
     for status, count in report.outcomes.items():
         metrics.emit("PhotosRedriven", count, status=status)
     return report.as_dict()

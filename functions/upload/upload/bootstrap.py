@@ -65,15 +65,22 @@ def handle(event: dict[str, Any]) -> list[ProcessResult]:
 
 def build_reconciler() -> Reconciler:
     settings = get_settings()
+    upload = load_upload_settings()
     client_config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3,
                            read_timeout=20)
     return Reconciler(service(), boto3.client("s3", config=client_config),
                       boto3.client("sqs", config=client_config), uploads_bucket=settings.uploads_bucket,
-                      dlq_url=load_upload_settings().dead_letter_queue_url)
+                      dlq_url=upload.dead_letter_queue_url,
+                      reservations=GrpcPhotoRegistry(get_photo_client()),
+                      # A reservation's URLs live presign_ttl_s; after that and the grace, no
+                      # upload can still arrive.
+                      reservation_expiry_s=settings.presign_ttl_s + upload.reservation_grace_s)
 
 
 _reconciler: WarmSlot[Reconciler] = WarmSlot("reconciler", lambda: build_reconciler())
 
 
-def reconcile(min_age_s: float, max_age_s: float, limit: int) -> Report:
-    return _reconciler.get().run(min_age_s=min_age_s, max_age_s=max_age_s, limit=limit)
+def reconcile(min_age_s: float, max_age_s: float, limit: int, *, expire_after_s: int | None = None,
+              event_id: str = "") -> Report:
+    return _reconciler.get().run(min_age_s=min_age_s, max_age_s=max_age_s, limit=limit,
+                                 expire_after_s=expire_after_s, event_id=event_id)

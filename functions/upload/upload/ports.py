@@ -85,6 +85,14 @@ class PhotoStatus(StrEnum):
     FAILED = contract.FAILED
 
 
+@dataclass(frozen=True)
+class IdleReservation:
+    """A pending photo nobody uploaded to for a while, and where its original would be."""
+
+    photo_id: str
+    original_key: str
+
+
 class RegistryRefused(Exception):
     """The photo service refused the call for good (unknown photo, wrong state, invalid data)."""
 

@@ -11,6 +11,11 @@ same exactly-once work claims) as the S3 trigger:
 - **Originals whose event never arrived**, or arrived while nothing could process it: every
   original under ``originals/`` uploaded between ``min_age_s`` and ``max_age_s`` ago is handed
   to the processor, which skips photos already ``ready``/``failed`` after one status lookup.
+- **Reservations whose bytes never came.** A photo reserved (upload URLs handed out) whose
+  original is still not in the bucket once the URLs expired plus a grace
+  (``reservation_expiry_s``) can no longer receive one: the sidecar, which decides photo
+  states, expires it (``failed`` with the reason). Its original is looked up first: one that
+  is there is left to the re-drive above, and when S3 cannot say, nothing is expired.
 
 Runs on a schedule (template.yaml) and on demand (``photostack admin redrive``).
 """
@@ -29,6 +34,7 @@ from photostack.jsonlog import get_logger
 
 from upload.errors import WorkInProgressError
 from upload.pipeline import ProcessResult
+from upload.ports import IdleReservation, PhotoStatus
 from upload.records import s3_records
 
 log = get_logger("upload.reconcile")
@@ -38,26 +44,41 @@ class Processor(Protocol):
     def process(self, bucket: str, key: str) -> ProcessResult: ...
 
 
+class Reservations(Protocol):
+    def idle_reservations(self, idle_s: int, *, event_id: str, limit: int) -> list[IdleReservation]: ...
+
+    def expire_reservation(self, photo_id: str, idle_s: int) -> PhotoStatus | None: ...
+
+
 @dataclass
 class Report:
     dead_letters: int = 0  # messages read from the DLQ
     dead_letters_done: int = 0  # deleted: their photos reached a final state (or were not ours)
     dead_letters_kept: int = 0  # still failing: left for the next run
     originals_seen: int = 0  # originals old enough to be looked at
+    reservations_idle: int = 0  # pending photos nobody uploaded to for the expiry time
+    reservations_expired: int = 0  # of those, failed now: their original never came
+    reservations_kept: int = 0  # their original is there after all, or they were renewed meanwhile
     # ready / failed / skipped / ignored, or busy / error (tried again next run)
     outcomes: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {"dead_letters": self.dead_letters, "dead_letters_done": self.dead_letters_done,
                 "dead_letters_kept": self.dead_letters_kept, "originals_seen": self.originals_seen,
+                "reservations_idle": self.reservations_idle,
+                "reservations_expired": self.reservations_expired,
+                "reservations_kept": self.reservations_kept,
                 "outcomes": dict(sorted(self.outcomes.items()))}
 
 
 class Reconciler:
     def __init__(self, processor: Processor, s3: Any, sqs: Any, *, uploads_bucket: str, dlq_url: str,
-                 retry_after_s: int = 60,
+                 retry_after_s: int = 60, reservations: Reservations | None = None,
+                 reservation_expiry_s: int = 900,
                  now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.processor = processor
+        self.reservations = reservations
+        self.reservation_expiry_s = reservation_expiry_s
         self.s3 = s3
         self.sqs = sqs
         self.uploads_bucket = uploads_bucket
@@ -65,11 +86,17 @@ class Reconciler:
         self.retry_after_s = retry_after_s  # a kept dead letter is visible again after this
         self.now = now
 
-    def run(self, *, min_age_s: float = 120, max_age_s: float = 7 * 86400, limit: int = 1000) -> Report:
+    def run(self, *, min_age_s: float = 120, max_age_s: float = 7 * 86400, limit: int = 1000,
+            expire_after_s: int | None = None, event_id: str = "") -> Report:
+        """``expire_after_s`` / ``event_id``: an operator's (or a test's) shorter expiry, and
+        the one event whose reservations it applies to ("" = all)."""
         report = Report()
         if self.dlq_url:
             self.drain_dead_letters(report, limit=limit)
         self.redrive_originals(report, min_age_s=min_age_s, max_age_s=max_age_s, limit=limit)
+        if self.reservations is not None:
+            self.expire_reservations(report, idle_s=expire_after_s or self.reservation_expiry_s,
+                                     event_id=event_id, limit=limit)
         log.info("reconciled", extra=report.as_dict())
         return report
 
@@ -130,6 +157,43 @@ class Reconciler:
                                                                   Prefix=ORIGINALS_PREFIX)
         for page in pages:
             yield from page.get("Contents", [])
+
+    # ---- reservations whose bytes never came -------------------------------------------
+
+    def expire_reservations(self, report: Report, *, idle_s: int, event_id: str, limit: int) -> None:
+        assert self.reservations is not None
+        try:
+            idle = self.reservations.idle_reservations(idle_s, event_id=event_id, limit=limit)
+        except Exception as exc:
+            log.warning("idle reservations not listed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            report.outcomes["error"] += 1
+            return
+        for reservation in idle:
+            report.reservations_idle += 1
+            try:
+                status = None if self._original_exists(reservation.original_key) else \
+                    self.reservations.expire_reservation(reservation.photo_id, idle_s)
+            except Exception as exc:
+                log.warning("reservation not expired", extra={"photo_id": reservation.photo_id,
+                                                              "error": f"{type(exc).__name__}: {exc}"})
+                report.outcomes["error"] += 1
+                continue
+            if status is PhotoStatus.FAILED:
+                report.reservations_expired += 1
+                log.info("reservation expired", extra={"photo_id": reservation.photo_id, "idle_s": idle_s})
+            else:
+                report.reservations_kept += 1
+
+    def _original_exists(self, key: str) -> bool:
+        """Whether the reservation's original is in the bucket; raises when S3 cannot say."""
+        try:
+            self.s3.head_object(Bucket=self.uploads_bucket, Key=key)
+        except Exception as exc:
+            code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
 
     def _process(self, bucket: str, key: str, report: Report) -> bool:
         """True when the object reached a final state (or is not a photo of ours)."""

@@ -10,7 +10,7 @@ from photostack.contract import STATUS_FROM_PB, derivative_kind
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.rpc.photo_client import PhotoClient
 
-from upload.ports import OriginalInfo, PhotoStatus, RegistryRefused, StoredDerivative
+from upload.ports import IdleReservation, OriginalInfo, PhotoStatus, RegistryRefused, StoredDerivative
 
 _STATUS = {number: PhotoStatus(name) for number, name in STATUS_FROM_PB.items()}
 
@@ -72,3 +72,17 @@ class GrpcPhotoRegistry:
             self.client.mark_failed(request)
         except _REFUSALS as exc:
             raise RegistryRefused(str(exc)) from exc
+
+    # The reconciler's view: reservations whose bytes never came (upload/reconcile.py).
+    def idle_reservations(self, idle_s: int, *, event_id: str, limit: int) -> list[IdleReservation]:
+        reply = self.client.list_idle_reservations(
+            pb.ListIdleReservationsRequest(idle_s=idle_s, event_id=event_id, limit=limit))
+        return [IdleReservation(p.id, p.original_key) for p in reply.photos]
+
+    def expire_reservation(self, photo_id: str, idle_s: int) -> PhotoStatus | None:
+        try:
+            photo = self.client.expire_reservation(
+                pb.ExpireReservationRequest(photo_id=photo_id, idle_s=idle_s))
+        except errors.NotFound:
+            return None  # deleted meanwhile
+        return _STATUS.get(photo.status)

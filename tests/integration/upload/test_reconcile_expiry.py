@@ -1,0 +1,95 @@
+"""The reconciler expires reservations whose original never came, over real S3 (LocalStack):
+the sidecar's side (what idle means, the row-locked re-check) is in
+tests/integration/sidecar/test_reservations.py, the deployed whole in tests/e2e."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from upload.ports import IdleReservation, PhotoStatus
+from upload.reconcile import Reconciler
+
+from tests.unit.upload.corpus import encode, photo
+
+pytestmark = pytest.mark.integration
+
+EVENT = "5a1e6f0a-2b7c-4c1d-8e8f-0a1b2c3d4e5f"
+
+
+class MemoryReservations:
+    """The sidecar's two reconciler calls, over a dict of photo id -> status."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, PhotoStatus] = {}
+        self.asked: list[tuple[int, str]] = []
+        self.expired: list[tuple[str, int]] = []
+
+    def reserve(self) -> IdleReservation:
+        photo_id = str(uuid.uuid4())
+        self.status[photo_id] = PhotoStatus.PENDING
+        return IdleReservation(photo_id, f"originals/{EVENT}/{photo_id}")
+
+    def idle_reservations(self, idle_s: int, *, event_id: str, limit: int) -> list[IdleReservation]:
+        self.asked.append((idle_s, event_id))
+        return [IdleReservation(pid, f"originals/{EVENT}/{pid}")
+                for pid, status in self.status.items() if status is PhotoStatus.PENDING][:limit]
+
+    def expire_reservation(self, photo_id: str, idle_s: int) -> PhotoStatus | None:
+        self.expired.append((photo_id, idle_s))
+        self.status[photo_id] = PhotoStatus.FAILED
+        return PhotoStatus.FAILED
+
+
+class HeadFails:
+    """Real S3, except that HEAD answers 503 (S3 cannot say whether an original is there)."""
+
+    def __init__(self, s3: Any) -> None:
+        self._s3 = s3
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._s3, name)
+
+    def head_object(self, **_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "503", "Message": "Service Unavailable"}}, "HeadObject")
+
+
+class NoProcessing:
+    def process(self, bucket: str, key: str) -> Any:
+        raise AssertionError("no original is old enough to be re-driven in these tests")
+
+
+def test_a_reservation_without_its_original_is_expired_and_one_with_it_is_left(
+        s3: Any, buckets: tuple[str, str]) -> None:
+    uploads, _ = buckets
+    reservations = MemoryReservations()
+    never_came, came = reservations.reserve(), reservations.reserve()
+    s3.put_object(Bucket=uploads, Key=came.original_key, Body=encode(photo(64, 48), "JPEG"))
+    reconciler = Reconciler(NoProcessing(), s3, None, uploads_bucket=uploads, dlq_url="",
+                            reservations=reservations, reservation_expiry_s=900)
+
+    report = reconciler.run(min_age_s=3600)
+    assert reservations.asked == [(900, "")]
+    assert reservations.expired == [(never_came.photo_id, 900)]
+    assert reservations.status[came.photo_id] is PhotoStatus.PENDING  # the re-drive's to process
+    assert (report.reservations_idle, report.reservations_expired, report.reservations_kept) == (2, 1, 1)
+    assert report.as_dict()["reservations_expired"] == 1
+
+
+def test_an_operator_expiry_applies_to_one_event_and_s3_unsure_expires_nothing(
+        s3: Any, buckets: tuple[str, str]) -> None:
+    uploads, _ = buckets
+    reservations = MemoryReservations()
+    reservation = reservations.reserve()
+    reconciler = Reconciler(NoProcessing(), HeadFails(s3), None, uploads_bucket=uploads, dlq_url="",
+                            reservations=reservations, reservation_expiry_s=900)
+    report = reconciler.run(min_age_s=3600, expire_after_s=5, event_id=EVENT)
+    assert reservations.asked == [(5, EVENT)]
+    assert reservations.expired == [] and reservations.status[reservation.photo_id] is PhotoStatus.PENDING
+    assert report.outcomes["error"] == 1 and report.reservations_expired == 0
+
+    done = Reconciler(NoProcessing(), s3, None, uploads_bucket=uploads, dlq_url="",
+                      reservations=reservations).run(min_age_s=3600, expire_after_s=5, event_id=EVENT)
+    assert reservations.expired == [(reservation.photo_id, 5)] and done.reservations_expired == 1
