@@ -4,13 +4,15 @@ through API Gateway.
     .venv/bin/python -m tests.bench.bench_transactions      (or through `make bench`)
 
 The ledger rows run the real service (PostgreSQL schema ``transactions``) with an
-in-memory photo catalog, 1, 8 and 32 client processes (as concurrent Lambda
+in-memory photo catalog, 1, 8, 32 and 64 client processes (as concurrent Lambda
 instances are: threads would add GIL waits while row locks are held) each with its
-own connection and its own customer, for a fixed time per level (about 20 s in all). Every order
-buys one photo, so each is a full debit / credit / fee / entitlement transaction.
-All orders lock the platform revenue account of their currency, which is what
-bounds the rate as clients are added. The API rows need the deployed stack
-(``.state/stack-outputs.json``) and a running photo sidecar; without them they say so.
+own connection and its own customer, over five photographers and the one platform
+account, for a fixed time per level. Every order buys one photo, so each is a full
+debit / credit / fee / entitlement transaction. Every order credits the platform
+revenue account and one photographer's earnings: those are the hot accounts (split
+into shard rows, migration 0003). The API rows need the deployed stack
+(``.state/stack-outputs.json``) and a running photo sidecar; without them the bench
+fails (:class:`~tests.bench.stats.NotMeasured`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ import multiprocessing
 import random
 import statistics
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 for extra in (ROOT, ROOT / "layers" / "core" / "python", ROOT / "functions" / "transactions"):
@@ -38,11 +43,14 @@ from transactions.provider import SimulatedProvider  # noqa: E402
 from transactions.services import TransactionsService  # noqa: E402
 
 from infra.db.migrate import migrate  # noqa: E402
+from tests.bench.stats import NotMeasured, Row  # noqa: E402
 from tests.catalog_fakes import InMemoryCatalog, original_key  # noqa: E402
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
-LEVELS = (1, 8, 32)
+LEVELS = (1, 8, 32, 64)
 SECONDS_PER_LEVEL = 4.0
+API_CLIENTS = 32
+API_ORDERS_PER_CLIENT = 8
 SECRET = "bench-webhook-secret-0123456789abcdefghij"
 
 
@@ -116,78 +124,168 @@ def _violations(db: Database) -> int:
         return int(cur.fetchone()["n"])
 
 
-def ledger_rows(seconds: float = SECONDS_PER_LEVEL) -> list[tuple[str, str]]:
+# Published figures to read the ledger rows against (issue #17).
+LEDGER_REFERENCE = ("target >= 1,000/s at 32 clients, p95 <= 50 ms; pgledger on stock PostgreSQL 17: "
+                    "7,559 transfers/s, 20 workers, 10 hot accounts (laptop); TigerBeetle ~10^5/s")
+
+
+def ledger_rows(seconds: float = SECONDS_PER_LEVEL) -> tuple[list[Row], dict[int, float]]:
+    """The rows, and orders/s by client count (the API rows are read beside them)."""
     settings = get_settings()
     migrate(settings.database_url, ["transactions"])
-    db = Database(settings.database_url, schema="transactions", maxconn=max(LEVELS) + 2)
+    db = Database(settings.database_url, schema="transactions", maxconn=4)
     service = _service(db, InMemoryCatalog(), settings.platform_fee_bps)
-    photographers = [f"bench-p-{uuid.uuid4().hex[:12]}" for _ in range(16)]
-    rows: list[tuple[str, str]] = []
+    photographers = [f"bench-p-{uuid.uuid4().hex[:12]}" for _ in range(5)]
+    rows: list[Row] = []
+    rates: dict[int, float] = {}
     try:
         for clients in LEVELS:
             count, elapsed, samples = _level(service, settings.database_url, settings.platform_fee_bps,
                                              clients, photographers, seconds)
-            rows.append((f"transactions: orders/s against the ledger, {clients} client(s)",
-                         f"{count / elapsed:.0f}/s  (p50 {_pct(samples, 50):.1f} ms, "
-                         f"p95 {_pct(samples, 95):.1f} ms, n={count})"))
-        rows.append(("transactions: ledger invariant violations after the bench", str(_violations(db))))
+            if not count:
+                raise NotMeasured(f"no order completed with {clients} client(s)")
+            rates[clients] = count / elapsed
+            rows.append(Row(f"transactions: orders/s against the ledger, {clients} client(s)",
+                            f"{count / elapsed:.0f}/s  (p50 {_pct(samples, 50):.1f} ms, "
+                            f"p95 {_pct(samples, 95):.1f} ms, n={count})",
+                            LEDGER_REFERENCE if clients == 32 else ""))
+        rows.append(Row("transactions: ledger invariant violations after the bench", str(_violations(db)),
+                        "must be 0"))
     finally:
         db.close()
-    return rows
+    return rows, rates
 
 
-def api_rows(requests_n: int = 50) -> list[tuple[str, str]]:
+def api_rows(service_rate_32: float | None = None, requests_n: int = 50) -> list[Row]:
     if not STACK_OUTPUTS.exists():
-        return [("transactions: POST /orders via API Gateway", "stack not deployed")]
+        raise NotMeasured("POST /orders via API Gateway: the stack is not deployed (make up)")
     outputs = json.loads(STACK_OUTPUTS.read_text())
     base = outputs.get("TransactionsApiUrl", "").rstrip("/")
-    if not base:
-        return [("transactions: POST /orders via API Gateway", "TransactionsApiUrl not in stack outputs")]
-    try:
-        samples = _api_samples(base, requests_n)
-    except Exception as exc:  # a bench row, not a crash: say why there is no number
-        return [("transactions: POST /orders via API Gateway", f"not measured: {exc}")]
+    probe = outputs.get("ProbeApiUrl", "").rstrip("/")
+    if not base or not probe:
+        raise NotMeasured("TransactionsApiUrl or ProbeApiUrl is not in the stack outputs")
+    samples = _api_samples(base, requests_n)
+    rate, latencies = _api_concurrent(base, API_CLIENTS, API_ORDERS_PER_CLIENT)
+    ceiling, _ = _probe_concurrent(f"{probe}/probe/ok", API_CLIENTS, API_ORDERS_PER_CLIENT)
+    beside = (f"same run: the ledger alone at 32 clients {service_rate_32:.0f}/s; "
+              if service_rate_32 else "same run: ")
+    beside += (f"GET /probe/ok (a function that does nothing) through the same gateway, "
+               f"{API_CLIENTS} clients: {ceiling:.0f} req/s")
     return [
-        (f"transactions: POST /orders via API Gateway, p50 (n={requests_n})", f"{_pct(samples, 50):.1f} ms"),
-        (f"transactions: POST /orders via API Gateway, p95 (n={requests_n})", f"{_pct(samples, 95):.1f} ms"),
+        Row(f"transactions: POST /orders via API Gateway, p50 (n={requests_n}, one client)",
+            f"{_pct(samples, 50):.1f} ms"),
+        Row(f"transactions: POST /orders via API Gateway, p95 (n={requests_n}, one client)",
+            f"{_pct(samples, 95):.1f} ms"),
+        Row(f"transactions: POST /orders via API Gateway, {API_CLIENTS} clients",
+            f"{rate:.0f} orders/s  (p50 {_pct(latencies, 50):.0f} ms, p95 {_pct(latencies, 95):.0f} ms, "
+            f"n={len(latencies)})", beside),
     ]
+
+
+def _buyer(http: Any, base: str, amount: int) -> dict[str, str]:
+    """A new customer's auth headers, their wallet funded through the API."""
+    from photostack.tokens import issue_access_token
+
+    buyer = f"bench-c-{uuid.uuid4().hex[:12]}"
+    headers = {"Authorization": "Bearer " + issue_access_token(buyer, "customer")[0]}
+    r = http.post(f"{base}/wallet/topups", json={"amount_minor": amount, "currency": "EUR"},
+                  headers={**headers, "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}, timeout=30)
+    if r.status_code != 201:
+        raise NotMeasured(f"POST /wallet/topups answered {r.status_code}: {r.text[:200]}")
+    hook = SimulatedProvider(get_settings().payment_webhook_secret).webhook(r.json()["payment_id"])
+    confirmed = http.post(f"{base}/webhooks/payments", data=hook.body, headers=hook.headers, timeout=30)
+    if confirmed.status_code != 200:
+        raise NotMeasured(f"POST /webhooks/payments answered {confirmed.status_code}: {confirmed.text[:200]}")
+    return headers
+
+
+def _order(http: Any, base: str, headers: dict[str, str], photo_id: str) -> float:
+    t = time.perf_counter()
+    r = http.post(f"{base}/orders", json={"photo_ids": [photo_id]},
+                  headers={**headers, "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}, timeout=30)
+    if r.status_code != 201:
+        raise NotMeasured(f"POST /orders answered {r.status_code}: {r.text[:200]}")
+    return time.perf_counter() - t
 
 
 def _api_samples(base: str, n: int) -> list[float]:
     import requests
-    from photostack.tokens import issue_access_token
 
     from tests.e2e.transactions_setup import priced_photos
     from tests.identity import STACK_SIDECAR
 
-    settings = get_settings()
     photos = priced_photos(STACK_SIDECAR, f"bench-p-{uuid.uuid4().hex[:10]}", n + 1, price_minor=100)
-    buyer = f"bench-c-{uuid.uuid4().hex[:12]}"
-    headers = {"Authorization": "Bearer " + issue_access_token(buyer, "customer")[0]}
     http = requests.Session()
-    r = http.post(f"{base}/wallet/topups", json={"amount_minor": 100 * (n + 1), "currency": "EUR"},
-                  headers={**headers, "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}, timeout=30)
-    r.raise_for_status()
-    hook = SimulatedProvider(settings.payment_webhook_secret).webhook(r.json()["payment_id"])
-    confirmed = http.post(f"{base}/webhooks/payments", data=hook.body, headers=hook.headers, timeout=30)
-    confirmed.raise_for_status()
-    samples: list[float] = []
-    for i, pid in enumerate(photos):
+    headers = _buyer(http, base, 100 * (n + 1))
+    # The first one warms the function.
+    return [_order(http, base, headers, pid) for pid in photos][1:]
+
+
+def _concurrently(clients: int, work: Callable[[int], list[float]]) -> tuple[float, list[float]]:
+    """``work(i)`` in ``clients`` threads released together: requests/s over all, and every latency."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(clients + 1)
+
+    def go(i: int) -> list[float]:
+        barrier.wait()
+        return work(i)
+
+    with ThreadPoolExecutor(clients) as pool:
+        futures = [pool.submit(go, i) for i in range(clients)]
+        barrier.wait()
+        started = time.perf_counter()
+        latencies = [x for f in futures for x in f.result()]
+    return len(latencies) / (time.perf_counter() - started), latencies
+
+
+def _api_concurrent(base: str, clients: int, per_client: int) -> tuple[float, list[float]]:
+    """``clients`` buyers ordering one-photo orders at once, each through its own keep-alive session.
+
+    Every client first places one order unmeasured, all at once, so that the gateway has
+    started the function environments it will use; then the measured orders.
+    """
+    import requests
+
+    from tests.e2e.transactions_setup import priced_photos
+    from tests.identity import STACK_SIDECAR
+
+    photographers = [f"bench-p-{uuid.uuid4().hex[:10]}" for _ in range(5)]
+    per_photographer = -(-clients * (per_client + 1) // len(photographers))
+    photos = [p for ph in photographers for p in priced_photos(STACK_SIDECAR, ph, per_photographer,
+                                                               price_minor=100)]
+    sessions = [requests.Session() for _ in range(clients)]
+    buyers = [_buyer(sessions[i], base, 100 * (per_client + 1)) for i in range(clients)]
+    mine = [photos[i::clients][:per_client + 1] for i in range(clients)]
+    _concurrently(clients, lambda i: [_order(sessions[i], base, buyers[i], mine[i][0])])
+    return _concurrently(clients,
+                         lambda i: [_order(sessions[i], base, buyers[i], pid) for pid in mine[i][1:]])
+
+
+def _probe_concurrent(url: str, clients: int, per_client: int) -> tuple[float, list[float]]:
+    """The gateway's ceiling, read the same way: a function that does nothing, same clients and count."""
+    import requests
+
+    sessions = [requests.Session() for _ in range(clients)]
+
+    def get(i: int) -> float:
         t = time.perf_counter()
-        r = http.post(f"{base}/orders", json={"photo_ids": [pid]},
-                      headers={**headers, "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}, timeout=30)
-        if r.status_code != 201:
-            raise RuntimeError(f"POST /orders answered {r.status_code}: {r.text[:200]}")
-        if i:  # the first one warms the function
-            samples.append(time.perf_counter() - t)
-    return samples
+        r = sessions[i].get(url, timeout=30)
+        if r.status_code != 200:
+            raise NotMeasured(f"GET /probe/ok answered {r.status_code}: {r.text[:200]}")
+        return time.perf_counter() - t
+
+    _concurrently(clients, lambda i: [get(i)])
+    return _concurrently(clients, lambda i: [get(i) for _ in range(per_client)])
 
 
-def run() -> list[tuple[str, str]]:
-    return ledger_rows() + api_rows()
+def run() -> list[Row]:
+    rows, rates = ledger_rows()
+    return rows + api_rows(rates.get(32))
 
 
 if __name__ == "__main__":
-    for metric, value in run():
-        print(f"{metric:60s} {value}")
-
+    for row in run():
+        print(f"{row.metric:60s} {row.value}")
+        if row.reference:
+            print(f"{'':60s} reference: {row.reference}")

@@ -3,58 +3,84 @@
 from __future__ import annotations
 
 import threading
+import zlib
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
+import psycopg2
 import psycopg2.extras
 from photostack.db import Database, dict_cursor
-from psycopg2.extras import Json
 
 from transactions.ledger import AccountRef, Entry, Posting, SaleLine
 
 Cursor = Any  # psycopg2 RealDictCursor
 
 
+# Accounts that every order credits are split into this many rows (migration 0003): a posting
+# goes to one shard, so concurrent orders do not all queue on one row lock. Wallets are one
+# row, because "never below zero" is checked on the row under its lock.
+SHARDS = 16
+SHARDED_KINDS = frozenset({"earnings", "platform_revenue", "provider_clearing"})
+
+
+def shard_of(spread_key: str) -> int:
+    """The shard of an entry's postings: a stable hash of its reference (same in every process)."""
+    return zlib.crc32(spread_key.encode()) % SHARDS
+
+
 class AccountDirectory:
-    """Account ids by (kind, owner, currency), created on first use.
+    """Account row ids by (kind, owner, currency), created on first use.
 
     Accounts are created in their own short transaction, before the one that
     moves money, so the money-moving transaction only ever takes row locks in
-    sorted id order. Ids never change, so this warm-container cache is bounded
-    only to cap memory; ``clear()`` forgets it (tests).
+    sorted id order. A sharded kind is created with all its :data:`SHARDS` rows at
+    once. Ids never change, so this warm-container cache is bounded only to cap
+    memory; ``clear()`` forgets it (tests).
     """
 
     MAX_CACHED = 50_000
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._ids: dict[AccountRef, int] = {}
+        self._ids: dict[AccountRef, tuple[int, ...]] = {}
         self._lock = threading.Lock()
 
-    def ids(self, refs: Iterable[AccountRef]) -> dict[AccountRef, int]:
+    def ids(self, refs: Iterable[AccountRef], spread_key: str = "") -> dict[AccountRef, int]:
+        """The row of each account that an entry referenced by ``spread_key`` posts to."""
+        shard = shard_of(spread_key)
+        rows = self.rows(refs)
+        return {ref: ids[shard] if len(ids) > 1 else ids[0] for ref, ids in rows.items()}
+
+    def rows(self, refs: Iterable[AccountRef]) -> dict[AccountRef, tuple[int, ...]]:
+        """Every row (shard) of each account, in shard order."""
         wanted = sorted(set(refs))
         with self._lock:
             found = {r: self._ids[r] for r in wanted if r in self._ids}
         missing = [r for r in wanted if r not in found]
         if missing:
+            keys = sorted((r.kind, r.owner_id, r.currency, shard) for r in missing
+                          for shard in range(SHARDS if r.kind in SHARDED_KINDS else 1))
             with self._db.connection() as conn, dict_cursor(conn) as cur:
                 # Sorted inserts: two callers creating the same accounts wait, never deadlock.
                 psycopg2.extras.execute_values(
                     cur,
-                    "INSERT INTO accounts (kind, owner_id, currency) VALUES %s"
-                    " ON CONFLICT (kind, owner_id, currency) DO NOTHING",
-                    [(r.kind, r.owner_id, r.currency) for r in missing],
+                    "INSERT INTO accounts (kind, owner_id, currency, shard) VALUES %s"
+                    " ON CONFLICT (kind, owner_id, currency, shard) DO NOTHING",
+                    keys,
                 )
                 psycopg2.extras.execute_values(
                     cur,
                     "SELECT a.id, a.kind, a.owner_id, a.currency FROM accounts a"
-                    " JOIN (VALUES %s) AS w (kind, owner_id, currency)"
-                    " ON a.kind = w.kind AND a.owner_id = w.owner_id AND a.currency = w.currency",
-                    [(r.kind, r.owner_id, r.currency) for r in missing],
+                    " JOIN (VALUES %s) AS w (kind, owner_id, currency, shard)"
+                    " ON a.kind = w.kind AND a.owner_id = w.owner_id AND a.currency = w.currency"
+                    " AND a.shard = w.shard ORDER BY a.shard",
+                    keys,
                 )
-                created = {AccountRef(row["kind"], row["owner_id"], row["currency"]): row["id"]
-                           for row in cur.fetchall()}
+                by_ref: dict[AccountRef, list[int]] = {}
+                for row in cur.fetchall():
+                    by_ref.setdefault(AccountRef(row["kind"], row["owner_id"], row["currency"]),
+                                      []).append(row["id"])
+            created = {ref: tuple(ids) for ref, ids in by_ref.items()}
             with self._lock:
                 if len(self._ids) + len(created) > self.MAX_CACHED:
                     self._ids.clear()
@@ -88,14 +114,16 @@ def open_entry(cur: Cursor, entry: Entry) -> int:
 
 
 def insert_postings(cur: Cursor, entry_id: int, entry: Entry, account_ids: dict[AccountRef, int]) -> None:
-    """The postings of an opened entry; the postings trigger moves the cached balances.
+    """The postings of an opened entry; the postings trigger checks the entry and moves the balances.
 
-    The accounts must already be locked by :func:`lock_accounts`.
+    The accounts must already be locked by :func:`lock_accounts`. One statement for all of
+    them: the trigger checks, after each statement, that the entry balances (migration 0004).
     """
     psycopg2.extras.execute_values(
         cur,
         "INSERT INTO postings (entry_id, account_id, currency, amount_minor) VALUES %s",
         [(entry_id, account_ids[p.account], p.currency, p.amount_minor) for p in entry.postings],
+        page_size=len(entry.postings),
     )
 
 
@@ -120,8 +148,9 @@ def entry_postings(cur: Cursor, entry_id: int) -> tuple[list[Posting], dict[Acco
 
 
 def balances(cur: Cursor, owner_id: str, kind: str) -> list[dict[str, Any]]:
-    cur.execute("SELECT currency, balance_minor FROM accounts WHERE owner_id = %s AND kind = %s"
-                " ORDER BY currency", (owner_id, kind))
+    # An account's balance is the sum of its shards.
+    cur.execute("SELECT currency, sum(balance_minor)::bigint AS balance_minor FROM accounts"
+                " WHERE owner_id = %s AND kind = %s GROUP BY currency ORDER BY currency", (owner_id, kind))
     return [dict(row) for row in cur.fetchall()]
 
 
@@ -176,32 +205,70 @@ def settle_payment(cur: Cursor, payment_id: str, status: str, entry_id: int | No
 
 # ---- orders -----------------------------------------------------------------
 
-# The photo sidecar takes this per-photo advisory lock exclusively while it decides between
-# deleting and unlisting a photo (sidecar/repository.py, SALE_LOCK_SQL: keep the two equal).
-_SALE_LOCK_SQL = "hashtextextended('photostack:photo-sale:' || %s, 0)"
-
-
 def hold_photos_for_sale(cur: Cursor, photo_ids: Iterable[str]) -> None:
-    """Share each photo's sale lock until the transaction ends (sorted: no deadlock among orders)."""
-    for photo_id in sorted(set(photo_ids)):
-        cur.execute(f"SELECT pg_advisory_xact_lock_shared({_SALE_LOCK_SQL})", (photo_id,))
+    """Share each photo's sale lock until the transaction ends, in one statement.
 
-
-def claim_order(cur: Cursor, order_id: str, customer_id: str, key: str, request_hash: str,
-                currency: str, total_minor: int) -> datetime | None:
-    """Insert the order row that owns ``key``: its creation time, or None if another request holds it.
-
-    A concurrent insert of the same key waits here on the unique index until
-    the first transaction ends, then sees its committed row (or takes the key
-    if that transaction rolled back).
+    The photo sidecar takes the same per-photo advisory lock exclusively while it decides
+    between deleting and unlisting a photo (sidecar/repository.py, SALE_LOCK_SQL; the
+    SQL function of migration 0003 holds the same expression: keep them equal).
     """
-    cur.execute(
-        "INSERT INTO orders (id, customer_id, idempotency_key, request_hash, status, currency,"
-        " total_minor, response) VALUES (%s, %s, %s, %s, 'paid', %s, %s, '{}'::jsonb)"
-        " ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING created_at",
-        (order_id, customer_id, key, request_hash, currency, total_minor))
+    # Schema-qualified: the same lock is taken from the photos schema's tests.
+    cur.execute("SELECT transactions.hold_photos_for_sale(%s::text[])", (sorted(set(photo_ids)),))
+
+
+class AlreadyOwned(Exception):
+    def __init__(self, photo_ids: list[str]) -> None:
+        super().__init__(", ".join(photo_ids))
+        self.photo_ids = photo_ids
+
+
+class KeyTaken(Exception):
+    """The idempotency key already belongs to a committed order (its request hash and response)."""
+
+    def __init__(self, request_hash: str, response: dict[str, Any]) -> None:
+        super().__init__(request_hash)
+        self.request_hash = request_hash
+        self.response = response
+
+
+class WalletShort(Exception):
+    def __init__(self, balance_minor: int) -> None:
+        super().__init__(str(balance_minor))
+        self.balance_minor = balance_minor
+
+
+def write_order(cur: Cursor, order_id: str, customer_id: str, key: str, request_hash: str, entry: Entry,
+                lines: list[SaleLine], account_ids: dict[AccountRef, int],
+                wallet: AccountRef) -> dict[str, Any]:
+    """All writes of an order in one round trip (the SQL function ``place_order``): its response.
+
+    Raises :class:`KeyTaken` when a committed order already holds ``key`` (nothing was
+    written), :class:`AlreadyOwned`, :class:`WalletShort`.
+    """
+    currency = lines[0].currency
+    try:
+        cur.execute(
+            "SELECT outcome, request_hash, response FROM place_order(%s, %s, %s, %s, %s, %s, %s,"
+            " %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],"
+            " %s::bigint[], %s)",
+            (order_id, customer_id, key, request_hash, currency, sum(li.price_minor for li in lines),
+             entry.reference,
+             [li.photo_id for li in lines], [li.owner_id for li in lines], [li.price_minor for li in lines],
+             [li.fee_minor for li in lines], [li.net_minor for li in lines],
+             [account_ids[p.account] for p in entry.postings], [p.amount_minor for p in entry.postings],
+             account_ids[wallet]))
+    except psycopg2.Error as exc:
+        detail = getattr(exc.diag, "message_detail", None) or ""
+        if exc.pgcode == "PSOWN":
+            raise AlreadyOwned(detail.split(", ")) from exc
+        if exc.pgcode == "PSNSF":
+            raise WalletShort(int(detail or 0)) from exc
+        raise
     row = cur.fetchone()
-    return row["created_at"] if row else None
+    if row["outcome"] == "exists":
+        raise KeyTaken(row["request_hash"], row["response"])
+    response: dict[str, Any] = row["response"]
+    return response
 
 
 def order_by_key(cur: Cursor, customer_id: str, key: str) -> dict[str, Any] | None:
@@ -209,27 +276,6 @@ def order_by_key(cur: Cursor, customer_id: str, key: str) -> dict[str, Any] | No
                 " AND idempotency_key = %s", (customer_id, key))
     row = cur.fetchone()
     return dict(row) if row else None
-
-
-def complete_order(cur: Cursor, order_id: str, entry_id: int, lines: list[SaleLine], customer_id: str,
-                   response: dict[str, Any]) -> None:
-    psycopg2.extras.execute_values(
-        cur,
-        "INSERT INTO order_items (order_id, photo_id, owner_id, currency, price_minor, fee_minor,"
-        " net_minor) VALUES %s",
-        [(order_id, li.photo_id, li.owner_id, li.currency, li.price_minor, li.fee_minor, li.net_minor)
-         for li in lines])
-    psycopg2.extras.execute_values(
-        cur, "INSERT INTO entitlements (user_id, photo_id, order_id) VALUES %s",
-        [(customer_id, li.photo_id, order_id) for li in lines])
-    cur.execute("UPDATE orders SET entry_id = %s, response = %s WHERE id = %s",
-                (entry_id, Json(response), order_id))
-
-
-def owned_photos(cur: Cursor, user_id: str, photo_ids: list[str]) -> list[str]:
-    cur.execute("SELECT photo_id FROM entitlements WHERE user_id = %s AND photo_id = ANY(%s)"
-                " AND status = 'active' ORDER BY photo_id", (user_id, photo_ids))
-    return [row["photo_id"] for row in cur.fetchall()]
 
 
 def order_for_update(cur: Cursor, order_id: str) -> dict[str, Any] | None:

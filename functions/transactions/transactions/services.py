@@ -117,7 +117,8 @@ class TransactionsService:
         if found is None:
             raise errors.NotFound("payment not found", code="payment_not_found")
         wallet = AccountRef.wallet(found["user_id"], found["currency"])
-        ids = self.accounts.ids([wallet, AccountRef.provider_clearing(found["currency"])])
+        ids = self.accounts.ids([wallet, AccountRef.provider_clearing(found["currency"])],
+                                spread_key=f"payment:{found['id']}")
         with self.db.connection() as conn, dict_cursor(conn) as cur:
             payment = repo.payment(cur, event.payment_id, for_update=True)
             assert payment is not None  # payments are never deleted
@@ -152,25 +153,39 @@ class TransactionsService:
             raise errors.ServiceUnavailable("the photo catalog is unavailable; retry later",
                                             code="catalog_unavailable") from exc
 
-    def place_order(self, customer_id: str, key: str, request: domain.OrderRequest, *,
-                    buyer: Principal | None = None) -> Outcome:
-        """``buyer``: the customer's verified principal; the catalog is read on their behalf."""
-        assert buyer is None or buyer.user_id == customer_id
-        request_hash = request.fingerprint()
+    def _replay_if_claimed(self, customer_id: str, key: str, request_hash: str) -> Outcome | None:
         with self.db.cursor() as cur:
             existing = repo.order_by_key(cur, customer_id, key)
-        if existing is not None:
-            return self._replay_order(existing, request_hash)
+        return None if existing is None else self._replay_order(existing, request_hash)
 
+    def place_order(self, customer_id: str, key: str, request: domain.OrderRequest, *,
+                    buyer: Principal | None = None) -> Outcome:
+        """``buyer``: the customer's verified principal; the catalog is read on their behalf.
+
+        The common case costs one catalog read before the transaction and four round trips
+        to PostgreSQL (begin, sale hold, the ``place_order`` SQL function, commit), where
+        the key is claimed (a replay is found there too). Only when the order cannot be
+        priced now (a photo unlisted since, the catalog down) is the key looked up on its
+        own, so that a replay still answers what the first request got.
+        """
+        assert buyer is None or buyer.user_id == customer_id
+        request_hash = request.fingerprint()
         # Ask the catalog before the transaction: no row lock waits on the network.
-        lines = domain.price_order(customer_id, request.photo_ids, self._catalog_photos(request, buyer),
-                                   self.fee_bps)
+        try:
+            lines = domain.price_order(customer_id, request.photo_ids, self._catalog_photos(request, buyer),
+                                       self.fee_bps)
+        except errors.ApiError:
+            replay = self._replay_if_claimed(customer_id, key, request_hash)
+            if replay is not None:
+                return replay
+            raise
         currency = lines[0].currency
         total = sum(line.price_minor for line in lines)
         order_id = str(uuid.uuid4())
         entry = ledger.order_entry(customer_id, order_id, lines)
-        ids = self.accounts.ids(entry.accounts)
-        wallet_id = ids[AccountRef.wallet(customer_id, currency)]
+        wallet = AccountRef.wallet(customer_id, currency)
+        # Each sharded account (platform revenue, earnings) gets the shard of this order.
+        ids = self.accounts.ids(entry.accounts, spread_key=entry.reference)
 
         try:
             with self.db.connection() as conn, dict_cursor(conn) as cur:
@@ -184,32 +199,17 @@ class TransactionsService:
                                       self.fee_bps) != lines:
                     raise errors.Conflict("a photo of this order changed while it was placed; retry",
                                           code="photo_changed")
-                created_at = repo.claim_order(cur, order_id, customer_id, key, request_hash, currency, total)
-                if created_at is None:
-                    # A concurrent request with this key committed while we waited on it.
-                    winner = repo.order_by_key(cur, customer_id, key)
-                    assert winner is not None
-                    return self._replay_order(winner, request_hash)
-                owned = repo.owned_photos(cur, customer_id, list(request.photo_ids))
-                if owned:
-                    raise errors.Conflict(f"you already own: {', '.join(owned)}", code="already_owned")
-                # Everything that takes no account lock is written first, so the locks (the
-                # platform revenue account is in every order) are held as briefly as possible.
-                # A concurrent order of the same photo waits on the entitlement index instead.
-                entry_id = repo.open_entry(cur, entry)
-                response = {
-                    "order_id": order_id,
-                    "status": "paid",
-                    "currency": currency,
-                    "total_minor": total,
-                    "items": [{"photo_id": li.photo_id, "price_minor": li.price_minor} for li in lines],
-                    "created_at": _iso(created_at),
-                }
-                repo.complete_order(cur, order_id, entry_id, lines, customer_id, response)
-                balances = repo.lock_accounts(cur, ids.values())
-                if balances[wallet_id] < total:
-                    raise InsufficientFunds(currency, total, balances[wallet_id])
-                repo.insert_postings(cur, entry_id, entry, ids)
+                response = repo.write_order(cur, order_id, customer_id, key, request_hash, entry, lines,
+                                            ids, wallet)
+        except repo.KeyTaken as taken:
+            # A request with this key committed first (perhaps concurrently: we waited on it).
+            return self._replay_order({"request_hash": taken.request_hash, "response": taken.response},
+                                      request_hash)
+        except repo.AlreadyOwned as exc:
+            raise errors.Conflict(f"you already own: {', '.join(exc.photo_ids)}",
+                                  code="already_owned") from exc
+        except repo.WalletShort as exc:
+            raise InsufficientFunds(currency, total, exc.balance_minor) from exc
         except psycopg2.IntegrityError as exc:
             # Backstops for what the checks above already rule out under the locks.
             if _is_unique_violation(exc, "entitlements_one_active"):

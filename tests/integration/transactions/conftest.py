@@ -116,8 +116,9 @@ class World:
 
     def balance(self, user_id: str, kind: str = "wallet", currency: str = "EUR") -> int:
         with self.service.db.cursor() as cur:
-            cur.execute("SELECT balance_minor FROM accounts WHERE kind = %s AND owner_id = %s"
-                        " AND currency = %s", (kind, user_id, currency))
+            # An account's balance is the sum of its shard rows.
+            cur.execute("SELECT coalesce(sum(balance_minor), 0) AS balance_minor FROM accounts"
+                        " WHERE kind = %s AND owner_id = %s AND currency = %s", (kind, user_id, currency))
             row = cur.fetchone()
         return int(row["balance_minor"]) if row else 0
 
@@ -131,7 +132,7 @@ class World:
                 " (SELECT count(*) FROM postings p JOIN accounts a ON a.id = p.account_id"
                 "  WHERE a.owner_id = %(u)s) AS postings,"
                 " (SELECT coalesce(json_agg(json_build_array(kind, currency, balance_minor)"
-                "  ORDER BY kind, currency), '[]') FROM accounts WHERE owner_id = %(u)s"
+                "  ORDER BY kind, currency, shard), '[]') FROM accounts WHERE owner_id = %(u)s"
                 "  AND balance_minor <> 0) AS balances",
                 {"u": user_id})
             return dict(cur.fetchone())

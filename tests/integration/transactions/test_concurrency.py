@@ -88,6 +88,54 @@ def test_same_photo_with_different_keys_concurrently_sells_once(wide_world: Any)
     assert w.balance(buyer) == 4000
 
 
+def test_64_clients_over_shared_accounts_keep_every_invariant(world: Any, database_url: str,
+                                                              violations: Any) -> None:
+    """64 clients at once, four per buyer, all crediting three photographers and the platform.
+
+    Per buyer: the same key twice and the same photo under another key (one order, one
+    ownership), a second photo, and a wallet that covers two photos (even buyers) or one
+    (odd buyers). Every refusal leaves a sale that counts, so each buyer ends with exactly
+    as many orders as the wallet covers, and the ledger with no violation.
+    """
+    db = Database(database_url, schema="transactions", maxconn=64)
+    world.service.db = db
+    world.service.accounts._db = db
+    try:
+        price, net = 500, 500 - 500 * 1500 // 10_000
+        photographers = [world.user("p") for _ in range(3)]
+        buyers = [world.user("c") for _ in range(16)]
+        plans = []
+        for b, buyer in enumerate(buyers):
+            world.fund(buyer, price * (2 if b % 2 == 0 else 1))
+            first = world.photo(photographers[b % 3], price)
+            second = world.photo(photographers[(b + 1) % 3], price)
+            same_key = world.key()
+            plans += [(buyer, first, same_key), (buyer, first, same_key), (buyer, first, world.key()),
+                      (buyer, second, world.key())]
+        assert len(plans) == 64
+        results = run_parallel(64, lambda i: world.order(plans[i][0], plans[i][1], key=plans[i][2]))
+
+        unexpected = [r for r in results if not isinstance(r, dict) and not (
+            isinstance(r, errors.ApiError) and r.code in ("already_owned", "insufficient_funds"))]
+        assert not unexpected, unexpected[:3]
+        for b, buyer in enumerate(buyers):
+            mine = results[4 * b:4 * b + 4]
+            if isinstance(mine[0], dict) and isinstance(mine[1], dict):
+                assert mine[0]["order_id"] == mine[1]["order_id"]  # one key, one order
+            orders = {r["order_id"] for r in mine if isinstance(r, dict)}
+            covered = 2 if b % 2 == 0 else 1
+            assert len(orders) == covered, (b, mine)
+            assert world.balance(buyer) == 0
+            assert len(world.service.list_orders(buyer, None, 50)["orders"]) == covered
+            owned = [p["photo_id"] for p in world.service.purchases(buyer, None, 50)["purchases"]]
+            assert len(owned) == len(set(owned)) == covered
+        sold = sum(2 if b % 2 == 0 else 1 for b in range(16))
+        assert sum(world.balance(p, "earnings") for p in photographers) == sold * net
+        assert not any(violations(db).values())
+    finally:
+        db.close()
+
+
 CHILD = textwrap.dedent("""
     import sys, time
     from photostack.db import Database
@@ -100,15 +148,15 @@ CHILD = textwrap.dedent("""
     from transactions.services import TransactionsService
 
     dsn, buyer, owner, photo, key = sys.argv[1:6]
-    real = repository.insert_postings
+    real = repository.write_order
 
-    def slow_postings(*args, **kwargs):
+    def slow_write(*args, **kwargs):
         real(*args, **kwargs)
         # Everything is written but not committed: tell the parent, then wait to be killed.
         print("IN-FLIGHT", flush=True)
         time.sleep(60)
 
-    repository.insert_postings = slow_postings
+    repository.write_order = slow_write
     catalog = InMemoryCatalog([CatalogPhoto(photo, "ev", owner, 300, "EUR", True, "originals/ev/" + photo)])
     service = TransactionsService(Database(dsn, schema="transactions", maxconn=2), catalog,
                                   S3Presigner(None), fee_bps=1500, webhook_secret="x" * 40,

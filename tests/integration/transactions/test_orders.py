@@ -173,11 +173,14 @@ def test_aborted_transaction_leaves_no_partial_order(world: Any, monkeypatch: py
     pid, key = world.photo(ph, 400), world.key()
     before, ph_before = world.footprint(buyer), world.footprint(ph)
 
-    def crash(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("crash after the ledger entry, before the order rows")
+    real = repository.write_order
 
-    # The ledger entry, balances and order claim are written; then the process "dies".
-    monkeypatch.setattr(repository, "complete_order", crash)
+    def crash(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+        raise RuntimeError("crash after every write of the order, before the commit")
+
+    # The order claim, ledger entry, balances and order rows are written; then the process "dies".
+    monkeypatch.setattr(repository, "write_order", crash)
     with pytest.raises(RuntimeError):
         world.order(buyer, pid, key=key)
     assert world.footprint(buyer) == before and world.footprint(ph) == ph_before
