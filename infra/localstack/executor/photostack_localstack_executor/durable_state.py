@@ -218,6 +218,8 @@ def s3_records(context: RequestContext) -> list[tuple[Any, ...]]:
 
 def apply_s3_record(record: tuple[Any, ...]) -> None:
     kind, account_id = record[0], record[1]
+    if record[2].startswith(NOT_KEPT_BUCKET_PREFIXES):
+        return  # journaled before such buckets were left out
     store = _s3_store(account_id)
     if kind == "s3-bucket":
         _, _, name, bucket, tags = record
