@@ -13,6 +13,18 @@ if [[ ! -x "$ROOT/.venv/bin/photostack" ]]; then
   log "installing the photostack CLI into .venv"
   "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check --no-deps -e "$ROOT/cli"
 fi
+# The shared layer is a folder (shipped as a Lambda layer), not an installed package: a .pth file
+# puts it on the venv's path, so the sidecar and the tools import photostack without touching
+# sys.path (the sidecar's image sets PYTHONPATH instead, sidecar/Dockerfile).
+SITE_PACKAGES="$("$ROOT/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+echo "$ROOT/layers/core/python" >"$SITE_PACKAGES/photostack-layer.pth"
+# ApacheBench (`ab`, Debian's apache2-utils) drives the load rows of `make bench` (tests/bench/bench_load.py).
+if ! command -v ab >/dev/null 2>&1; then
+  log "installing apache2-utils (ab) from Debian's packages"
+  if [[ ! -f "$ROOT/.state/apt-updated" ]]; then apt-get update -qq && touch "$ROOT/.state/apt-updated"; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils >"$ROOT/.state/log/apt-ab.log" 2>&1 \
+    || { tail -20 "$ROOT/.state/log/apt-ab.log" >&2; exit 1; }
+fi
 # grpcurl, to talk to the sidecar by hand (built from the Go module proxy, cached).
 bash "$ROOT/infra/tools/grpcurl.sh" >/dev/null
 # The web app: npm ci from web/package-lock.json and a Vite build, each skipped when unchanged.

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import sys
 import threading
-from pathlib import Path
 from types import FrameType
 
-# The shared layer is a folder, not an installed package; make it importable
-# when the sidecar is started from the repository root.
-_ROOT = Path(__file__).resolve().parent.parent
-_CORE = _ROOT / "layers" / "core" / "python"
-if str(_CORE) not in sys.path:
-    sys.path.insert(0, str(_CORE))
+# photostack (the shared layer) is on the path through the venv's photostack-layer.pth
+# (infra/setup.sh) or PYTHONPATH (sidecar/Dockerfile).
+from photostack.config import get_settings
+from photostack.discovery import consul_token_from_environment
 
-from photostack.config import get_settings  # noqa: E402
-from photostack.discovery import consul_token_from_environment  # noqa: E402
-
-from sidecar.server import Sidecar, SidecarConfig  # noqa: E402
+from sidecar.config import load_sidecar_settings
+from sidecar.server import Sidecar, SidecarConfig
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=50051)
     parser.add_argument("--workers", type=int, default=16, help="threads serving calls (and DB connections)")
     parser.add_argument("--health-port", type=int,
-                        default=int(os.environ.get("PHOTOSTACK_SIDECAR_HEALTH_PORT") or 0),
+                        default=load_sidecar_settings().health_port,
                         help="plaintext loopback port for the health check only (default: "
                              "PHOTOSTACK_SIDECAR_HEALTH_PORT, or any free port)")
     parser.add_argument("--consul", default=settings.consul_addr,
