@@ -24,7 +24,7 @@ REFLECTION = frozenset({
 
 # Methods a person calls through the photos API (their token decides what they see and change).
 USER_METHODS = frozenset({
-    "CreateEvent", "ListEvents", "GetEvent", "ReservePhoto", "GetPhoto", "ListEventPhotos",
+    "CreateEvent", "ListEvents", "GetEvent", "ReservePhoto", "GetPhoto", "GetPhotos", "ListEventPhotos",
     "UpdatePhoto", "DeletePhoto", "SearchFaces", "SetFaceIndexing", "GetPhotoBibs", "SearchBibs",
 })
 
@@ -44,9 +44,9 @@ _HEALTH = frozenset({HEALTH_CHECK, HEALTH_WATCH})
 GRANTS: dict[str, Grant] = {
     # The photos API acts only for the person calling it.
     "photostack-photos": Grant(own=_HEALTH, for_users=USER_METHODS),
-    # Buying: the price and owner of a photo, read as the buyer, so a photo the buyer may not
-    # see (a private event) cannot be bought.
-    "photostack-transactions": Grant(own=_HEALTH, for_users=frozenset({"GetPhoto"})),
+    # Buying: the price and owner of a photo (or of all of an order's photos at once), read as
+    # the buyer, so a photo the buyer may not see (a private event) cannot be bought.
+    "photostack-transactions": Grant(own=_HEALTH, for_users=frozenset({"GetPhoto", "GetPhotos"})),
     # The S3-triggered pipeline: reads the reservation, registers the result or the failure;
     # as the reconciler, also expires reservations whose bytes never came.
     "photostack-upload": Grant(own=_HEALTH | _photo("GetPhoto", "RegisterDerivatives", "MarkFailed",

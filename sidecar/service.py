@@ -10,6 +10,7 @@ paywall); whether a caller bought a photo is read from the transactions schema's
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 
 from photostack.contract import FAILED, READY, original_key
@@ -18,6 +19,9 @@ from sidecar import domain as d
 from sidecar import reservations
 from sidecar.cache import PhotoCache
 from sidecar.repository import Repository
+
+# GetPhotos: an order holds at most 50 photos (transactions.domain); room to spare, still bounded.
+MAX_PHOTOS_PER_GET = 100
 
 
 class PhotoService:
@@ -181,6 +185,35 @@ class PhotoService:
         if not d.can_see_photo(caller, photo, bought=bought):
             raise d.NotFound("photo not found")
         return d.view_for(caller, photo, bought=bought)
+
+    def get_photos(self, caller: d.Caller, photo_ids: list[str]) -> list[d.Photo]:
+        """Each photo as :meth:`get_photo` answers it (same visibility and paywall), in one call.
+
+        The ones ``get_photo`` would not find (unknown, not visible, not an id) are absent;
+        request order, each once. One purchase lookup for all of them.
+        """
+        d.check_caller(caller)
+        if len(photo_ids) > MAX_PHOTOS_PER_GET:
+            raise d.InvalidArgument(f"at most {MAX_PHOTOS_PER_GET} photo ids per call")
+        ids: list[str] = []
+        for raw in photo_ids:
+            try:
+                ids.append(d.parse_uuid(raw, "photo"))
+            except d.NotFound:
+                continue
+        found: list[d.Photo] = []
+        for photo_id in dict.fromkeys(ids):
+            photo = self._cache.photo(photo_id, functools.partial(self._load_photo, photo_id))
+            if photo is not None:
+                found.append(photo)
+        unsure = [p.id for p in found if d.needs_purchase_check(caller, p)]
+        bought = self._bought(caller, unsure) if unsure else set()
+        return [d.view_for(caller, p, bought=p.id in bought) for p in found
+                if d.can_see_photo(caller, p, bought=p.id in bought)]
+
+    def _load_photo(self, photo_id: str) -> d.Photo | None:
+        with self._repo.transaction() as tx:
+            return tx.get_photo(photo_id)
 
     def _bought(self, caller: d.Caller, photo_ids: list[str]) -> set[str]:
         with self._repo.transaction() as tx:

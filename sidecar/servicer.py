@@ -117,6 +117,11 @@ class PhotoServicer(pb_grpc.PhotoServiceServicer):
         return m.photo(self._svc.get_photo(caller_of(context), request.photo_id))
 
     @rpc
+    def GetPhotos(self, request: pb.GetPhotosRequest, context: grpc.ServicerContext) -> pb.GetPhotosResponse:
+        photos = self._svc.get_photos(caller_of(context), list(request.photo_ids))
+        return pb.GetPhotosResponse(photos=[m.photo(p) for p in photos])
+
+    @rpc
     def ListEventPhotos(self, request: pb.ListEventPhotosRequest,
                         context: grpc.ServicerContext) -> pb.ListEventPhotosResponse:
         page = self._svc.list_event_photos(caller_of(context), request.event_id, limit=request.limit,

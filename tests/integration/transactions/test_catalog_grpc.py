@@ -96,3 +96,45 @@ def test_sidecar_down_is_a_503_and_changes_nothing(world: Any) -> None:
     with pytest.raises(errors.ServiceUnavailable):
         world.order(buyer, str(uuid.uuid4()))
     assert world.footprint(buyer) == before
+
+
+def test_get_photos_answers_each_photo_as_get_photo_does(sidecar: SidecarProcess, world: Any) -> None:
+    """The batch read keeps the sidecar's rules: visibility and the paywall, per caller, per photo."""
+    owner, buyer, stranger = f"ph-{uuid.uuid4().hex[:8]}", world.user("c"), world.user("c")
+    bought, other = priced_photos(sidecar, owner, 2, price_minor=700)
+    as_owner = person(owner, "photographer")
+    photos = photo_client(sidecar, "photostack-photos")
+    hidden = photos.create_event(pb.CreateEventRequest(name="Members only", date="2026-05-01",
+                                                       visibility=pb.VISIBILITY_PRIVATE), user=as_owner)
+    private = photos.reserve_photo(pb.ReservePhotoRequest(event_id=hidden.id, content_type="image/jpeg",
+                                                          declared_bytes=1000), user=as_owner).id
+    world.service.catalog = catalog_of(sidecar)
+    world.fund(buyer, 700)
+    world.order(buyer, bought)
+    asked = [other, private, bought, str(uuid.uuid4()), "not-a-uuid", bought]
+    for user in (as_owner, person(buyer, "customer"), person(stranger, "customer")):
+        one_by_one = []
+        for pid in dict.fromkeys(asked):
+            try:
+                one_by_one.append(photos.get_photo(pb.GetPhotoRequest(photo_id=pid), user=user))
+            except errors.NotFound:
+                continue
+        batch = photos.get_photos(pb.GetPhotosRequest(photo_ids=asked), user=user)
+        assert list(batch.photos) == one_by_one, user.user_id
+    # The buyer sees what they bought in full, the stranger does not: the paywall held in the batch.
+    just_bought = pb.GetPhotosRequest(photo_ids=[bought])
+    as_buyer = photos.get_photos(just_bought, user=person(buyer, "customer"))
+    as_stranger = photos.get_photos(just_bought, user=person(stranger, "customer"))
+    assert as_buyer.photos[0] != as_stranger.photos[0]
+
+
+def test_get_photos_is_bounded_and_needs_a_buyer(sidecar: SidecarProcess) -> None:
+    owner = f"ph-{uuid.uuid4().hex[:8]}"
+    ids = [str(uuid.uuid4()) for _ in range(101)]
+    with pytest.raises(errors.BadRequest):
+        photo_client(sidecar, "photostack-photos").get_photos(pb.GetPhotosRequest(photo_ids=ids),
+                                                               user=person(owner, "photographer"))
+    # The transactions function's identity may read photos only on a buyer's behalf.
+    with pytest.raises(errors.ApiError) as refused:
+        photo_client(sidecar, "photostack-transactions").get_photos(pb.GetPhotosRequest(photo_ids=ids[:1]))
+    assert refused.value.status in (401, 403)

@@ -31,6 +31,9 @@ TD = "11111111-2222-3333-4444-555555555555.consul"
     ("photostack-faces", P + "RegisterDerivatives", False, Verdict.DENIED),
     ("photostack-transactions", P + "GetPhoto", True, Verdict.ALLOW_AS_USER),
     ("photostack-transactions", P + "GetPhoto", False, Verdict.NEEDS_USER),  # only as the buyer
+    ("photostack-transactions", P + "GetPhotos", True, Verdict.ALLOW_AS_USER),  # an order's photos
+    ("photostack-transactions", P + "GetPhotos", False, Verdict.NEEDS_USER),
+    ("photostack-upload", P + "GetPhotos", False, Verdict.DENIED),
     ("photostack-transactions", P + "UpdatePhoto", True, Verdict.DENIED),
     ("photostack-photos", P + "DeletePhoto", True, Verdict.ALLOW_AS_USER),
     ("photostack-photos", P + "ListEvents", False, Verdict.NEEDS_USER),

@@ -43,7 +43,7 @@ from photostack.warm import WarmSlot
 log = get_logger("rpc.photo")
 
 _ALWAYS_IDEMPOTENT = frozenset({
-    "GetEvent", "ListEvents", "GetPhoto", "ListEventPhotos",
+    "GetEvent", "ListEvents", "GetPhoto", "GetPhotos", "ListEventPhotos",
     "RegisterDerivatives", "MarkFailed", "UpdatePhoto",
     "IndexFaces", "SearchFaces", "SetFaceIndexing",  # IndexFaces replaces, the others read or set
     "IndexBibs", "GetPhotoBibs", "SearchBibs",  # IndexBibs replaces, the others read
@@ -214,6 +214,10 @@ class PhotoClient:
 
     def get_photo(self, request: pb.GetPhotoRequest, *, user: Principal | None = None) -> pb.Photo:
         return self._call("GetPhoto", request, user)
+
+    def get_photos(self, request: pb.GetPhotosRequest, *,
+                   user: Principal | None = None) -> pb.GetPhotosResponse:
+        return self._call("GetPhotos", request, user)
 
     def list_event_photos(self, request: pb.ListEventPhotosRequest, *,
                           user: Principal | None = None) -> pb.ListEventPhotosResponse:

@@ -208,6 +208,18 @@ class GetPhotoRequest(_message.Message):
     photo_id: str
     def __init__(self, photo_id: _Optional[str] = ...) -> None: ...
 
+class GetPhotosRequest(_message.Message):
+    __slots__ = ("photo_ids",)
+    PHOTO_IDS_FIELD_NUMBER: _ClassVar[int]
+    photo_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, photo_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetPhotosResponse(_message.Message):
+    __slots__ = ("photos",)
+    PHOTOS_FIELD_NUMBER: _ClassVar[int]
+    photos: _containers.RepeatedCompositeFieldContainer[Photo]
+    def __init__(self, photos: _Optional[_Iterable[_Union[Photo, _Mapping]]] = ...) -> None: ...
+
 class ListEventPhotosRequest(_message.Message):
     __slots__ = ("event_id", "limit", "cursor")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]

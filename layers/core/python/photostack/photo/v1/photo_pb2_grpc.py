@@ -69,6 +69,11 @@ class PhotoServiceStub:
                 request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.GetPhotoRequest.SerializeToString,
                 response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.FromString,
                 _registered_method=True)
+        self.GetPhotos = channel.unary_unary(
+                '/photostack.photo.v1.PhotoService/GetPhotos',
+                request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.GetPhotosRequest.SerializeToString,
+                response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.GetPhotosResponse.FromString,
+                _registered_method=True)
         self.ListEventPhotos = channel.unary_unary(
                 '/photostack.photo.v1.PhotoService/ListEventPhotos',
                 request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.ListEventPhotosRequest.SerializeToString,
@@ -166,6 +171,12 @@ class PhotoServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetPhoto(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPhotos(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -284,6 +295,11 @@ def add_PhotoServiceServicer_to_server(servicer, server):
                     servicer.GetPhoto,
                     request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.GetPhotoRequest.FromString,
                     response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.SerializeToString,
+            ),
+            'GetPhotos': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPhotos,
+                    request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.GetPhotosRequest.FromString,
+                    response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.GetPhotosResponse.SerializeToString,
             ),
             'ListEventPhotos': grpc.unary_unary_rpc_method_handler(
                     servicer.ListEventPhotos,
@@ -530,6 +546,33 @@ class PhotoService:
             '/photostack.photo.v1.PhotoService/GetPhoto',
             photostack_dot_photo_dot_v1_dot_photo__pb2.GetPhotoRequest.SerializeToString,
             photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPhotos(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photostack.photo.v1.PhotoService/GetPhotos',
+            photostack_dot_photo_dot_v1_dot_photo__pb2.GetPhotosRequest.SerializeToString,
+            photostack_dot_photo_dot_v1_dot_photo__pb2.GetPhotosResponse.FromString,
             options,
             channel_credentials,
             insecure,
