@@ -5,13 +5,13 @@ The same code, deployed as the reconcile function, re-drives what fell through o
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, S3Event
 from photostack import metrics
+from photostack.config import get_settings
 from photostack.contract import ORIGINALS_PREFIX
 from photostack.jsonlog import elapsed_ms, get_logger, request_id_var
 from upload import bootstrap
@@ -19,7 +19,7 @@ from upload import bootstrap
 app = Chalice(app_name="photostack-upload")
 log = get_logger("upload")
 
-UPLOADS_BUCKET = os.environ.get("PHOTOSTACK_UPLOADS_BUCKET") or "photostack-uploads"
+UPLOADS_BUCKET = get_settings().uploads_bucket  # for Chalice's own packager; SAM wires the trigger
 RECONCILE_EVERY_MINUTES = 5
 
 
