@@ -126,11 +126,16 @@ def up(*names: str, timeout_s: float = SERVICE_UP_TIMEOUT_S) -> None:
         time.sleep(1)
 
 
-def make_up(timeout_s: float = STACK_UP_TIMEOUT_S) -> None:
-    """What ``make up`` runs after setup: every service, migrations, the deploy."""
-    done = subprocess.run(["bash", str(ROOT / "infra" / "up.sh")], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout_s, check=False)
-    assert done.returncode == 0, f"infra/up.sh failed:\n{done.stdout[-1500:]}\n{done.stderr[-3000:]}"
+def make_up(timeout_s: float = STACK_UP_TIMEOUT_S, attempts: int = 3) -> None:
+    """What ``make up`` runs after setup: every service, migrations, the deploy. Tried again
+    after a failure: the stack must not be left undeployed for the tests that follow."""
+    for attempt in range(1, attempts + 1):
+        done = subprocess.run(["bash", str(ROOT / "infra" / "up.sh")], cwd=ROOT, capture_output=True,
+                              text=True, timeout=timeout_s, check=False)
+        if done.returncode == 0:
+            return
+        assert attempt < attempts, f"infra/up.sh failed:\n{done.stdout[-1500:]}\n{done.stderr[-3000:]}"
+        time.sleep(5)
 
 
 def status() -> dict[str, str]:

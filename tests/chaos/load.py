@@ -83,6 +83,17 @@ def _s3_code(r: requests.Response) -> str:
     return ""
 
 
+def _gateway_refusal(r: requests.Response) -> str:
+    """API Gateway's own 403/404 for an API it does not have (after LocalStack restarted, until
+    the redeploy): explained, unlike its bare 502/504 for a function that failed or timed out."""
+    if r.status_code not in (403, 404):
+        return ""
+    try:
+        return "gateway: " + str(r.json()["message"])[:60]
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
 class Failed(Exception):
     """One step of an operation failed; ``outcome`` says how clearly."""
 
@@ -94,7 +105,7 @@ class Failed(Exception):
 def checked(r: requests.Response, ok: int, step: str) -> requests.Response:
     if r.status_code == ok:
         return r
-    code = _code(r) or _s3_code(r)
+    code = _code(r) or _s3_code(r) or _gateway_refusal(r)
     outcome = CLEAR if code else UNCLEAR
     # The request id leads to the function's and the sidecar's log lines (make logs REQUEST=...).
     request_id = r.headers.get("X-Request-Id") or r.headers.get("x-amzn-RequestId") or "-"
@@ -137,6 +148,7 @@ class Load:
         self.orders: list[Order] = []  # every order attempted, acknowledged or not
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._worker = threading.local()
         self._threads = [threading.Thread(target=self._run, args=(self.upload,), daemon=True)
                          for _ in range(upload_workers)]
         self._threads += [threading.Thread(target=self._run, args=(self.order,), daemon=True)
@@ -191,8 +203,10 @@ class Load:
 
     def upload(self, op: Op) -> None:
         data = self._photo_bytes(next(self._seq))
+        # With an Idempotency-Key, as the CLI sends: the photos function may then retry the
+        # reservation on the other sidecar when the first one goes away mid-call.
         reserved = checked(self.photographer.request(
-            "POST", f"{self.apis.photos}/uploads",
+            "POST", f"{self.apis.photos}/uploads", headers={"Idempotency-Key": f"chaos-{uuid.uuid4().hex}"},
             json={"event_id": self.event_id, "content_type": "image/jpeg", "size_bytes": len(data)}),
             201, "reserve")
         body = reserved.json()
@@ -203,17 +217,23 @@ class Load:
                 200, "s3 put")
 
     def order(self, op: Op) -> None:
-        with self._pairs_lock:
-            pair = next(self._pairs, None)
-            if pair is None:
-                raise _Exhausted
-            attempt = Order(pair[0], pair[1], f"chaos-{uuid.uuid4().hex}")
-            self.orders.append(attempt)
+        # A client whose order failed tries the same order again, with the same key, until it is
+        # acknowledged (so a fault's failed attempts cannot have charged anyone twice).
+        attempt: Order | None = getattr(self._worker, "pending", None)
+        if attempt is None:
+            with self._pairs_lock:
+                pair = next(self._pairs, None)
+                if pair is None:
+                    raise _Exhausted
+                attempt = Order(pair[0], pair[1], f"chaos-{uuid.uuid4().hex}")
+                self.orders.append(attempt)
+            self._worker.pending = attempt
         op.ref = attempt.key
         placed = checked(place(self.apis, attempt), 201, "order")
         attempt.order_id = str(placed.json()["order_id"])
         attempt.total_minor = int(placed.json()["total_minor"])
         op.ref = attempt.order_id
+        self._worker.pending = None
 
 
 class _Exhausted(Exception):

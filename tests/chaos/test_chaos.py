@@ -46,7 +46,7 @@ FAULTS = faults.FULL if FULL else faults.BOUNDED
 PRICE = 100
 PHOTOS_FOR_SALE = 10
 # Each customer can buy each photo once: enough customers for every order the load may try.
-CUSTOMERS = 40 if FULL else 12
+CUSTOMERS = 30 if FULL else 12
 OUTAGE_MIN_S = 6  # how long each fault lasts at least (Consul's health checks run every second)
 REPORT = faults.ROOT / ".state" / "chaos-report.md"
 CLI = faults.ROOT / ".venv" / "bin" / "photostack"
@@ -279,7 +279,8 @@ def test_faults_under_load_lose_nothing_acknowledged() -> None:
         funded = PRICE * PHOTOS_FOR_SALE
         buyers = customers(apis, CUSTOMERS, funded)
         load = Load(apis, photographer, event_id, pairs(buyers, for_sale),
-                    lambda seed: images.jpeg(480, 320, seed=seed), period_s=0.5)
+                    lambda seed: images.jpeg(480, 320, seed=seed), upload_workers=1, order_workers=1,
+                    period_s=0.5)
 
         phases.append(Phase("(no fault: steady load)", time.monotonic()))
         load.start()
