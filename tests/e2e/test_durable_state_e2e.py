@@ -1,11 +1,12 @@
-"""What S3 and SQS acknowledged survives `kill -9` of LocalStack and a `make up`.
+"""What S3 and SQS acknowledged survives `kill -9` of LocalStack, or `make down`, and a `make up`.
 
 Objects (1 KiB, 5 MiB, two versions of a key, a multipart upload in progress) and queue
 messages (one waiting, one received and not yet deleted) are stored; LocalStack is killed with
-SIGKILL, so nothing can be saved on the way out; `infra/up.sh` (what `make up` runs) brings it
-back and deploys the stack again. Then every object has the same bytes and version ids, the
-multipart upload completes, both messages are delivered, and a photo uploaded after the
-restart is processed (the uploads bucket's S3 notification still invokes the upload function).
+SIGKILL, so nothing can be saved on the way out (or stopped as `make down` stops it);
+`infra/up.sh` (what `make up` runs) brings it back and deploys the stack again. Then every
+object has the same bytes and version ids, the multipart upload completes, both messages are
+delivered, and a photo uploaded after the restart is processed (the uploads bucket's S3
+notification still invokes the upload function).
 
 Restarting LocalStack disturbs everyone using the stack: run it alone, holding the stack lock
 exclusively (`flock -o -x /tmp/ps/stack.lock ...`). It leaves the stack up and deployed, and
@@ -83,8 +84,17 @@ def names() -> Iterator[tuple[str, str]]:
         sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"])
 
 
-def test_objects_versions_and_messages_survive_kill_9_and_make_up(stack: dict[str, str],
-                                                                   names: tuple[str, str]) -> None:
+def stop_localstack_as_make_down_does() -> None:
+    subprocess.run(["bash", str(ROOT / "infra" / "services.sh"), "down", "localstack"], cwd=ROOT, check=True,
+                   timeout=120, capture_output=True)
+
+
+STOPS = {"kill -9": kill_9_localstack, "make down": stop_localstack_as_make_down_does}
+
+
+@pytest.mark.parametrize("stop", list(STOPS))
+def test_objects_versions_and_messages_survive_a_stop_and_make_up(
+        stack: dict[str, str], names: tuple[str, str], stop: str) -> None:
     if not runs_durable_state(localstack_pid()):
         # Started before durable state existed (or with PHOTOSTACK_DURABLE_STATE=0): one restart
         # the way `make up` does it brings it up with the durable providers.
@@ -112,7 +122,7 @@ def test_objects_versions_and_messages_survive_kill_9_and_make_up(stack: dict[st
     assert [m["Body"] for m in received["Messages"]] == ["in flight when killed"]
     sqs.send_message(QueueUrl=queue_url, MessageBody="waiting when killed")
 
-    kill_9_localstack()
+    STOPS[stop]()
     started = time.monotonic()
     output = make_up(stack)
     restart_s = time.monotonic() - started
@@ -151,4 +161,5 @@ def test_objects_versions_and_messages_survive_kill_9_and_make_up(stack: dict[st
                      images.jpeg(800, 600, seed=91), "image/jpeg")
     send(apis, photographer, upload)
     assert wait_processed(apis, photographer, [upload.photo_id])[upload.photo_id]["status"] == "ready"
-    print(f"kill -9 -> make up -> stack deployed again: {restart_s:.0f} s")
+    print(f"{stop} -> make up -> stack deployed again: {restart_s:.0f} s;",
+          next(line for line in output.splitlines() if line.startswith("storage check:")))
