@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from photostack import errors
 from transactions import repository
+from transactions.catalog import CatalogUnavailable
 from transactions.domain import OrderRequest
 from transactions.errors import IdempotencyKeyReused, InsufficientFunds
 
@@ -190,3 +192,26 @@ def test_aborted_transaction_leaves_no_partial_order(world: Any, monkeypatch: py
     order = world.order(buyer, pid, key=key)
     assert world.balance(buyer) == 600 and order["total_minor"] == 400
     assert not any(violations(world.service.db).values())
+
+
+def test_a_replay_answers_even_when_the_order_could_not_be_priced_now(world: Any) -> None:
+    """The key is claimed inside the order's SQL function; when pricing fails first (the photo was
+    unlisted since, or the catalog is down), the key is still looked up, so a retry gets its order."""
+    buyer, ph = world.user("c"), world.user("p")
+    world.fund(buyer, 5000)
+    pid, key = world.photo(ph, 1000), world.key()
+    first = world.service.place_order(buyer, key, OrderRequest((pid,)))
+    photo = world.catalog.get_photos([pid])[pid]
+    world.catalog.add(dataclasses.replace(photo, for_sale=False))
+    assert world.service.place_order(buyer, key, OrderRequest((pid,))).body == first.body
+
+    class Down:
+        def get_photos(self, photo_ids: list[str], *, user: Any = None) -> dict[str, Any]:
+            raise CatalogUnavailable("sidecar down")
+
+    world.service.catalog = Down()
+    replay = world.service.place_order(buyer, key, OrderRequest((pid,)))
+    assert replay.replayed and replay.body == first.body
+    with pytest.raises(errors.ServiceUnavailable):
+        world.service.place_order(buyer, world.key(), OrderRequest((pid,)))
+    assert world.balance(buyer) == 4000
