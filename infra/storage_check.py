@@ -214,6 +214,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core" / "python")]
+if __name__ == "__main__":  # python -m infra.storage_check, from the repository root
     raise SystemExit(main())
