@@ -18,7 +18,7 @@ mkdir -p "$STATE/started" "$STATE/log" "$STATE/run"
 PG_USER="${PHOTOSTACK_DB_USER:-photostack}"
 PG_PASSWORD="${PHOTOSTACK_DB_PASSWORD:-photostack}"
 PG_DB="${PHOTOSTACK_DB_NAME:-photostack}"
-PG_MAX_CONNECTIONS="${PHOTOSTACK_DB_MAX_CONNECTIONS:-300}"
+PG_MAX_CONNECTIONS="${PHOTOSTACK_DB_MAX_CONNECTIONS:-100}"
 REDIS_PORT="${PHOTOSTACK_REDIS_PORT:-6379}"
 CONSUL_HTTP_PORT="${PHOTOSTACK_CONSUL_PORT:-8500}"
 LOCALSTACK_PORT="${PHOTOSTACK_LOCALSTACK_PORT:-4566}"
@@ -65,8 +65,10 @@ postgres_up() {
     ver="$(ls /usr/lib/postgresql | sort -V | tail -1)"; name=main
     pg_createcluster "$ver" "$name" >/dev/null
   fi
-  # Connections: two sidecars' pools, every warm function environment's, and the tests' own (one
-  # test opens 60) exceed Debian's default of 100. Until PgBouncer bounds them, allow 300.
+  # Connections: Debian's default of 100 is plenty since PgBouncer bounds the functions' and the
+  # sidecars' (at most 20 + 16 server connections, infra/pgbouncer/pgbouncer.ini); the rest is for
+  # direct clients (migrations, operators). It was 300 before PgBouncer, when each function
+  # environment opened its own pool; a cluster still set so is set back (a restart).
   if [[ "$(pg_conftool -s "$ver" "$name" show max_connections 2>/dev/null)" != "$PG_MAX_CONNECTIONS" ]]; then
     pg_conftool "$ver" "$name" set max_connections "$PG_MAX_CONNECTIONS"
     if pg_lsclusters --no-header | awk -v v="$ver" -v n="$name" '$1==v && $2==n {print $4}' | grep -q online; then
