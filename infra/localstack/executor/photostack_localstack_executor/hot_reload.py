@@ -28,6 +28,7 @@ import ctypes.util
 import os
 import select
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -166,7 +167,7 @@ class Watcher:
                 # Checked after every wake-up: ignored events (bytecode writes) must not hold it back.
                 if last_change is not None and time.monotonic() - last_change >= self.quiet_s:
                     last_change = None
-                    self.on_change()
+                    self._notify()
         finally:
             os.close(self._fd)
 
@@ -193,7 +194,13 @@ class Watcher:
                 self._snapshot, last_change = snapshot, time.monotonic()
             elif last_change is not None and time.monotonic() - last_change >= self.quiet_s:
                 last_change = None
-                self.on_change()
+                self._notify()
+
+    def _notify(self) -> None:
+        try:
+            self.on_change()
+        except Exception as exc:  # a failed reload must not end the watching
+            print(f"hot reload failed: {exc!r}", file=sys.stderr, flush=True)
 
 
 def folders(function_version: Any) -> list[str]:
