@@ -138,7 +138,15 @@ pgbouncer_render() {  # the config and the auth file, rewritten on every `up`; s
 }
 
 pgbouncer_up() {
-  apt_install pgbouncer
+  if ! dpkg -s pgbouncer >/dev/null 2>&1; then
+    apt_install pgbouncer
+    # Debian starts the package's own instance (/etc/pgbouncer, port 6432) where systemd runs:
+    # it was installed just now for this one, which replaces it.
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet pgbouncer 2>/dev/null; then
+      log "stopping Debian's pgbouncer.service (photostack runs its own PgBouncer)"
+      systemctl disable --now pgbouncer >/dev/null 2>&1 || true
+    fi
+  fi
   wait_for 30 postgres runuser -u postgres -- pg_isready -q -h 127.0.0.1
   pgbouncer_render
   if ((PGBOUNCER_CHANGED)) && pgbouncer_running; then
@@ -146,6 +154,11 @@ pgbouncer_up() {
     kill -HUP "$(pgbouncer_pid)"
   fi
   if pgbouncer_running; then return 0; fi
+  if pg_isready -q -h 127.0.0.1 -p "$PGBOUNCER_PORT" 2>/dev/null; then
+    log "127.0.0.1:$PGBOUNCER_PORT is taken by another server (Debian's pgbouncer.service?):" \
+        "stop it or set PHOTOSTACK_PGBOUNCER_PORT"
+    return 1
+  fi
   log "starting PgBouncer on 127.0.0.1:$PGBOUNCER_PORT (transaction pooling)"
   (close_inherited_fds; runuser -u postgres -- pgbouncer -d -q "$PGBOUNCER_DIR/pgbouncer.ini")
   touch "$STATE/started/pgbouncer"
