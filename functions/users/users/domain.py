@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 
 from photostack.contract import ROLES, SELF_SERVICE_ROLES
+from photostack.errors import DomainError
 
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 DISPLAY_NAME_MAX = 80
@@ -34,14 +35,13 @@ _REFRESH_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
 
 # --- errors -----------------------------------------------------------------------
 
-class UsersError(Exception):
+class UsersError(DomainError):
     """A rule of the domain was broken; ``code`` is the stable machine-readable reason."""
 
     code = "users_error"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, field: str | None = None, retry_after_s: int | None = None) -> None:
+        super().__init__(message, details={"field": field} if field else None, retry_after_s=retry_after_s)
         self.field = field
 
 
@@ -93,8 +93,7 @@ class Throttled(UsersError):
     message_text = "too many attempts; try again later"
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(self.message_text)
-        self.retry_after_s = max(1, retry_after_s)
+        super().__init__(self.message_text, retry_after_s=max(1, retry_after_s))
 
 
 class LoginThrottled(Throttled):

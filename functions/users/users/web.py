@@ -13,7 +13,7 @@ from photostack import errors
 
 from users import domain
 
-_STATUS: list[tuple[type[domain.UsersError], type[errors.ApiError]]] = [
+ERRORS = errors.ErrorTable(
     (domain.InvalidRefreshToken, errors.Unauthorized),
     (domain.InvalidInput, errors.BadRequest),
     (domain.EmailTaken, errors.Conflict),
@@ -23,16 +23,8 @@ _STATUS: list[tuple[type[domain.UsersError], type[errors.ApiError]]] = [
     (domain.NotAllowed, errors.Forbidden),
     (domain.Throttled, errors.TooManyRequests),
     (domain.DependencyUnavailable, errors.ServiceUnavailable),
-]
-
-
-def to_api_error(exc: domain.UsersError) -> errors.ApiError:
-    details = {"field": exc.field} if exc.field else None
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, domain.Throttled) else None
-    for kind, api_error in _STATUS:
-        if isinstance(exc, kind):
-            return api_error(exc.message, code=exc.code, headers=headers, details=details)
-    return errors.BadRequest(exc.message, code=exc.code, details=details)
+    (domain.UsersError, errors.BadRequest),
+)
 
 
 def domain_errors[**P, R](view: Callable[P, R]) -> Callable[P, R]:
@@ -43,7 +35,7 @@ def domain_errors[**P, R](view: Callable[P, R]) -> Callable[P, R]:
         try:
             return view(*args, **kwargs)
         except domain.UsersError as exc:
-            raise to_api_error(exc) from exc
+            raise ERRORS.to_api_error(exc) from exc
         except (psycopg2.OperationalError, redis.ConnectionError, redis.TimeoutError) as exc:
             # An outage, not a bug: say so, and let the client retry later.
             raise errors.ServiceUnavailable("the users service is unavailable right now") from exc

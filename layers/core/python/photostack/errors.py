@@ -85,13 +85,17 @@ class ServiceUnavailable(ApiError):
 
 class DomainError(Exception):
     """A domain's refusal in its own words. ``code`` is the machine-readable code clients see
-    (None: the mapped HTTP error's default); ``retry_after_s`` becomes a Retry-After header."""
+    (a subclass may fix it; None: the mapped HTTP error's default); ``retry_after_s`` becomes
+    a Retry-After header."""
+
+    code: str | None = None
 
     def __init__(self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None,
                  retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.code = code
+        if code is not None:
+            self.code = code
         self.details = details
         self.retry_after_s = retry_after_s
 
