@@ -102,6 +102,13 @@ class Settings:
     log_level: str
     sidecar_service: str = SIDECAR_SERVICE  # the photo sidecar's name in Consul
     web_origin: str = ""  # the web app's origin, the one CORS allows ("" = no CORS header)
+    # This process's Consul Connect service name (template.yaml sets it per function, e.g.
+    # photostack-upload); "": no identity, so no calls to the sidecar (photostack.rpc.connect).
+    connect_service: str = ""
+    # Its Consul ACL token, or a file holding it (the sidecar and the tests read
+    # .state/consul/tokens/); photostack.discovery.consul_token_from_environment reads them.
+    consul_token: str = ""
+    consul_token_file: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -147,6 +154,9 @@ def load() -> Settings:
         log_level=_str("PHOTOSTACK_LOG_LEVEL", "INFO"),
         sidecar_service=_str("PHOTOSTACK_SIDECAR_SERVICE", SIDECAR_SERVICE),
         web_origin=_str("PHOTOSTACK_WEB_ORIGIN", ""),
+        connect_service=_str("PHOTOSTACK_CONNECT_SERVICE", "").strip(),
+        consul_token=_str("PHOTOSTACK_CONSUL_TOKEN", "").strip(),
+        consul_token_file=_str("PHOTOSTACK_CONSUL_TOKEN_FILE", "").strip(),
     )
     # Outside local: no variable may carry a known local value, and no setting may have
     # fallen back to one (the database URL's default holds the local password).

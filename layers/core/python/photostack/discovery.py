@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import os
 import ssl
 import threading
 import time
@@ -88,12 +87,12 @@ class NoInstances(Exception):
 
 
 def consul_token_from_environment() -> str:
-    """This process's Consul ACL token: PHOTOSTACK_CONSUL_TOKEN, or the file PHOTOSTACK_CONSUL_TOKEN_FILE."""
-    token = os.environ.get("PHOTOSTACK_CONSUL_TOKEN", "").strip()
-    path = os.environ.get("PHOTOSTACK_CONSUL_TOKEN_FILE", "").strip()
-    if not token and path:
-        token = Path(path).read_text().strip()
-    return token
+    """This process's Consul ACL token: PHOTOSTACK_CONSUL_TOKEN, or the file PHOTOSTACK_CONSUL_TOKEN_FILE
+    (read when needed: make up may write it after this process read its settings)."""
+    settings = get_settings()
+    if not settings.consul_token and settings.consul_token_file:
+        return Path(settings.consul_token_file).read_text().strip()
+    return settings.consul_token
 
 
 def _consul(addr: str, timeout_s: float, token: str) -> consul.Consul:

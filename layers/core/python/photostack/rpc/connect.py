@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -177,7 +176,7 @@ class ConnectIdentity:
 
 def identity_from_environment() -> ConnectIdentity:
     settings = get_settings()
-    service = os.environ.get("PHOTOSTACK_CONNECT_SERVICE", "").strip()
+    service = settings.connect_service
     if not service:
         raise IdentityUnavailable("PHOTOSTACK_CONNECT_SERVICE is not set: no Connect identity")
     if not settings.consul_addr:
