@@ -289,11 +289,19 @@ def stack_status(cfn: Any) -> str | None:
         return None
 
 
+def settled_status(cfn: Any, timeout_s: float = 120) -> str | None:
+    """The stack's status once no operation is in progress (a failed deploy may leave a rollback running)."""
+    deadline = time.monotonic() + timeout_s
+    while (status := stack_status(cfn)) and status.endswith("_IN_PROGRESS") and time.monotonic() < deadline:
+        time.sleep(0.25)
+    return status
+
+
 def deploy_stack(body: str, cfn: Any) -> str:
-    status = stack_status(cfn)
+    status = settled_status(cfn)
     if status in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"):
-        print(f"  the stack is {status}; starting from a fresh LocalStack")
-        return recreate_in_fresh_localstack(body)
+        print(f"  the stack is {status}; deleting it and creating it again")
+        return recreate(body, cfn)
     if status is None:
         cfn.create_stack(**stack_args(body))
         return wait_stack(cfn, "create")
@@ -326,23 +334,27 @@ def missing_outputs(cfn: Any, template: dict[str, Any]) -> set[str]:
     return set(template["Outputs"]) - present
 
 
-def recreate_in_fresh_localstack(body: str) -> str:
-    """Create the stack in a freshly started LocalStack, for updates it cannot apply in place.
+def recreate(body: str, cfn: Any) -> str:
+    """Delete a stack that cannot be updated (a failed create, a failed rollback) and create it again.
 
-    Seen with LocalStack 2026.3.0: adding a route to an API makes the SAM-generated stage
-    update fail ("Stage already exists") while the stack still reports UPDATE_COMPLETE, with
-    outputs and resources missing; deleting such a stack then fails too (DELETE_FAILED on
-    roles and permissions). LocalStack keeps its state in memory only, so a restart is the
-    clean slate; the database, outside LocalStack, keeps its data.
+    LocalStack is not restarted for it (this deploy once did, which dropped what S3 and SQS held in
+    memory). LocalStack 2026.3.0 fails to delete the resources a failed create never made, a few at
+    a time, and may still hold the name for a moment after the stack is gone: the delete and the
+    create are tried again for up to two minutes; then the deploy stops and says how to start afresh.
     """
-    subprocess.run(["bash", str(ROOT / "infra" / "services.sh"), "restart", "localstack"], check=True)
-    cfn = boto3.client("cloudformation", endpoint_url=ENDPOINT, region_name=REGION,
-                       aws_access_key_id="test", aws_secret_access_key="test")
-    s3 = boto3.client("s3", endpoint_url=ENDPOINT, region_name=REGION,
-                      aws_access_key_id="test", aws_secret_access_key="test")
-    package(load_template(), s3)  # the artifacts bucket went with the old LocalStack; same keys
-    cfn.create_stack(**stack_args(body))
-    return wait_stack(cfn, "re-create")
+    deadline = time.monotonic() + 120
+    status: str | None = None
+    while time.monotonic() < deadline:
+        cfn.delete_stack(StackName=STACK)
+        time.sleep(0.5)  # LocalStack reports the delete's outcome a moment later
+        if (status := settled_status(cfn)) in (None, "DELETE_COMPLETE"):
+            try:
+                cfn.create_stack(**stack_args(body))
+            except cfn.exceptions.AlreadyExistsException:
+                continue
+            return wait_stack(cfn, "re-create")
+    raise SystemExit(f"the stack could not be deleted ({status}). See .state/log/localstack.log; to "
+                     "start afresh: infra/services.sh restart localstack && make deploy")
 
 
 # --- code-only deploys: the functions' code directly, as `sam sync --code` does on AWS -----
