@@ -109,25 +109,22 @@ class PhotoCache:
         except redis.RedisError as exc:
             log.warning("cache fill failed", extra={"error": str(exc)})
 
-    def photo(self, photo_id: str, load: Callable[[], Photo | None]) -> Photo | None:
-        key = _photo_key(photo_id)
-        gen, cached = self._read(key, "data")
+    def _read_through[T](self, key: str, field: str, load: Callable[[], T | None],
+                         to_dict: Callable[[T], dict[str, Any]],
+                         from_dict: Callable[[dict[str, Any]], T]) -> T | None:
+        gen, cached = self._read(key, field)
         if cached is not None:
-            return photo_from_dict(cached)
-        photo = load()
-        if photo is not None:
-            self._store(key, gen, "data", photo_to_dict(photo))
-        return photo
+            return from_dict(cached)
+        value = load()
+        if value is not None:
+            self._store(key, gen, field, to_dict(value))
+        return value
+
+    def photo(self, photo_id: str, load: Callable[[], Photo | None]) -> Photo | None:
+        return self._read_through(_photo_key(photo_id), "data", load, photo_to_dict, photo_from_dict)
 
     def event(self, event_id: str, load: Callable[[], Event | None]) -> Event | None:
-        key = _event_key(event_id)
-        gen, cached = self._read(key, "event")
-        if cached is not None:
-            return event_from_dict(cached)
-        event = load()
-        if event is not None:
-            self._store(key, gen, "event", dataclasses.asdict(event))
-        return event
+        return self._read_through(_event_key(event_id), "event", load, dataclasses.asdict, event_from_dict)
 
     def photo_page(self, event_id: str, scope: str, cursor: str, limit: int,
                    load: Callable[[], Page[Photo]]) -> Page[Photo]:
