@@ -231,6 +231,13 @@ localstack_up() {
     export SERVICES="s3,sqs,lambda,apigateway,cloudformation,logs,iam,sts,ssm,events,secretsmanager,scheduler,cloudwatch"
     export LAMBDA_RUNTIME_EXECUTOR=process
     export PHOTOSTACK_LAMBDA_PYTHON="$STATE/lambda-runtime/bin/python"
+    # Local concurrency policy (executor pool.py): at most this many runtime processes per function
+    # version, default the core count (at least 2); a burst queues for a free one instead of
+    # starting a process per request. Unset: the executor derives it from os.process_cpu_count().
+    if [[ -n "${PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS:-}" ]]; then export PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS; fi
+    # LocalStack's own calls to itself (API Gateway -> Lambda invoke, Lambda -> CloudWatch Logs and
+    # metrics per invocation) go through the gateway in memory instead of over loopback HTTP.
+    export IN_MEMORY_CLIENT=1
     # S3 checks presigned signatures (content type and length are signed), as AWS does.
     export S3_SKIP_SIGNATURE_VALIDATION=0
     # Buckets are private as on AWS: anonymous requests are refused (our s3_access handler),

@@ -146,9 +146,26 @@ def test_warm_environments_are_reused_and_scaled_out_under_concurrency(lam: Any,
 
     first, second = call({}), call({})
     assert first == second  # warm: the same worker process served both
-    with ThreadPoolExecutor(3) as pool:
-        pids = list(pool.map(call, [{"sleep": 1.5}] * 3))
-    assert len(set(pids)) == 3  # one environment per concurrent invocation
+    bound = _environment_bound()
+    with ThreadPoolExecutor(bound + 1) as pool:
+        pids = list(pool.map(call, [{"sleep": 1.5}] * (bound + 1)))
+    # One environment per concurrent invocation up to the local bound; the one past it waited in
+    # line for a free environment (and succeeded) instead of starting another process.
+    assert len(set(pids)) == bound
+
+
+def _environment_bound() -> int:
+    """The executor's local concurrency bound, as LocalStack computes it on this machine."""
+    import importlib.util
+    from pathlib import Path
+
+    path = (Path(__file__).resolve().parents[2] / "infra" / "localstack" / "executor"
+            / "photostack_localstack_executor" / "pool.py")
+    spec = importlib.util.spec_from_file_location("executor_pool_policy", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return int(module.max_environments())
 
 
 def test_tail_logs_carry_the_handlers_output(lam: Any, scratch_function: str) -> None:

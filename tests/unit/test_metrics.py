@@ -57,3 +57,17 @@ def test_the_executor_extracts_what_the_function_printed() -> None:
                                   '{"_aws": {"Timestamp": "soon"}}', '{"_aws": 3', "START RequestId: x"])
 def test_other_log_lines_are_not_metrics(line: str) -> None:
     assert extractor().metric_data(line) is None
+
+
+def test_metrics_queued_together_go_out_in_one_request_per_namespace() -> None:
+    # Under load each invocation's metric was its own PutMetricData through LocalStack's gateway.
+    module = extractor()
+    shipper = module.MetricsShipper()
+    lines = [json.dumps(metrics.record("Requests", route=f"/r{i}", status_class="2xx")) for i in range(5)]
+    for line in lines:
+        found = module.metric_data(line)
+        assert found is not None
+        shipper._queue.put_nowait(found)
+    batches = shipper._batch()
+    assert [(namespace, len(data)) for namespace, data in batches] == [("photostack", 5)]
+    assert sorted(d["Dimensions"][1]["Value"] for d in batches[0][1]) == [f"/r{i}" for i in range(5)]

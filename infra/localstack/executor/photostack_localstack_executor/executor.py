@@ -1,32 +1,44 @@
 """The LocalStack side: start, invoke and stop one function environment as a process.
 
-LocalStack's own protocol is kept unchanged by reusing its ``ExecutorEndpoint``:
-the environment reports ready/error to ``<runtime endpoint>/status/<id>/...`` and
-answers invocations with ``.../invocations/<id>/{logs,response,error}``; we only
-replace the Docker container with ``runtime.py`` running under a Python that
-mirrors the Lambda runtime (``PHOTOSTACK_LAMBDA_PYTHON``), with the function's
-code and its layers' ``python/`` folders on the path.
+The Docker container becomes ``runtime.py`` running under a Python that mirrors the Lambda
+runtime (``PHOTOSTACK_LAMBDA_PYTHON``), with the function's code and its layers' ``python/``
+folders on the path. It talks to us over pipes (runtime.py's pipe channel): one JSON line per
+invocation and one per answer (logs and response or error together). LocalStack's
+``ExecutorEndpoint`` protocol (an HTTP POST to the environment, then the environment's POSTs of
+logs and response back through LocalStack's gateway) cost three HTTP requests per invocation,
+two of them through the gateway's whole handler chain.
+
+The processes come from a pool per function version, bounded by the local concurrency policy
+(pool.py, ``PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS``): LocalStack's environments share them.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
+import json
 import logging
 import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
 from pathlib import Path
 
 from localstack import config
-from localstack.services.lambda_.invocation.executor_endpoint import ExecutorEndpoint
+from localstack.aws.api.lambda_ import ThrottleReason, TooManyRequestsException
+from localstack.services.lambda_.invocation.executor_endpoint import NAMESPACE, StatusErrorException
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 
+from photostack_localstack_executor import hot_reload
 from photostack_localstack_executor.metrics import SHIPPER
+from photostack_localstack_executor.pool import (
+    ANSWER_MARGIN_S,
+    EnvironmentGone,
+    EnvironmentPool,
+    InitError,
+    ProcessEnvironment,
+    Throttled,
+    max_environments,
+)
 
 LOG = logging.getLogger(__name__)
 RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
@@ -36,27 +48,47 @@ LOOPBACK = "127.0.0.1"
 PASSTHROUGH_ENV = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
 def _lambda_python() -> str:
     return os.environ.get("PHOTOSTACK_LAMBDA_PYTHON") or sys.executable
+
+
+_POOLS: dict[tuple[str, str], EnvironmentPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool_key(function_version: FunctionVersion) -> tuple[str, str]:
+    # A configuration or code change is a new version to LocalStack (new last_modified): new processes.
+    return function_version.qualified_arn, str(function_version.config.last_modified)
 
 
 class ProcessRuntimeExecutor(RuntimeExecutor):
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
-        self.port = _free_port()
-        self.executor_endpoint = ExecutorEndpoint(id, container_address=LOOPBACK, container_port=self.port)
-        self.process: subprocess.Popen[bytes] | None = None
         self._logs: collections.deque[str] = collections.deque(maxlen=2000)
+        self.pool: EnvironmentPool | None = None
 
     # -- lifecycle -------------------------------------------------------------
     def start(self, env_vars: dict[str, str]) -> None:
-        self.executor_endpoint.start()
+        key = _pool_key(self.function_version)
+        with _POOLS_LOCK:
+            pool = _POOLS.get(key)
+            if pool is None:
+                pool = _POOLS[key] = EnvironmentPool(self._spawner(env_vars), max_environments())
+            pool.attach()
+        self.pool = pool
+        try:
+            env = pool.prewarm()  # the cold start, while the pool may grow; else nothing to start
+        except InitError as exc:
+            self._logs.append(exc.logs)
+            payload = json.dumps(exc.error).encode()
+            raise StatusErrorException("Environment startup failed", payload=payload) from exc
+        except EnvironmentGone as exc:
+            raise StatusErrorException("Environment startup failed", payload=json.dumps(
+                {"errorMessage": str(exc), "errorType": "Runtime.ExitError"}).encode()) from exc
+        if env is not None:
+            LOG.debug("started environment %s (pid %s, %.0f ms)", self.id, env.pid, env.init_ms)
+
+    def _spawner(self, env_vars: dict[str, str]):  # type: ignore[no-untyped-def]
         code_dir = self.function_version.config.code.get_unzipped_code_location()
         paths = [str(code_dir)]
         for layer in self.function_version.config.layers:
@@ -69,34 +101,24 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             "LAMBDA_TASK_ROOT": str(code_dir),
             "PYTHONPATH": os.pathsep.join(paths),
             "PYTHONUNBUFFERED": "1",
-            "PHOTOSTACK_RUNTIME_PORT": str(self.port),
         })
-        self.process = subprocess.Popen(
-            [_lambda_python(), str(RUNTIME_SCRIPT)],
-            env=env, cwd=str(code_dir), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        threading.Thread(target=self._pump_logs, name=f"lambda-logs-{self.id}", daemon=True).start()
-        LOG.debug("started environment %s (pid %s, port %s)", self.id, self.process.pid, self.port)
-        self.executor_endpoint.wait_for_startup()
+        if hot := hot_reload.folders(self.function_version):  # make dev: runtime.py reloads on save
+            env[hot_reload.ENV_VAR] = os.pathsep.join(hot)
+        argv = [_lambda_python(), str(RUNTIME_SCRIPT)]
+        output = self._logs  # the first environment's output buffer: what a startup failure shows
 
-    def _pump_logs(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        for raw in self.process.stdout:
-            self._logs.append(raw.decode("utf-8", "replace"))
+        def spawn() -> ProcessEnvironment:
+            return ProcessEnvironment(argv, env, str(code_dir), output)
+
+        return spawn
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=3)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-        try:
-            self.executor_endpoint.shutdown()
-        except Exception as exc:  # already unregistered: nothing left to release
-            LOG.debug("endpoint shutdown for %s: %s", self.id, exc)
+        pool, self.pool = self.pool, None
+        if pool is None:
+            return
+        with _POOLS_LOCK:
+            if pool.detach() and _POOLS.get(_pool_key(self.function_version)) is pool:
+                del _POOLS[_pool_key(self.function_version)]
 
     # -- addresses ----------------------------------------------------------------
     def get_address(self) -> str:
@@ -106,15 +128,45 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         return LOOPBACK
 
     def get_runtime_endpoint(self) -> str:
+        """Where an environment would call back (LocalStack puts it into the environment's
+        variables); the pipe channel needs no callback, so nothing listens there."""
         port = config.GATEWAY_LISTEN[0].port
-        return f"http://{LOOPBACK}:{port}{self.executor_endpoint.get_endpoint_prefix()}"
+        return f"http://{LOOPBACK}:{port}{NAMESPACE}/{self.id}"
 
     # -- invocations --------------------------------------------------------------
     def invoke(self, payload: dict[str, str]) -> InvocationResult:
-        result = self.executor_endpoint.invoke(payload)
-        if result.logs:
-            SHIPPER.ship(result.logs)  # CloudWatch's EMF extraction, which LocalStack lacks
-        return result
+        request_id = payload["invoke-id"]
+        pool = self.pool
+        if pool is None:
+            raise EnvironmentGone(f"environment {self.id} is stopped")
+        timeout_s = float(self.function_version.config.timeout)
+        try:
+            env = pool.acquire(wait_s=timeout_s)
+        except Throttled as exc:
+            raise TooManyRequestsException(
+                "Rate Exceeded.", Type="User", Reason=ThrottleReason.ConcurrentInvocationLimitExceeded,
+            ) from exc
+        except InitError as exc:  # a fresh process for this invocation could not load the code
+            error = json.dumps(exc.error).encode()
+            return InvocationResult(request_id, error, is_error=True, logs=exc.logs)
+        try:
+            answer = env.invoke(payload, wait_s=timeout_s + ANSWER_MARGIN_S)
+        except EnvironmentGone as exc:
+            env.stop()
+            message = f"RequestId: {request_id} Error: Runtime exited with error: {exc}"
+            error = {"errorMessage": message, "errorType": "Runtime.ExitError"}
+            return InvocationResult(request_id, json.dumps(error).encode(), is_error=True,
+                                    logs=message + "\n")
+        finally:
+            pool.release(env)
+        logs = str(answer.get("logs") or "")
+        if logs:
+            SHIPPER.ship(logs)  # CloudWatch's EMF extraction, which LocalStack lacks
+        if answer.get("type") == "result":
+            body = str(answer.get("body", "null")).encode()
+            return InvocationResult(request_id, body, is_error=False, logs=logs)
+        error = json.dumps(answer.get("error")).encode()
+        return InvocationResult(request_id, error, is_error=True, logs=logs)
 
     def get_logs(self) -> str:
         return "".join(self._logs)

@@ -3,10 +3,15 @@
 Stdlib only; run by the Lambda runtime's Python with the function code and layers
 on PYTHONPATH. Two processes:
 
-* the **supervisor** (this file's ``main``) listens on 127.0.0.1:$PHOTOSTACK_RUNTIME_PORT
-  for LocalStack's ``POST /invoke``, reports ready/error at start-up, enforces the
-  function's timeout and memory size, and posts logs and the response or error
-  back to ``$LOCALSTACK_RUNTIME_ENDPOINT``;
+* the **supervisor** (this file's ``main``) takes invocations, reports ready/error at start-up,
+  enforces the function's timeout and memory size, and answers each invocation with its logs
+  and the response or error. Two channels:
+  - **pipe** (what the LocalStack executor uses, ``$_PHOTOSTACK_CHANNEL_FD`` set): one JSON line
+    per invocation on stdin, one JSON line per answer (``ready``/``init_error`` first) on that fd.
+    No HTTP and no callback through LocalStack's gateway per invocation;
+  - **http** (LocalStack's ``ExecutorEndpoint`` protocol, used by ``photostack-sam local invoke``):
+    listens on 127.0.0.1:$PHOTOSTACK_RUNTIME_PORT for ``POST /invoke`` and posts logs and the
+    response or error back to ``$LOCALSTACK_RUNTIME_ENDPOINT``;
 * a **worker** (``--worker``) imports the handler once (the cold start) and runs
   invocations one at a time. On a timeout or when it grows past the memory size the
   supervisor kills it and starts a fresh one, so the environment stays usable (a
@@ -21,7 +26,6 @@ prints an end marker so the supervisor knows it has every log line of that reque
 from __future__ import annotations
 
 import contextlib
-import http.client
 import importlib
 import json
 import os
@@ -33,9 +37,15 @@ import sys
 import threading
 import time
 import traceback
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+
+# Every import here is paid twice per cold start (the worker runs this same file), so http.client
+# and http.server (with ssl and email) are imported only by the http channel, which the LocalStack
+# executor does not use, and typing only by type checkers: runtime.py's import went from ~80 to
+# ~40 ms on this 2-core machine (python -X importtime, best of 7).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import http.client
+    from typing import Any
 
 END_MARKER = "\x1e__photostack_end__ "
 INIT_TIMEOUT_S = 10.0  # AWS gives the init phase 10 s
@@ -127,12 +137,16 @@ class RuntimeApi:
     """
 
     def __init__(self, endpoint: str) -> None:
+        import urllib.parse
+
         parts = urllib.parse.urlsplit(endpoint)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.prefix = parts.path.rstrip("/")
         self._conn: http.client.HTTPConnection | None = None
 
     def post(self, path: str, body: bytes) -> None:
+        import http.client
+
         for attempt in (1, 2):
             if self._conn is None:
                 self._conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
@@ -146,7 +160,8 @@ class RuntimeApi:
                     self._conn = None
                 return
             except (OSError, http.client.HTTPException):
-                self._conn.close()
+                if self._conn is not None:
+                    self._conn.close()
                 self._conn = None
                 if attempt == 2:
                     raise
@@ -166,7 +181,10 @@ def _rss_mb(pid: int, field: str = "VmRSS") -> float:
 class Worker:
     """One worker process and the streams to it."""
 
-    def __init__(self) -> None:
+    def __init__(self, echo: bool = True) -> None:
+        # echo: copy the function's output to our stdout too (the http channel's only log of an
+        # init failure). The pipe channel returns every line with its invocation instead.
+        self.echo = echo
         read_fd, write_fd = os.pipe()
         env = dict(os.environ, _PHOTOSTACK_RESULT_FD=str(write_fd))
         self.process = subprocess.Popen(
@@ -189,7 +207,8 @@ class Worker:
                 self._end_event(line[len(END_MARKER):].strip()).set()
             else:
                 self._lines.put(line)
-                sys.stdout.write(line)
+                if self.echo:
+                    sys.stdout.write(line)
 
     def _end_event(self, request_id: str) -> threading.Event:
         with self._lock:
@@ -238,21 +257,61 @@ class Worker:
         return round(_rss_mb(self.process.pid, "VmHWM"))
 
 
+def _watch_hot_reload_folders(on_change: Any) -> Any:
+    """hot_reload.py's watcher on the folders the executor names (hot-reloading code and layers), if any."""
+    if not os.environ.get("PHOTOSTACK_HOT_RELOAD_PATHS"):
+        return None
+    import importlib.util
+
+    # Loaded by path: this file runs as a script (here, in the Lambda runtime's Python), not as a package.
+    spec = importlib.util.spec_from_file_location(
+        "photostack_hot_reload", os.path.join(os.path.dirname(os.path.abspath(__file__)), "hot_reload.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.watch_from_env(on_change)
+
+
 class Supervisor:
     def __init__(self) -> None:
-        self.api = RuntimeApi(os.environ["LOCALSTACK_RUNTIME_ENDPOINT"])
-        self.runtime_id = os.environ["LOCALSTACK_RUNTIME_ID"]
+        channel_fd = os.environ.pop("_PHOTOSTACK_CHANNEL_FD", "")  # not the worker's to inherit
+        self.channel = os.fdopen(int(channel_fd), "w", buffering=1) if channel_fd else None
+        self.api = None if self.channel else RuntimeApi(os.environ["LOCALSTACK_RUNTIME_ENDPOINT"])
+        self.runtime_id = os.environ.get("LOCALSTACK_RUNTIME_ID", "")
         self.timeout_s = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
         self.memory_mb = float(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0"))
         self.invocations: queue.Queue[dict[str, Any]] = queue.Queue()
         self.worker: Worker | None = None
         self.init_error: dict[str, Any] | None = None
         self.init_logs = ""
+        # Hot reload (hot_reload.py): a watched folder changed; a worker already started on the saved code.
+        self.code_changed = threading.Event()
+        self.fresh: tuple[Worker, float, str] | None = None
+        self.fresh_lock = threading.Lock()
+        self.watcher = _watch_hot_reload_folders(self.start_fresh_worker)
+
+    def start_fresh_worker(self) -> None:
+        """Hot reload, on the watcher's thread: init a worker on the saved code now, as LocalStack restarts
+        the runtime at once; the next invocation swaps it in (or, if its init failed, reports why)."""
+        started = time.monotonic()
+        fresh: Worker | None = Worker(echo=self.channel is None)
+        assert fresh is not None
+        message = fresh.read_message(started + INIT_TIMEOUT_S, self.memory_mb)
+        logs = fresh.drain_logs("init", wait_s=0.5)
+        if not (isinstance(message, dict) and message.get("type") == "ready"):
+            fresh.kill()
+            fresh = None
+        ready = (fresh, (time.monotonic() - started) * 1000, logs) if fresh else None
+        with self.fresh_lock:
+            stale, self.fresh = self.fresh, ready
+            self.code_changed.set()
+        if stale is not None:
+            stale[0].kill()
 
     # The environment is cold until a worker has imported the handler.
     def start_worker(self) -> float:
         started = time.monotonic()
-        self.worker = Worker()
+        self.worker = Worker(echo=self.channel is None)
         message = self.worker.read_message(started + INIT_TIMEOUT_S, self.memory_mb)
         self.init_logs = self.worker.drain_logs("init", wait_s=0.5)
         if isinstance(message, dict) and message.get("type") == "ready":
@@ -266,9 +325,42 @@ class Supervisor:
         return (time.monotonic() - started) * 1000
 
     def status(self, what: str, body: dict[str, Any] | None = None) -> None:
+        assert self.api is not None
         self.api.post(f"/status/{self.runtime_id}/{what}", json.dumps(body or {}).encode())
 
     def run(self) -> None:
+        if self.channel is not None:
+            self.serve_pipe(self.channel)
+        else:
+            self.serve_http()
+
+    def serve_pipe(self, channel: Any) -> None:
+        """Invocations as JSON lines on stdin, answers as JSON lines on the channel, in order."""
+        def answer(message: dict[str, Any]) -> None:
+            channel.write(json.dumps(message) + "\n")
+
+        init_ms = self.start_worker()
+        if self.init_error is not None:
+            answer({"type": "init_error", "error": self.init_error, "logs": self.init_logs})
+            return
+        answer({"type": "ready", "init_ms": round(init_ms, 2), "logs": self.init_logs})
+        stdin = sys.stdin.buffer
+        while line := stdin.readline():  # EOF: the executor stopped us, or LocalStack is gone
+            invocation = json.loads(line)
+            logs, outcome = self.execute(invocation)
+            reply = {"id": invocation["invoke-id"], "logs": logs, "type": outcome["type"]}
+            if outcome["type"] == "result":
+                reply["body"] = outcome["body"]
+            else:
+                reply["error"] = outcome["error"]
+            answer(reply)
+            self.replace_worker()
+        if self.worker is not None:
+            self.worker.kill()
+
+    def serve_http(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
         port = int(os.environ["PHOTOSTACK_RUNTIME_PORT"])
         supervisor = self
 
@@ -309,10 +401,42 @@ class Supervisor:
             self.invoke(invocation)
 
     def invoke(self, invocation: dict[str, Any]) -> None:
+        """The http channel: run one invocation and post its logs and outcome to LocalStack."""
+        import http.client
+
+        assert self.api is not None
         request_id = invocation["invoke-id"]
         base = f"/invocations/{request_id}"
+        logs, outcome = self.execute(invocation)
+        try:
+            self.api.post(f"{base}/logs", json.dumps({"logs": logs}).encode())
+            if outcome["type"] == "result":
+                self.api.post(f"{base}/response", outcome["body"].encode())
+            else:
+                self.api.post(f"{base}/error", json.dumps(outcome["error"]).encode())
+        except (OSError, http.client.HTTPException) as exc:
+            # LocalStack gone or the invocation cancelled: keep serving the next one.
+            print(f"could not report invocation {request_id}: {exc}", file=sys.stderr)
+        self.replace_worker()
+
+    def replace_worker(self) -> None:
+        if self.worker is None and self.init_error is None:
+            self.start_worker()  # warm a replacement now rather than in the next invoke
+
+    def execute(self, invocation: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Run one invocation in the worker: its logs (START ... REPORT) and its outcome."""
+        request_id = invocation["invoke-id"]
         started = time.monotonic()
         init_ms = 0.0
+        if self.code_changed.is_set():  # hot reload: this invocation runs the saved code
+            with self.fresh_lock:
+                self.code_changed.clear()
+                fresh, self.fresh = self.fresh, None
+            if self.worker is not None:
+                self.worker.kill()
+            self.worker = None
+            if fresh is not None:
+                (self.worker, init_ms, self.init_logs), self.init_error = fresh, None
         if self.worker is None:  # replaced after a timeout, a crash or an OOM kill
             init_ms = self.start_worker()
         version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -351,17 +475,7 @@ class Supervisor:
         if init_ms:
             report += f"\tInit Duration: {init_ms:.2f} ms"
         logs.append(report + "\n")
-        try:
-            self.api.post(f"{base}/logs", json.dumps({"logs": "".join(logs)}).encode())
-            if outcome["type"] == "result":
-                self.api.post(f"{base}/response", outcome["body"].encode())
-            else:
-                self.api.post(f"{base}/error", json.dumps(outcome["error"]).encode())
-        except (OSError, http.client.HTTPException) as exc:
-            # LocalStack gone or the invocation cancelled: keep serving the next one.
-            print(f"could not report invocation {request_id}: {exc}", file=sys.stderr)
-        if self.worker is None and self.init_error is None:
-            self.start_worker()  # warm a replacement now rather than in the next invoke
+        return "".join(logs), outcome
 
 
 def main() -> None:

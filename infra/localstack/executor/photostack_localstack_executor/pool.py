@@ -1,0 +1,268 @@
+"""Function environments as processes, at most N per function version, shared by LocalStack's
+environments of that version: the local concurrency policy.
+
+LocalStack starts one more execution environment for every invocation that finds none free, so a
+burst of 32 requests started 32 runtimes (64 processes) on a 2-core machine, each importing its
+handler at once: the machine thrashed (p99 9.6 s). Here LocalStack's environments are cheap
+handles; the processes behind them come from one pool per function version that starts at most
+``PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS`` of them (default: the number of cores the machine has,
+``os.process_cpu_count()``, at least 2). An invocation that finds every process busy waits in
+line for the next free one instead of starting another.
+
+What stays as on AWS:
+- one invocation per environment (process) at a time; a handler gets its whole timeout from the
+  moment it starts, and the runtime still cuts it off at that timeout;
+- the wait in line is bounded too: an invocation that has not got an environment within the
+  function's timeout is throttled the way Lambda reports it (``TooManyRequestsException``, 429;
+  asynchronous invocations are retried by LocalStack's event manager as throttles);
+- errors keep their Lambda shape: an init failure of a fresh process is the invocation's
+  ``Runtime.*`` error, a timeout is ``Task timed out after N seconds``.
+
+No LocalStack import here, so the policy is tested without LocalStack (tests/integration/executor).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Any
+
+MAX_ENVIRONMENTS_ENV = "PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS"
+STARTUP_TIMEOUT_S = 30.0  # the runtime itself gives the handler import 10 s (AWS's init phase)
+ANSWER_MARGIN_S = 15.0  # beyond the function's timeout: its logs, a killed worker's replacement
+
+
+def max_environments(environ: Mapping[str, str] | None = None, cores: int | None = None) -> int:
+    """The bound per function version: ``$PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS``, else the core count
+    (at least 2, so one long invocation never holds up every other)."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(MAX_ENVIRONMENTS_ENV, "").strip()
+    if raw:
+        value = int(raw)
+        if value < 1:
+            raise ValueError(f"{MAX_ENVIRONMENTS_ENV} must be at least 1, not {raw!r}")
+        return value
+    if cores is None:
+        cores = os.process_cpu_count() or 1
+    return max(2, cores)
+
+
+class InitError(Exception):
+    """The function's code failed to load in a fresh environment."""
+
+    def __init__(self, error: dict[str, Any], logs: str) -> None:
+        super().__init__(error.get("errorMessage", "init failed"))
+        self.error = error
+        self.logs = logs
+
+
+class Throttled(Exception):
+    """No environment became free within the wait allowed."""
+
+
+class EnvironmentGone(Exception):
+    """The environment's supervisor exited or stopped answering."""
+
+
+class ProcessEnvironment:
+    """One runtime.py supervisor over the pipe channel: JSON lines in on stdin, out on a pipe."""
+
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str,
+                 output: collections.deque[str] | None = None) -> None:
+        read_fd, write_fd = os.pipe()
+        self.process = subprocess.Popen(
+            list(argv), env=dict(env, _PHOTOSTACK_CHANNEL_FD=str(write_fd)), cwd=cwd,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            pass_fds=(write_fd,), start_new_session=True,
+        )
+        os.close(write_fd)
+        self._answers: IO[bytes] = os.fdopen(read_fd, "rb")
+        # The supervisor's own output (its tracebacks; the handler's lines come with each answer).
+        self.output: collections.deque[str] = output if output is not None else collections.deque(maxlen=2000)
+        threading.Thread(target=self._pump_output, name=f"lambda-output-{self.process.pid}",
+                         daemon=True).start()
+        self.init_ms = 0.0
+        self.init_logs = ""
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def _pump_output(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            self.output.append(raw.decode("utf-8", "replace"))
+
+    def _read(self, wait_s: float) -> dict[str, Any]:
+        ready, _, _ = select.select([self._answers], [], [], max(0.0, wait_s))
+        line = self._answers.readline() if ready else b""
+        if not line:
+            raise EnvironmentGone("the environment exited" if ready else
+                                  f"the environment did not answer within {wait_s:.0f} s")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def wait_ready(self, wait_s: float = STARTUP_TIMEOUT_S) -> None:
+        message = self._read(wait_s)
+        self.init_logs = str(message.get("logs") or "")
+        if message.get("type") != "ready":
+            raise InitError(message.get("error") or {"errorMessage": "Runtime init failed",
+                                                     "errorType": "Runtime.Unknown"}, self.init_logs)
+        self.init_ms = float(message.get("init_ms") or 0.0)
+
+    def invoke(self, invocation: Mapping[str, Any], wait_s: float) -> dict[str, Any]:
+        """One invocation's answer: ``{"id", "logs", "type": "result", "body"}`` or ``... "error"``."""
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(json.dumps(invocation).encode() + b"\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, ValueError) as exc:
+            raise EnvironmentGone(f"the environment exited: {exc}") from exc
+        return self._read(wait_s)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=3)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(timeout=3)
+        with contextlib.suppress(OSError, ValueError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        with contextlib.suppress(OSError):
+            self._answers.close()
+
+
+class EnvironmentPool:
+    """At most ``limit`` processes of one function version, handed out one invocation at a time.
+
+    ``attach``/``detach`` count the LocalStack environments that use the pool: processes never
+    outnumber them, so LocalStack's keep-alive still scales idle functions down to zero.
+    """
+
+    def __init__(self, spawn: Callable[[], ProcessEnvironment], limit: int) -> None:
+        if limit < 1:
+            raise ValueError("an environment pool needs a limit of at least 1")
+        self._spawn = spawn
+        self.limit = limit
+        self._cond = threading.Condition()
+        self._idle: list[ProcessEnvironment] = []
+        self._running: set[ProcessEnvironment] = set()
+        self._starting = 0
+        self._attached = 0
+        self.peak = 0  # the most processes alive at once (for tests and the bench)
+
+    # -- LocalStack's environments ---------------------------------------------------
+    def attach(self) -> None:
+        with self._cond:
+            self._attached += 1
+
+    def detach(self) -> bool:
+        """One LocalStack environment fewer; True when none is left (and every process stopped)."""
+        with self._cond:
+            self._attached = max(0, self._attached - 1)
+            surplus = len(self._running) + self._starting - self._attached
+            stopping = []
+            while surplus > 0 and self._idle:
+                env = self._idle.pop()
+                self._running.discard(env)
+                stopping.append(env)
+                surplus -= 1
+            empty = self._attached == 0
+            if empty:  # a busy one is stopped when it comes back (release)
+                stopping += self._idle
+                self._running.difference_update(self._idle)
+                self._idle.clear()
+        for env in stopping:
+            env.stop()
+        return empty
+
+    def prewarm(self) -> ProcessEnvironment | None:
+        """Start one process now if the pool may grow (LocalStack's ``start``: the cold start)."""
+        with self._cond:
+            if len(self._running) + self._starting >= self.limit:
+                return None
+            self._starting += 1
+        env = self._start()
+        self.release(env)
+        return env
+
+    # -- invocations -----------------------------------------------------------------
+    def acquire(self, wait_s: float) -> ProcessEnvironment:
+        """A free process: an idle one, a new one while under the limit, else the next released."""
+        deadline = time.monotonic() + wait_s
+        with self._cond:
+            while True:
+                while self._idle:
+                    env = self._idle.pop()
+                    if env.alive():
+                        return env
+                    self._running.discard(env)
+                    env.stop()
+                if len(self._running) + self._starting < self.limit:
+                    self._starting += 1
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise Throttled(f"no environment free within {wait_s:.0f} s "
+                                    f"({self.limit} running, {MAX_ENVIRONMENTS_ENV})")
+                self._cond.wait(remaining)
+        return self._start()
+
+    def release(self, env: ProcessEnvironment) -> None:
+        with self._cond:
+            keep = env.alive() and env in self._running and self._attached > 0
+            if keep:
+                self._idle.append(env)
+            else:
+                self._running.discard(env)
+            self._cond.notify()
+        if not keep:
+            env.stop()
+
+    def _start(self) -> ProcessEnvironment:
+        """Spawn and wait for ready; the caller counted it in ``_starting``."""
+        env: ProcessEnvironment | None = None
+        try:
+            env = self._spawn()
+            env.wait_ready()
+        except BaseException:
+            with self._cond:
+                self._starting -= 1
+                self._cond.notify()
+            if env is not None:
+                env.stop()
+            raise
+        with self._cond:
+            self._starting -= 1
+            self._running.add(env)
+            self.peak = max(self.peak, len(self._running))
+        return env
+
+    def size(self) -> int:
+        with self._cond:
+            return len(self._running)
+
+    def stop_all(self) -> None:
+        with self._cond:
+            everything = list(self._running)
+            self._running.clear()
+            self._idle.clear()
+            self._attached = 0
+        for env in everything:
+            env.stop()
