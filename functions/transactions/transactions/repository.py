@@ -68,16 +68,18 @@ class AccountDirectory:
                     " ON CONFLICT (kind, owner_id, currency, shard) DO NOTHING",
                     keys,
                 )
-                psycopg2.extras.execute_values(
+                # fetch=True: past page_size rows execute_values runs several statements, and
+                # fetchall() alone would see only the last one's rows.
+                found_rows = psycopg2.extras.execute_values(
                     cur,
-                    "SELECT a.id, a.kind, a.owner_id, a.currency FROM accounts a"
+                    "SELECT a.id, a.kind, a.owner_id, a.currency, a.shard FROM accounts a"
                     " JOIN (VALUES %s) AS w (kind, owner_id, currency, shard)"
                     " ON a.kind = w.kind AND a.owner_id = w.owner_id AND a.currency = w.currency"
-                    " AND a.shard = w.shard ORDER BY a.shard",
-                    keys,
+                    " AND a.shard = w.shard",
+                    keys, fetch=True,
                 )
                 by_ref: dict[AccountRef, list[int]] = {}
-                for row in cur.fetchall():
+                for row in sorted(found_rows, key=lambda r: r["shard"]):
                     by_ref.setdefault(AccountRef(row["kind"], row["owner_id"], row["currency"]),
                                       []).append(row["id"])
             created = {ref: tuple(ids) for ref, ids in by_ref.items()}

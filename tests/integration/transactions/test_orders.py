@@ -215,3 +215,17 @@ def test_a_replay_answers_even_when_the_order_could_not_be_priced_now(world: Any
     with pytest.raises(errors.ServiceUnavailable):
         world.service.place_order(buyer, world.key(), OrderRequest((pid,)))
     assert world.balance(buyer) == 4000
+
+
+def test_an_order_of_many_photographers_creates_all_their_accounts_at_once(world: Any,
+                                                                          violations: Any) -> None:
+    """Twelve photographers never seen before: 1 wallet + 13 sharded accounts, more rows than one
+    statement page (100), all created and found in one go."""
+    buyer = world.user("c")
+    photographers = [world.user("p") for _ in range(12)]
+    world.fund(buyer, 12 * 300)
+    world.service.accounts.clear()
+    order = world.order(buyer, *[world.photo(ph, 300) for ph in photographers])
+    assert order["total_minor"] == 12 * 300 and world.balance(buyer) == 0
+    assert all(world.balance(ph, "earnings") == 300 - 45 for ph in photographers)
+    assert not any(violations(world.service.db).values())
