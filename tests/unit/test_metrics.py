@@ -71,3 +71,23 @@ def test_metrics_queued_together_go_out_in_one_request_per_namespace() -> None:
     batches = shipper._batch()
     assert [(namespace, len(data)) for namespace, data in batches] == [("photostack", 5)]
     assert sorted(d["Dimensions"][1]["Value"] for d in batches[0][1]) == [f"/r{i}" for i in range(5)]
+
+
+def test_lambda_invocation_counters_add_up_to_one_statistic_set_per_function() -> None:
+    # LocalStack's AWS/Lambda metrics were one PutMetricData per invocation; the plugin counts them.
+    module = extractor()
+    shipper = module.MetricsShipper()
+    shipper._started = True  # no sending thread: only what it would send
+    for _ in range(3):
+        shipper.count("AWS/Lambda", "Invocations", {"FunctionName": "photostack-photos"},
+                      account_id="000000000000", region_name="us-east-1")
+    shipper.count("AWS/Lambda", "Errors", {"FunctionName": "photostack-photos"},
+                  account_id="000000000000", region_name="us-east-1")
+    sent = {datum["MetricName"]: (where, namespace, datum)
+            for where, namespace, datum in shipper.take_counts()}
+    where, namespace, invocations = sent["Invocations"]
+    assert (where, namespace) == (("000000000000", "us-east-1"), "AWS/Lambda")
+    assert invocations["Dimensions"] == [{"Name": "FunctionName", "Value": "photostack-photos"}]
+    assert invocations["StatisticValues"] == {"SampleCount": 3.0, "Sum": 3.0, "Minimum": 1.0, "Maximum": 1.0}
+    assert sent["Errors"][2]["StatisticValues"]["Sum"] == 1.0
+    assert shipper.take_counts() == []  # sent once

@@ -7,6 +7,7 @@ here, and the metrics go to LocalStack's own CloudWatch (PutMetricData), off the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -47,6 +48,10 @@ def metric_data(line: str) -> tuple[str, list[dict[str, Any]]] | None:
     return namespace, [d for ns, data in out if ns == namespace for d in data]
 
 
+CountKey = tuple[str, str, str, str, tuple[tuple[str, str], ...]]  # account, region, namespace, name, dims
+_WAKE: tuple[str, list[dict[str, Any]]] = ("", [])
+
+
 class MetricsShipper:
     """A bounded queue and one thread that puts metrics into LocalStack's CloudWatch."""
 
@@ -54,6 +59,31 @@ class MetricsShipper:
         self._queue: queue.Queue[tuple[str, list[dict[str, Any]]]] = queue.Queue(maxsize=_MAX_PENDING)
         self._started = False
         self._lock = threading.Lock()
+        self._counts: dict[CountKey, int] = {}
+
+    def count(self, namespace: str, name: str, dimensions: dict[str, str], *,
+              account_id: str = "", region_name: str = "") -> None:
+        """One more of a counter (LocalStack's per-invocation Lambda metrics): the thread sends
+        what added up as one statistic set per counter and batch."""
+        key = (account_id, region_name, namespace, name, tuple(sorted(dimensions.items())))
+        with self._lock:
+            first = not self._counts
+            self._counts[key] = self._counts.get(key, 0) + 1
+        if first:
+            self._start()
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(_WAKE)
+
+    def take_counts(self) -> list[tuple[tuple[str, str], str, dict[str, Any]]]:
+        """((account, region), namespace, datum) per counter since the last call, and reset."""
+        with self._lock:
+            counts, self._counts = self._counts, {}
+        now = dt.datetime.now(dt.UTC)
+        return [((account, region), namespace, {
+            "MetricName": name, "Timestamp": now,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
+            "StatisticValues": {"SampleCount": float(n), "Sum": float(n), "Minimum": 1.0, "Maximum": 1.0},
+        }) for (account, region, namespace, name, dims), n in counts.items()]
 
     def ship(self, logs: str) -> None:
         for line in logs.splitlines():
@@ -75,11 +105,21 @@ class MetricsShipper:
     def _run(self) -> None:
         from localstack.aws.connect import connect_to
 
-        client = connect_to().cloudwatch
+        clients: dict[tuple[str, str], Any] = {("", ""): connect_to().cloudwatch}
         while True:
-            for namespace, data in self._batch():
+            batches = [(("", ""), namespace, data) for namespace, data in self._batch()]
+            counted: dict[tuple[tuple[str, str], str], list[dict[str, Any]]] = {}
+            for where, namespace, datum in self.take_counts():
+                counted.setdefault((where, namespace), []).append(datum)
+            batches += [(where, namespace, data[i:i + MAX_DATA_PER_REQUEST])
+                        for (where, namespace), data in counted.items()
+                        for i in range(0, len(data), MAX_DATA_PER_REQUEST)]
+            for (account, region), namespace, data in batches:
                 try:
-                    client.put_metric_data(Namespace=namespace, MetricData=data)
+                    if (account, region) not in clients:
+                        clients[(account, region)] = connect_to(
+                            aws_access_key_id=account or None, region_name=region or None).cloudwatch
+                    clients[(account, region)].put_metric_data(Namespace=namespace, MetricData=data)
                 except Exception as exc:  # CloudWatch not started, or a malformed metric: never the invoke
                     LOG.debug("put_metric_data failed: %s", exc)
 
@@ -96,9 +136,32 @@ class MetricsShipper:
                 break
         grouped: dict[str, list[dict[str, Any]]] = {}
         for namespace, data in pending:
-            grouped.setdefault(namespace, []).extend(data)
+            if data:  # _WAKE: counters to send, nothing queued
+                grouped.setdefault(namespace, []).extend(data)
         return [(namespace, data[i:i + MAX_DATA_PER_REQUEST])
                 for namespace, data in grouped.items() for i in range(0, len(data), MAX_DATA_PER_REQUEST)]
 
 
 SHIPPER = MetricsShipper()
+
+
+def record_invocation(function_name: str, account_id: str, region_name: str) -> None:
+    SHIPPER.count("AWS/Lambda", "Invocations", {"FunctionName": function_name},
+                  account_id=account_id, region_name=region_name)
+
+
+def record_error(function_name: str, account_id: str, region_name: str) -> None:
+    record_invocation(function_name, account_id, region_name)
+    SHIPPER.count("AWS/Lambda", "Errors", {"FunctionName": function_name},
+                  account_id=account_id, region_name=region_name)
+
+
+def batch_lambda_metrics() -> None:
+    """LocalStack's Lambda service records AWS/Lambda Invocations (and Errors) with one
+    PutMetricData per invocation, through its whole request path and a database insert each
+    time: about a fifth of LocalStack's busy CPU under `ab -c 32` (py-spy). The same counters
+    go out here as one statistic set per function per batch."""
+    from localstack.services.lambda_.invocation import version_manager
+
+    version_manager.record_cw_metric_invocation = record_invocation  # type: ignore[assignment]
+    version_manager.record_cw_metric_error = record_error  # type: ignore[assignment]

@@ -6,5 +6,7 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
 
     def load(self, *args, **kwargs):
         from photostack_localstack_executor.executor import ProcessRuntimeExecutor
+        from photostack_localstack_executor.metrics import batch_lambda_metrics
 
+        batch_lambda_metrics()  # LocalStack's per-invocation AWS/Lambda metrics, batched
         return ProcessRuntimeExecutor
