@@ -369,6 +369,10 @@ status() {
 ALL=(postgres pgbouncer redis consul localstack sidecar)
 cmd="${1:-status}"; shift || true
 names=("$@"); ((${#names[@]})) || names=("${ALL[@]}")
+for n in "${names[@]}"; do
+  # `status` lists each sidecar instance, but they start and stop together as `sidecar`.
+  [[ " ${ALL[*]} " == *" $n "* ]] || { echo "unknown service '$n' (one of: ${ALL[*]}; 'sidecar' is every instance)" >&2; exit 2; }
+done
 case "$cmd" in
   up) for n in "${names[@]}"; do "${n}_up"; done ;;
   down)
