@@ -7,6 +7,8 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     def load(self, *args, **kwargs):
         from photostack_localstack_executor.executor import ProcessRuntimeExecutor
         from photostack_localstack_executor.metrics import batch_lambda_metrics
+        from photostack_localstack_executor.quiet_logs import log_deprecations_once
 
         batch_lambda_metrics()  # LocalStack's per-invocation AWS/Lambda metrics, batched
+        log_deprecations_once()  # not one "_user_request_ is deprecated" line per API request
         return ProcessRuntimeExecutor
