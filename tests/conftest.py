@@ -60,6 +60,19 @@ def stack() -> dict[str, str]:
     return json.loads(STACK_OUTPUTS.read_text())
 
 
+def forget_stack_secrets() -> None:
+    """Drop this process's cached JWT keys and webhook secret.
+
+    A LocalStack restart recreates the stack and with it its generated secrets (Secrets Manager
+    is not kept across restarts): a client that cached the old ones must read them again, as a
+    warm function environment would after its max age. Tests that restart LocalStack call this.
+    """
+    from photostack import secrets, tokens
+
+    tokens.signing_keys.reset()
+    secrets.payment_webhook.reset()
+
+
 def aws_client(service: str) -> Any:
     """A boto3 client for LocalStack (the endpoint the stack was deployed to)."""
     import boto3

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import requests
 
+from tests.conftest import forget_stack_secrets
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "infra" / "services.sh"
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
@@ -133,6 +135,7 @@ def make_up(timeout_s: float = STACK_UP_TIMEOUT_S, attempts: int = 3) -> None:
         done = subprocess.run(["bash", str(ROOT / "infra" / "up.sh")], cwd=ROOT, capture_output=True,
                               text=True, timeout=timeout_s, check=False)
         if done.returncode == 0:
+            forget_stack_secrets()
             return
         assert attempt < attempts, f"infra/up.sh failed:\n{done.stdout[-1500:]}\n{done.stderr[-3000:]}"
         time.sleep(5)

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STACK_OUTPUTS, aws_client
+from tests.conftest import STACK_OUTPUTS, aws_client, forget_stack_secrets
 from tests.e2e import fixtures_images as images
 from tests.e2e.journey_support import Apis, create_event, person, reserve, send, wait_processed
 
@@ -64,6 +64,7 @@ def make_up(stack: dict[str, str]) -> str:
     assert done.returncode == 0, f"make up failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     stack.clear()
     stack.update(json.loads(STACK_OUTPUTS.read_text()))
+    forget_stack_secrets()
     return done.stdout
 
 
