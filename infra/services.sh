@@ -281,8 +281,11 @@ localstack_down() {
 # --- Photo sidecar (gRPC over Connect mTLS, registers itself in Consul) -----------
 # It serves only mutual TLS with its Connect certificate, so it needs Consul first; its
 # health check answers in plaintext on a loopback port of its own (what Consul probes).
-SIDECAR_PORT="${PHOTOSTACK_SIDECAR_PORT:-50051}"
-SIDECAR_HEALTH_PORT="${PHOTOSTACK_SIDECAR_HEALTH_PORT:-50052}"
+# Below the kernel's ephemeral range (32768-60999): a port in it is any outgoing connection's or
+# free-port probe's to take while an instance is down, and the instance then cannot bind it again
+# (a CI run lost sidecar 1 that way after the HA test killed it: "Address already in use").
+SIDECAR_PORT="${PHOTOSTACK_SIDECAR_PORT:-15051}"
+SIDECAR_HEALTH_PORT="${PHOTOSTACK_SIDECAR_HEALTH_PORT:-15052}"
 # High availability by default: two instances, each on its own ports, both registered in Consul
 # as photo-sidecar; callers move to the other within their deadline when one goes away.
 # PHOTOSTACK_SIDECAR_INSTANCES=1 runs one. Instance n listens on SIDECAR_PORT + 2(n-1).

@@ -28,7 +28,7 @@ photostack is up ({sys.argv[2]} s)
   photos API        {outputs['PhotosApiUrl']}
   transactions API  {outputs['TransactionsApiUrl']}
   uploads bucket    s3://{outputs['UploadsBucketName']}  (S3 endpoint {outputs['Endpoint']})
-  photo sidecars    127.0.0.1:50051, 127.0.0.1:50053 (gRPC over Connect mTLS; Consul service photo-sidecar)
+  photo sidecars    127.0.0.1:15051, 127.0.0.1:15053 (gRPC over Connect mTLS; Consul service photo-sidecar)
   Consul UI         http://127.0.0.1:8500/ui
   PostgreSQL        postgresql://photostack:photostack@127.0.0.1:5432/photostack (migrations)
   PgBouncer         postgresql://photostack:photostack@127.0.0.1:6432/photostack (functions, sidecars)

@@ -44,7 +44,7 @@ class SidecarRef(Protocol):
 @dataclass(frozen=True)
 class StackSidecar:
     service: str = "photo-sidecar"
-    address: str = "127.0.0.1:50051"
+    address: str = "127.0.0.1:15051"
     consul_addr: str = CONSUL_ADDR
     consul_state: Path | None = None
 

@@ -28,7 +28,7 @@ from tests.conftest import forget_stack_secrets
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ROOT / "infra" / "services.sh"
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
-SIDECAR_PORT = int(os.environ.get("PHOTOSTACK_SIDECAR_PORT", "50051"))
+SIDECAR_PORT = int(os.environ.get("PHOTOSTACK_SIDECAR_PORT", "15051"))
 SIDECAR_INSTANCES = int(os.environ.get("PHOTOSTACK_SIDECAR_INSTANCES", "2"))
 REDIS_PORT = int(os.environ.get("PHOTOSTACK_REDIS_PORT", "6379"))
 CONSUL_PORT = int(os.environ.get("PHOTOSTACK_CONSUL_PORT", "8500"))

@@ -28,7 +28,7 @@ __all__ = ["Apis", "Person", "Upload", "assert_error", "balance", "fund", "perso
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
-SIDECAR_PORT = int(os.environ.get("PHOTOSTACK_SIDECAR_PORT", "50051"))
+SIDECAR_PORT = int(os.environ.get("PHOTOSTACK_SIDECAR_PORT", "15051"))
 # `make up` runs PHOTOSTACK_SIDECAR_INSTANCES instances (2 by default), instance n on port + 2(n-1).
 SIDECAR_INSTANCES = int(os.environ.get("PHOTOSTACK_SIDECAR_INSTANCES", "2"))
 SIDECAR_PORTS = [SIDECAR_PORT + 2 * n for n in range(SIDECAR_INSTANCES)]

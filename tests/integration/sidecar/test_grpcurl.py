@@ -20,7 +20,7 @@ from tests.identity import person
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
-SIDECAR = "127.0.0.1:50051"  # the one `make up` starts
+SIDECAR = "127.0.0.1:15051"  # the one `make up` starts
 OPERATOR = ROOT / ".state" / "consul" / "operator"
 SERVING = ROOT / ".state" / "sidecar" / "serving.pem"
 

@@ -135,7 +135,7 @@ def load() -> Settings:
         ),
         redis_url=_str("PHOTOSTACK_REDIS_URL", "redis://127.0.0.1:6379/0"),
         consul_addr=_str("PHOTOSTACK_CONSUL_ADDR", ""),
-        sidecar_addr=_str("PHOTOSTACK_SIDECAR_ADDR", "127.0.0.1:50051"),
+        sidecar_addr=_str("PHOTOSTACK_SIDECAR_ADDR", "127.0.0.1:15051"),
         uploads_bucket=_str("PHOTOSTACK_UPLOADS_BUCKET", "photostack-uploads"),
         derivatives_bucket=_str("PHOTOSTACK_DERIVATIVES_BUCKET", "photostack-derivatives"),
         jwt_keys_secret_arn=_str("PHOTOSTACK_JWT_KEYS_SECRET_ARN", stack and f"{stack}/jwt-signing-keys"),
