@@ -26,30 +26,11 @@ class ConsulAgent:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60.0) -> ConsulAgent:
-        binary = subprocess.run(["bash", str(ROOT / "infra" / "consul" / "build.sh")], check=True,
-                                capture_output=True, text=True).stdout.strip().splitlines()[-1]
         acl.init(self.state)
-        ports = {"-grpc-port": free_port(), "-grpc-tls-port": free_port(), "-server-port": free_port(),
-                 "-serf-lan-port": free_port(), "-serf-wan-port": free_port(), "-dns-port": free_port()}
-        args = [binary, "agent", "-dev", "-bind", "127.0.0.1", "-client", "127.0.0.1",
-                "-http-port", str(self.http_port), "-node", f"photostack-test-{self.http_port}",
-                "-config-file", str(ROOT / "infra" / "consul" / "dev.hcl"),
-                "-config-file", str(self.state / "acl.hcl")]
-        for flag, port in ports.items():
-            args += [flag, str(port)]
-        log = (self.state / "consul.log").open("wb")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                if ":" in requests.get(f"http://{self.addr}/v1/status/leader", timeout=1).text:
-                    break
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"private consul agent did not start; see {self.state / 'consul.log'}")
-            time.sleep(0.3)
+        self.proc = start_dev_agent(
+            self.http_port, f"photostack-test-{self.http_port}", self.state / "consul.log",
+            ["-config-file", str(ROOT / "infra" / "consul" / "dev.hcl"),
+             "-config-file", str(self.state / "acl.hcl")], timeout_s)
         acl.apply(self.state, self.addr)
         return self
 
@@ -61,11 +42,40 @@ class ConsulAgent:
         return reply.json() if reply.content else None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_agent(self.proc)
         self.proc = None
+
+
+def start_dev_agent(http_port: int, node: str, log_path: Path, config_args: list[str],
+                    timeout_s: float = 60.0) -> subprocess.Popen[bytes]:
+    """A Consul dev agent on loopback: HTTP on ``http_port``, every other port free; returns once
+    it has a leader (or raises with where its log is)."""
+    binary = subprocess.run(["bash", str(ROOT / "infra" / "consul" / "build.sh")], check=True,
+                            capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    args = [binary, "agent", "-dev", "-bind", "127.0.0.1", "-client", "127.0.0.1",
+            "-http-port", str(http_port), "-node", node, *config_args]
+    for flag in ("-grpc-port", "-grpc-tls-port", "-server-port", "-serf-lan-port", "-serf-wan-port",
+                 "-dns-port"):
+        args += [flag, str(free_port())]
+    proc = subprocess.Popen(args, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if ":" in requests.get(f"http://127.0.0.1:{http_port}/v1/status/leader", timeout=1).text:
+                return proc
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_agent(proc)
+            raise RuntimeError(f"private consul agent did not start; see {log_path}")
+        time.sleep(0.3)
+
+
+def stop_agent(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ import requests
 
 from infra.aws import consul_acl
 from infra.consul import acl
-from tests.sidecar_process import ROOT, free_port
+from tests.consul_agent import start_dev_agent, stop_agent
+from tests.sidecar_process import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -37,39 +37,16 @@ class ServerAgent:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60.0) -> ServerAgent:
-        binary = subprocess.run(["bash", str(ROOT / "infra" / "consul" / "build.sh")], check=True,
-                                capture_output=True, text=True).stdout.strip().splitlines()[-1]
-        args = [binary, "agent", "-dev", "-bind", "127.0.0.1", "-client", "127.0.0.1",
-                "-http-port", str(self.port), "-node", f"photostack-aws-test-{self.port}", "-hcl", SERVER_HCL]
-        for flag in ("-grpc-port", "-grpc-tls-port", "-server-port", "-serf-lan-port", "-serf-wan-port",
-                     "-dns-port"):
-            args += [flag, str(free_port())]
-        log = (self.folder / f"consul-{self.port}.log").open("wb")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                if ":" in requests.get(f"http://{self.addr}/v1/status/leader", timeout=1).text:
-                    return self
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"private consul agent did not start; see {self.folder}")
-            time.sleep(0.3)
+        self.proc = start_dev_agent(self.port, f"photostack-aws-test-{self.port}",
+                                    self.folder / f"consul-{self.port}.log", ["-hcl", SERVER_HCL], timeout_s)
+        return self
 
     def call(self, token: str, method: str, path: str, body: Any = None) -> requests.Response:
         return requests.request(method, f"http://{self.addr}{path}", json=body, timeout=10,
                                 headers={"X-Consul-Token": token})
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_agent(self.proc)
         self.proc = None
 
 
