@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from chalice import Chalice  # type: ignore[attr-defined]
 from openapi_spec_validator import validate
-from photostack_cli.api_spec import OPERATIONS
-from photostack_cli.openapi import SpecError, build, render
+from photostack.apispec import ApiSpec
 
+from infra.apps import load_app
 from infra.deploy import load_template
-from infra.openapi import upload_limits
-from tests.apps import load_app
+from infra.openapi import SpecError, build, merged, render, specs
 
 pytestmark = pytest.mark.unit
 
@@ -31,8 +33,13 @@ def apps() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def document(apps: dict[str, Any]) -> dict[str, Any]:
-    return build(apps, upload_limits())
+def spec_of() -> dict[str, ApiSpec]:
+    return specs()
+
+
+@pytest.fixture(scope="module")
+def document(apps: dict[str, Any], spec_of: dict[str, ApiSpec]) -> dict[str, Any]:
+    return build(apps, spec_of)
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -79,12 +86,14 @@ def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
     validate(json.loads(render(document)))
 
 
-def test_declared_auth_body_and_idempotency_match_the_views(apps: dict[str, Any]) -> None:
+def test_declared_auth_body_and_idempotency_match_the_views(apps: dict[str, Any],
+                                                           spec_of: dict[str, ApiSpec]) -> None:
     """The parts of each description that the view's own code shows must agree with it."""
+    operations = merged(spec_of).operations
     for api, app in apps.items():
         for path, entries in app.routes.items():
             for method, entry in entries.items():
-                op = OPERATIONS[(method, path)]
+                op = operations[(method, path)]
                 source = inspect.getsource(inspect.unwrap(entry.view_function))
                 where = f"{api} {method} {path}"
                 assert ("authenticate(" in source) == (op.auth == "bearer"), where
@@ -94,7 +103,7 @@ def test_declared_auth_body_and_idempotency_match_the_views(apps: dict[str, Any]
                 assert ("idempotency_key(" in source) == (op.idempotency is not None), where
 
 
-def test_an_undescribed_route_fails_the_build(apps: dict[str, Any]) -> None:
+def test_an_undescribed_route_fails_the_build(apps: dict[str, Any], spec_of: dict[str, ApiSpec]) -> None:
     extra = Chalice(app_name="extra")
 
     @extra.route("/not-described", methods=["GET"])
@@ -102,12 +111,33 @@ def test_an_undescribed_route_fails_the_build(apps: dict[str, Any]) -> None:
         return {}
 
     with pytest.raises(SpecError, match="/not-described has no description"):
-        build({**apps, "users": extra}, upload_limits())
+        build({**apps, "users": extra}, spec_of)
 
 
-def test_a_description_without_a_route_fails_the_build(apps: dict[str, Any]) -> None:
+def test_a_description_without_a_route_fails_the_build(apps: dict[str, Any],
+                                                       spec_of: dict[str, ApiSpec]) -> None:
     with pytest.raises(SpecError, match="no app serves them"):
-        build({"users": apps["users"], "photos": apps["photos"]}, upload_limits())
+        build({"users": apps["users"], "photos": apps["photos"]}, spec_of)
+
+
+def test_a_route_described_by_two_apis_fails_the_build(apps: dict[str, Any],
+                                                      spec_of: dict[str, ApiSpec]) -> None:
+    users = spec_of["users"]
+    twice = ApiSpec(users.schemas, {**users.operations, **spec_of["photos"].operations}, users.query)
+    with pytest.raises(SpecError, match="described twice"):
+        build(apps, {**spec_of, "users": twice})
+
+
+def test_the_generator_reads_product_code_only() -> None:
+    """infra/openapi.py builds the document from the functions and the layer, not from tests/ or the CLI."""
+    probe = ("import runpy, sys\n"
+             "sys.argv = ['openapi.py', '--check']\n"
+             "try:\n    runpy.run_path('infra/openapi.py', run_name='__main__')\n"
+             "except SystemExit as done:\n    assert not done.code, done.code\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tests', 'photostack_cli')))\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                            check=True, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert result.stdout.strip() == "[]"
 
 
 def test_upload_limits_are_the_contracts(document: dict[str, Any]) -> None:
