@@ -17,7 +17,7 @@ import psycopg2
 from photostack.jsonlog import elapsed_ms, get_logger, request_id_var
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
-from photostack.rpc.photo_client import REQUEST_ID_METADATA
+from photostack.rpc.client import REQUEST_ID_METADATA
 
 from sidecar import bib_messages as bm
 from sidecar import domain as d

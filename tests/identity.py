@@ -20,9 +20,10 @@ from typing import Protocol
 import grpc
 import pytest
 from photostack.discovery import ServiceResolver
+from photostack.photo_client import PhotoClient
 from photostack.rpc import channels
+from photostack.rpc.client import user_metadata
 from photostack.rpc.connect import ConnectAgent, ConnectIdentity
-from photostack.rpc.photo_client import PhotoClient, user_metadata
 from photostack.tokens import Principal, issue_access_token, verify_access_token
 
 from tests.sidecar_process import CONSUL_ADDR, token_file

@@ -13,7 +13,8 @@ import pytest
 from photos import bootstrap as photos_bootstrap
 from photostack.config import get_settings
 from photostack.discovery import reset_resolvers
-from photostack.rpc import PhotoClient, reset_channels, reset_photo_client
+from photostack.photo_client import PhotoClient, reset_photo_client
+from photostack.rpc import reset_channels
 
 from tests.identity import photo_client, use_identity
 from tests.sidecar_process import SidecarProcess

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from chalice.app import S3Event
 from photostack.discovery import reset_resolvers
-from photostack.rpc import reset_channels, reset_photo_client
+from photostack.photo_client import reset_photo_client
+from photostack.rpc import reset_channels
 
 from tests.apps import load_app
 from tests.identity import use_identity

@@ -10,7 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from facerec.models import get_models
 from photostack.config import get_settings
-from photostack.rpc.photo_client import get_photo_client
+from photostack.photo_client import get_photo_client
 from photostack.warm import WarmSlot
 
 from faces.bibs import BibIndexer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 from botocore.config import Config
 from photostack.config import get_settings
-from photostack.rpc import get_photo_client
+from photostack.photo_client import get_photo_client
 from photostack.warm import WarmSlot
 
 from photos.services import PhotosService

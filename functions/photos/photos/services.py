@@ -6,7 +6,7 @@ from typing import Any
 
 from photostack.contract import PENDING, VISIBILITY_TO_PB
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc import PhotoClient
+from photostack.photo_client import PhotoClient
 from photostack.tokens import Principal
 
 from photos import bibs, domain, presenters, selfies

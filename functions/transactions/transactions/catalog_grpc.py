@@ -7,7 +7,7 @@ from typing import Any
 
 from photostack import errors
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc import PhotoClient, get_photo_client
+from photostack.photo_client import PhotoClient, get_photo_client
 from photostack.tokens import Principal
 
 from transactions.catalog import CatalogPhoto, CatalogUnavailable

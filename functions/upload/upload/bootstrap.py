@@ -8,7 +8,7 @@ import boto3
 import redis
 from botocore.config import Config
 from photostack.config import get_settings
-from photostack.rpc.photo_client import get_photo_client
+from photostack.photo_client import get_photo_client
 from photostack.warm import WarmSlot
 
 from upload.claims import RedisWorkClaims

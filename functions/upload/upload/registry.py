@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from photostack import errors
 from photostack.contract import STATUS_FROM_PB, derivative_kind
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc.photo_client import PhotoClient
+from photostack.photo_client import PhotoClient
 
 from upload.ports import IdleReservation, OriginalInfo, PhotoStatus, RegistryRefused, StoredDerivative
 

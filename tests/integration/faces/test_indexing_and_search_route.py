@@ -22,7 +22,7 @@ from chalice.test import Client
 from facerec.models import FaceModels
 from faces.indexing import BadNotice, FaceIndexer
 from photostack.db import Database
-from photostack.rpc import PhotoClient
+from photostack.photo_client import PhotoClient
 from photostack.tokens import issue_access_token
 from PIL import Image
 

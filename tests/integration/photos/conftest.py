@@ -19,7 +19,8 @@ from chalice.test import Client
 from photos import bootstrap
 from photostack.config import get_settings
 from photostack.discovery import reset_resolvers
-from photostack.rpc import reset_channels, reset_photo_client
+from photostack.photo_client import reset_photo_client
+from photostack.rpc import reset_channels
 from photostack.tokens import issue_access_token
 
 from infra.db.migrate import migrate

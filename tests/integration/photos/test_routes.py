@@ -11,7 +11,7 @@ import pytest
 import requests
 from photostack.discovery import get_resolver
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc import PhotoClient
+from photostack.photo_client import PhotoClient
 
 from tests.identity import connect_identity
 from tests.integration.photos.conftest import TEST_BUCKETS

@@ -24,7 +24,7 @@ from faces.bibs import BibIndexer
 from faces.indexing import FaceIndexer
 from photostack.db import Database
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc import PhotoClient
+from photostack.photo_client import PhotoClient
 from photostack.tokens import issue_access_token
 
 from infra.bib_images import clean_sample

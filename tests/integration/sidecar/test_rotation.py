@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc import PhotoClient, reset_channels
+from photostack.photo_client import PhotoClient
+from photostack.rpc import reset_channels
 from photostack.rpc.connect import ConnectAgent, ConnectIdentity, Material
 
 from infra.db.migrate import migrate

@@ -12,7 +12,8 @@ import pytest
 from photostack.config import reset_settings
 from photostack.discovery import reset_resolvers
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc import PhotoClient, reset_channels, reset_photo_client
+from photostack.photo_client import PhotoClient, reset_photo_client
+from photostack.rpc import reset_channels
 from upload import bootstrap
 from upload.claims import RedisWorkClaims
 from upload.pipeline import Status, UploadProcessor

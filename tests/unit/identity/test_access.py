@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from photostack.rpc.client import user_metadata
 from photostack.rpc.connect import ConnectIdentity, IdentityUnavailable, material_of
-from photostack.rpc.photo_client import user_metadata
 from photostack.tokens import Principal
 
 from sidecar import access

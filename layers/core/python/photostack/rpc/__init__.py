@@ -1,7 +1,7 @@
-"""gRPC clients of the photostack services (the stubs are generated under ``photostack.photo``)."""
+"""gRPC plumbing for any service found through Consul (clients of one service build on ServiceClient)."""
 
 from photostack.rpc.channels import reset_channels
-from photostack.rpc.photo_client import PhotoClient, get_photo_client, reset_photo_client
+from photostack.rpc.client import ServiceClient
 from photostack.rpc.status import to_api_error
 
-__all__ = ["PhotoClient", "get_photo_client", "reset_channels", "reset_photo_client", "to_api_error"]
+__all__ = ["ServiceClient", "reset_channels", "to_api_error"]

@@ -26,7 +26,11 @@ if _version_not_supported:
 
 
 class PhotoServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Each method that is safe to call twice says so (idempotency_level): NO_SIDE_EFFECTS reads,
+    IDEMPOTENT sets or replaces. Clients retry those after UNAVAILABLE on another instance
+    (photostack.rpc.client); the others only when the request carries an idempotency_key, or
+    when it never left. A new method is not retried until it declares its level here.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -132,7 +136,11 @@ class PhotoServiceStub:
 
 
 class PhotoServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Each method that is safe to call twice says so (idempotency_level): NO_SIDE_EFFECTS reads,
+    IDEMPOTENT sets or replaces. Clients retry those after UNAVAILABLE on another instance
+    (photostack.rpc.client); the others only when the request carries an idempotency_key, or
+    when it never left. A new method is not retried until it declares its level here.
+    """
 
     def CreateEvent(self, request, context):
         """Missing associated documentation comment in .proto file."""
@@ -365,7 +373,11 @@ def add_PhotoServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class PhotoService:
-    """Missing associated documentation comment in .proto file."""
+    """Each method that is safe to call twice says so (idempotency_level): NO_SIDE_EFFECTS reads,
+    IDEMPOTENT sets or replaces. Clients retry those after UNAVAILABLE on another instance
+    (photostack.rpc.client); the others only when the request carries an idempotency_key, or
+    when it never left. A new method is not retried until it declares its level here.
+    """
 
     @staticmethod
     def CreateEvent(request,
