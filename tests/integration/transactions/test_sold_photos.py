@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from photostack import errors
 from photostack.photo.v1 import photo_pb2 as pb
-from photostack.rpc import PhotoClient
+from photostack.photo_client import PhotoClient
 from photostack.tokens import Principal
 from transactions.catalog_grpc import GrpcPhotoCatalog
+from transactions.errors import Missing, StateConflict, TransactionsError
 
 from infra.db.migrate import migrate
 from tests.e2e.transactions_setup import priced_photos
