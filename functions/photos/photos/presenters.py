@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -9,12 +11,23 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from photostack.contract import PENDING, PRIVATE, STATUS_FROM_PB, THUMB_KINDS, VISIBILITY_FROM_PB
 from photostack.photo.v1 import photo_pb2 as pb
 
+_EPOCH = datetime.datetime(1970, 1, 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    """The ISO 8601 text of a whole second, UTC. Cached: a page of 50 photos formats 150 times,
+    mostly of a few distinct seconds, and ``Timestamp.ToDatetime().isoformat()`` was 8 % of
+    the warm photos function's samples for that page (py-spy)."""
+    return (_EPOCH + datetime.timedelta(seconds=seconds)).isoformat()
+
 
 def _time(msg: Any, name: str) -> str | None:
     if not msg.HasField(name):
         return None
     ts: Timestamp = getattr(msg, name)
-    return ts.ToDatetime().isoformat(timespec="milliseconds") + "Z"
+    # What ToDatetime().isoformat(timespec="milliseconds") gives: truncated to the millisecond.
+    return f"{_second(ts.seconds)}.{ts.nanos // 1_000_000:03d}Z"
 
 
 def event(e: pb.Event) -> dict[str, Any]:

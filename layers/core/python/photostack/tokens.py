@@ -15,6 +15,7 @@ which is how a warm container learns of a rotation before its copy ages out.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ from photostack.secrets import CachedSecret, read_secret
 from photostack.warm import WarmSlot
 
 ALGORITHM = "HS256"
+LEEWAY_S = 5
+# Tokens verified by this process, kept until they expire (see VerifiedTokens).
+VERIFIED_CACHE_SIZE = 4096
 
 
 class TokenError(Exception):
@@ -97,8 +101,57 @@ def issue_access_token(user_id: str, role: str, *, settings: Settings | None = N
     return token, s.access_token_ttl_s
 
 
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    kid: str
+    key: str  # the key that verified it: the entry holds only while that kid still names that key
+    expires_at: int
+
+
+class VerifiedTokens:
+    """Tokens this process has verified, so that the same token on the next request costs a
+    dictionary look-up instead of PyJWT's parse and HMAC (about 0.3 ms, 6 % of the warm photos
+    function's samples per page, py-spy).
+
+    Only tokens that passed every check are kept, under the exact token text (and the audience
+    and issuer checked), and a hit is taken only while the token has not expired (same leeway)
+    and its kid still names the same key in the current key document: a key dropped from the
+    secret stops its cached tokens as it stops uncached ones. Bounded; cleared when full.
+    """
+
+    def __init__(self, max_entries: int = VERIFIED_CACHE_SIZE) -> None:
+        self._max = max_entries
+        self._entries: dict[tuple[str, str, str], _Verified] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str, s: Settings) -> Principal | None:
+        hit = self._entries.get((token, s.jwt_audience, s.jwt_issuer))
+        if hit is None or time.time() > hit.expires_at + LEEWAY_S:
+            return None
+        if signing_keys.get().get().verification_keys().get(hit.kid) != hit.key:
+            return None
+        return hit.principal
+
+    def put(self, token: str, s: Settings, verified: _Verified) -> None:
+        with self._lock:
+            if len(self._entries) >= self._max:
+                self._entries.clear()
+            self._entries[(token, s.jwt_audience, s.jwt_issuer)] = verified
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+verified_tokens = VerifiedTokens()
+
+
 def verify_access_token(token: str, *, settings: Settings | None = None) -> Principal:
     s = settings or get_settings()
+    cached = verified_tokens.get(token, s)
+    if cached is not None:
+        return cached
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -113,7 +166,7 @@ def verify_access_token(token: str, *, settings: Settings | None = None) -> Prin
     try:
         claims = jwt.decode(
             token, key, algorithms=[ALGORITHM], audience=s.jwt_audience, issuer=s.jwt_issuer,
-            options={"require": ["exp", "iat", "sub", "iss", "aud"]}, leeway=5,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]}, leeway=LEEWAY_S,
         )
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("token expired") from exc
@@ -123,5 +176,8 @@ def verify_access_token(token: str, *, settings: Settings | None = None) -> Prin
     version = claims.get("ver", 0)
     if role not in contract.ROLES or not isinstance(claims.get("sub"), str) or type(version) is not int:
         raise TokenError("invalid token claims")
-    return Principal(user_id=claims["sub"], role=role, token_id=str(claims.get("jti", "")),
-                     version=version, access_token=token)
+    principal = Principal(user_id=claims["sub"], role=role, token_id=str(claims.get("jti", "")),
+                          version=version, access_token=token)
+    if type(claims["exp"]) is int:
+        verified_tokens.put(token, s, _Verified(principal, str(kid), key, claims["exp"]))
+    return principal
