@@ -323,11 +323,12 @@ def apply_change(photo: Photo, change: PhotoChange) -> tuple[int, str, str]:
     return price, currency, visibility
 
 
-def page_size(limit: int) -> int:
+def page_size(limit: int, *, default: int = DEFAULT_PAGE, most: int = MAX_PAGE) -> int:
+    """A list request's limit: 0 (proto3's unset) is ``default``, else 1..``most``."""
     if limit == 0:
-        return DEFAULT_PAGE
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidArgument(f"limit must be between 1 and {MAX_PAGE}")
+        return default
+    if not 1 <= limit <= most:
+        raise InvalidArgument(f"limit must be between 1 and {most}")
     return limit
 
 

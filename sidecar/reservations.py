@@ -12,7 +12,7 @@ the listing and the expiry is left alone.
 
 from __future__ import annotations
 
-from sidecar.domain import InvalidArgument
+from sidecar.domain import InvalidArgument, page_size
 
 MAX_IDLE_S = 366 * 86400
 MAX_LISTED = 1000
@@ -26,11 +26,7 @@ def idle_seconds(idle_s: int) -> int:
 
 
 def listed(limit: int) -> int:
-    if limit == 0:
-        return DEFAULT_LISTED
-    if not 1 <= limit <= MAX_LISTED:
-        raise InvalidArgument(f"limit must be between 1 and {MAX_LISTED}")
-    return limit
+    return page_size(limit, default=DEFAULT_LISTED, most=MAX_LISTED)
 
 
 def expired_reason(idle_s: int) -> str:
