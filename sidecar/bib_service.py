@@ -18,7 +18,7 @@ from sidecar import bib_domain as b
 from sidecar import domain as d
 from sidecar.face_domain import decode_offset, encode_offset
 from sidecar.repository import Repository
-from sidecar.service import PhotoService
+from sidecar.service import PhotoService, locked_photo
 
 
 @dataclass(frozen=True)
@@ -48,17 +48,12 @@ class BibService:
 
     def index_bibs(self, caller: d.Caller, photo_id: str, bibs: Sequence[b.NewBib]) -> BibsIndexed:
         """Replace the photo's numbers (an empty list records "read, no number"); idempotent."""
-        d.check_caller(caller)
-        d.require_pipeline(caller)
-        photo_id = d.parse_uuid(photo_id, "photo")
+        photo_id = d.pipeline_photo_id(caller, photo_id)
         b.check_bib_count(len(bibs))
         best = b.best_per_number(list(bibs))
         with self._repo.transaction() as tx:
-            photo = tx.get_photo(photo_id, for_update=True)
-            if photo is None:
-                raise d.NotFound("photo not found")
-            if photo.status != READY:
-                raise d.FailedPrecondition(f"the photo is {photo.status}; only ready photos are indexed")
+            photo = locked_photo(tx, photo_id)
+            d.require_indexable(photo)
             indexed_at = tx.bibs.replace(photo_id, photo.event_id, best)
         return BibsIndexed(photo_id, len(best), indexed_at)
 

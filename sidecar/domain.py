@@ -228,6 +228,20 @@ def require_pipeline(caller: Caller) -> None:
         raise PermissionDenied("only the upload pipeline registers processing results")
 
 
+def pipeline_photo_id(caller: Caller, photo_id: str) -> str:
+    """The id of a photo the pipeline (upload, faces) records a result for: a valid caller that
+    is the pipeline, and an id that can exist."""
+    check_caller(caller)
+    require_pipeline(caller)
+    return parse_uuid(photo_id, "photo")
+
+
+def require_indexable(photo: Photo) -> None:
+    """Faces and bib numbers are read from the derivatives: only a ready photo has them."""
+    if photo.status != READY:
+        raise FailedPrecondition(f"the photo is {photo.status}; only ready photos are indexed")
+
+
 # --- validation --------------------------------------------------------------------
 
 def parse_uuid(value: str, what: str) -> str:

@@ -27,7 +27,7 @@ from sidecar import face_domain as f
 from sidecar.cache import PhotoCache
 from sidecar.face_index import HostedFaceIndex
 from sidecar.repository import Repository
-from sidecar.service import PhotoService
+from sidecar.service import PhotoService, locked_photo
 from sidecar.vector_index import VectorIndex
 
 
@@ -60,18 +60,13 @@ class FaceService:
 
     def index_faces(self, caller: d.Caller, photo_id: str, faces: Sequence[f.NewFace]) -> Indexed:
         """Replace the photo's faces (an empty list records "no face"); idempotent."""
-        d.check_caller(caller)
-        d.require_pipeline(caller)
-        photo_id = d.parse_uuid(photo_id, "photo")
+        photo_id = d.pipeline_photo_id(caller, photo_id)
         f.check_face_count(len(faces))
         embeddings = (np.stack([x.embedding for x in faces]) if faces
                       else np.zeros((0, f.DIMENSIONS), dtype=np.float32))
         with self._repo.transaction() as tx:
-            photo = tx.get_photo(photo_id, for_update=True)
-            if photo is None:
-                raise d.NotFound("photo not found")
-            if photo.status != READY:
-                raise d.FailedPrecondition(f"the photo is {photo.status}; only ready photos are indexed")
+            photo = locked_photo(tx, photo_id)
+            d.require_indexable(photo)
             face_ids = tx.faces.replace(photo_id, photo.event_id, faces)
             indexed_at = tx.faces.mark_indexed(photo_id, len(faces))
             version = tx.faces.bump_version(photo.event_id)

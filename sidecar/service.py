@@ -18,7 +18,7 @@ from photostack.contract import FAILED, READY, original_key
 from sidecar import domain as d
 from sidecar import reservations
 from sidecar.cache import PhotoCache
-from sidecar.repository import Repository
+from sidecar.repository import Repository, Transaction
 
 # GetPhotos: an order holds at most 50 photos (transactions.domain); room to spare, still bounded.
 MAX_PHOTOS_PER_GET = 100
@@ -96,19 +96,13 @@ class PhotoService:
                 tx.touch_reservation(existing.id)
                 return d.view_for(caller, existing, bought=False)
             photo = tx.get_photo(photo_id)
-        assert photo is not None
-        self._cache.photo_changed(photo.id, photo.event_id)
-        return d.view_for(caller, photo, bought=False)
+        return self._changed(caller, photo)
 
     def register_derivatives(self, caller: d.Caller, photo_id: str, processed: d.Processed) -> d.Photo:
-        d.check_caller(caller)
-        d.require_pipeline(caller)
-        photo_id = d.parse_uuid(photo_id, "photo")
+        photo_id = d.pipeline_photo_id(caller, photo_id)
         d.validate_processed(processed)
         with self._repo.transaction() as tx:
-            photo = tx.get_photo(photo_id, for_update=True)
-            if photo is None:
-                raise d.NotFound("photo not found")
+            photo = locked_photo(tx, photo_id)
             if photo.status == READY:
                 if d.same_processing(photo, processed):
                     return d.view_for(caller, photo, bought=False)  # the same result delivered again
@@ -117,28 +111,20 @@ class PhotoService:
                 raise d.FailedPrecondition("the photo was marked failed")
             tx.register(photo_id, processed)
             updated = tx.get_photo(photo_id)
-        assert updated is not None
-        self._cache.photo_changed(photo_id, updated.event_id)
-        return d.view_for(caller, updated, bought=False)
+        return self._changed(caller, updated)
 
     def mark_failed(self, caller: d.Caller, photo_id: str, reason: str) -> d.Photo:
-        d.check_caller(caller)
-        d.require_pipeline(caller)
-        photo_id = d.parse_uuid(photo_id, "photo")
+        photo_id = d.pipeline_photo_id(caller, photo_id)
         reason = d.validate_reason(reason)
         with self._repo.transaction() as tx:
-            photo = tx.get_photo(photo_id, for_update=True)
-            if photo is None:
-                raise d.NotFound("photo not found")
+            photo = locked_photo(tx, photo_id)
             if photo.status == FAILED:
                 return d.view_for(caller, photo, bought=False)
             if photo.status == READY:
                 raise d.FailedPrecondition("the photo is already ready")
             tx.mark_failed(photo_id, reason)
             updated = tx.get_photo(photo_id)
-        assert updated is not None
-        self._cache.photo_changed(photo_id, updated.event_id)
-        return d.view_for(caller, updated, bought=False)
+        return self._changed(caller, updated)
 
     # --- reservations whose bytes never came (sidecar/reservations.py) ---------------
 
@@ -154,31 +140,20 @@ class PhotoService:
 
     def expire_reservation(self, caller: d.Caller, photo_id: str, *, idle_s: int) -> d.Photo:
         """``failed`` with the expiry reason if still idle; otherwise the photo as it is."""
-        d.check_caller(caller)
-        d.require_pipeline(caller)
-        photo_id = d.parse_uuid(photo_id, "photo")
+        photo_id = d.pipeline_photo_id(caller, photo_id)
         idle_s = reservations.idle_seconds(idle_s)
         with self._repo.transaction() as tx:
-            photo = tx.get_photo(photo_id, for_update=True)
-            if photo is None:
-                raise d.NotFound("photo not found")
+            photo = locked_photo(tx, photo_id)
             if not tx.reservation_idle(photo_id, idle_s):
                 return d.view_for(caller, photo, bought=False)
             tx.mark_failed(photo_id, reservations.expired_reason(idle_s))
             updated = tx.get_photo(photo_id)
-        assert updated is not None
-        self._cache.photo_changed(photo_id, updated.event_id)
-        return d.view_for(caller, updated, bought=False)
+        return self._changed(caller, updated)
 
     def get_photo(self, caller: d.Caller, photo_id: str) -> d.Photo:
         d.check_caller(caller)
         photo_id = d.parse_uuid(photo_id, "photo")
-
-        def load() -> d.Photo | None:
-            with self._repo.transaction() as tx:
-                return tx.get_photo(photo_id)
-
-        photo = self._cache.photo(photo_id, load)
+        photo = self._cache.photo(photo_id, functools.partial(self._load_photo, photo_id))
         if photo is None:
             raise d.NotFound("photo not found")
         bought = d.needs_purchase_check(caller, photo) and bool(self._bought(caller, [photo.id]))
@@ -210,6 +185,13 @@ class PhotoService:
         bought = self._bought(caller, unsure) if unsure else set()
         return [d.view_for(caller, p, bought=p.id in bought) for p in found
                 if d.can_see_photo(caller, p, bought=p.id in bought)]
+
+    def _changed(self, caller: d.Caller, photo: d.Photo | None) -> d.Photo:
+        """After a committed change: the cache forgets the photo and its event's pages; the
+        caller's view of the photo as it now is."""
+        assert photo is not None  # read back in the transaction that changed it
+        self._cache.photo_changed(photo.id, photo.event_id)
+        return d.view_for(caller, photo, bought=False)
 
     def _load_photo(self, photo_id: str) -> d.Photo | None:
         with self._repo.transaction() as tx:
@@ -249,9 +231,7 @@ class PhotoService:
             price, currency, visibility = d.apply_change(photo, change)
             tx.update_photo(photo_id, price, currency, visibility)
             updated = tx.get_photo(photo_id)
-        assert updated is not None
-        self._cache.photo_changed(photo_id, updated.event_id)
-        return d.view_for(caller, updated, bought=False)
+        return self._changed(caller, updated)
 
     def delete_photo(self, caller: d.Caller, photo_id: str) -> d.Photo:
         """Delete a photo nobody bought; unlist a sold one.
@@ -276,6 +256,14 @@ class PhotoService:
         if sold:
             return dataclasses.replace(photo, original_key="", derivatives=(), full_access=True)
         return d.view_for(caller, photo, bought=False)
+
+
+def locked_photo(tx: Transaction, photo_id: str) -> d.Photo:
+    """The photo, locked until ``tx`` ends, for a change that reads it first; NotFound if none."""
+    photo = tx.get_photo(photo_id, for_update=True)
+    if photo is None:
+        raise d.NotFound("photo not found")
+    return photo
 
 
 def _page[T: (d.Event, d.Photo)](rows: list[T], size: int) -> d.Page[T]:
