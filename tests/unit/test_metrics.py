@@ -9,6 +9,7 @@ from types import ModuleType
 
 import pytest
 from photostack import metrics
+from photostack.config import reset_settings
 
 pytestmark = pytest.mark.unit
 
@@ -27,6 +28,7 @@ def extractor() -> ModuleType:
 def test_a_metric_is_one_emf_line_with_the_function_as_a_dimension(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "photostack-photos")
+    reset_settings()  # read once per process, as a cold start does
     metrics.emit("Requests", route="/events", status_class="2xx")
     line = capsys.readouterr().out
     assert line.count("\n") == 1

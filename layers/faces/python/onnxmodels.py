@@ -9,29 +9,29 @@ where infra/models/ fetches them. ``PHOTOSTACK_ONNX_THREADS`` sets intra-op thre
 from __future__ import annotations
 
 import importlib.util
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import onnxruntime as ort
+from onnx_config import MODEL_DIR_SETTINGS, get_onnx_settings
 
 
 def models_dir(setting: str, bundled_package: str, cache_folder: str, marker: str) -> Path:
-    explicit = os.environ.get(setting)
+    if setting not in MODEL_DIR_SETTINGS:
+        raise ValueError(f"{setting} is not one of onnx_config's {MODEL_DIR_SETTINGS}")
+    explicit = get_onnx_settings().model_dirs.get(setting)
     if explicit:
         return Path(explicit)
     bundled = importlib.util.find_spec(bundled_package)
     if bundled is not None and bundled.origin and (Path(bundled.origin).parent / marker).is_file():
         return Path(bundled.origin).parent
-    cache = os.environ.get("PHOTOSTACK_CACHE") or str(Path.home() / ".cache" / "photostack")
-    return Path(cache) / cache_folder
+    return get_onnx_settings().cache / cache_folder
 
 
 def cpu_sessions(folder: Path, threads: int | None = None) -> Callable[[str], ort.InferenceSession]:
     """A maker of sessions over the files of ``folder``, sharing one set of options."""
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads if threads is not None else int(
-        os.environ.get("PHOTOSTACK_ONNX_THREADS", "1"))
+    options.intra_op_num_threads = threads if threads is not None else get_onnx_settings().threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # the models carry unused initialisers that onnxruntime warns about
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from photostack import jwt_keys, secrets, tokens
-from photostack.config import get_settings
+from photostack.config import get_settings, reset_settings
 from photostack.secrets import SecretUnavailable, read_secret
 from photostack.tokens import TokenError, issue_access_token, verify_access_token
 
@@ -98,6 +98,7 @@ def test_a_missing_secret_is_unavailable_with_its_reason(monkeypatch: pytest.Mon
 
 def test_an_unreachable_store_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    reset_settings()  # the platform's variables are read once per process, as a cold start does
     secrets.secretsmanager.reset()
     try:
         with pytest.raises(SecretUnavailable, match="unreachable"):

@@ -16,6 +16,7 @@ def fresh_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ACCESS_KEY_ID",
                  "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name, raising=False)
+    reset_settings()
     secrets.secretsmanager.reset()
     yield
     secrets.secretsmanager.reset()
@@ -29,6 +30,7 @@ def test_a_local_process_outside_localstack_reads_localstack() -> None:
 
 def test_inside_localstack_or_on_aws_boto3_finds_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://localhost.localstack.cloud:4566")
+    reset_settings()  # the platform's variables are read once per process, as a cold start does
     assert secrets.secretsmanager.get().meta.endpoint_url == "http://localhost.localstack.cloud:4566"
     secrets.secretsmanager.reset()
     monkeypatch.delenv("AWS_ENDPOINT_URL")

@@ -99,7 +99,6 @@ class Settings:
     unknown_kid_refresh_s: int  # a token with an unknown kid re-reads the keys at most this often
     platform_fee_bps: int
     grpc_deadline_s: float
-    log_level: str
     sidecar_service: str = SIDECAR_SERVICE  # the photo sidecar's name in Consul
     web_origin: str = ""  # the web app's origin, the one CORS allows ("" = no CORS header)
     # This process's Consul Connect service name (template.yaml sets it per function, e.g.
@@ -151,7 +150,6 @@ def load() -> Settings:
         unknown_kid_refresh_s=env_int("PHOTOSTACK_UNKNOWN_KID_REFRESH_S", 10, minimum=1),
         platform_fee_bps=env_int("PHOTOSTACK_PLATFORM_FEE_BPS", 1500),
         grpc_deadline_s=env_int("PHOTOSTACK_GRPC_DEADLINE_MS", 2000) / 1000.0,
-        log_level=_str("PHOTOSTACK_LOG_LEVEL", "INFO"),
         sidecar_service=_str("PHOTOSTACK_SIDECAR_SERVICE", SIDECAR_SERVICE),
         web_origin=_str("PHOTOSTACK_WEB_ORIGIN", ""),
         connect_service=_str("PHOTOSTACK_CONNECT_SERVICE", "").strip(),
@@ -177,3 +175,30 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget the cached settings (tests change the environment)."""
     get_settings.cache_clear()
+    get_platform.cache_clear()
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What the platform tells this process: Lambda's variables and boto3's own. Read once, like
+    :class:`Settings`, but it cannot fail, so logging and metrics can use it even when the
+    settings do not load (a ConfigError is itself logged)."""
+
+    function_name: str  # AWS_LAMBDA_FUNCTION_NAME; "" outside Lambda
+    log_level: str  # PHOTOSTACK_LOG_LEVEL
+    aws_region: str  # AWS_REGION (what Lambda sets) or AWS_DEFAULT_REGION; "" = unset
+    aws_endpoint_set: bool  # AWS_ENDPOINT_URL(_SECRETS_MANAGER): boto3 finds the endpoint itself
+    aws_credentials_set: bool  # AWS_ACCESS_KEY_ID: boto3 finds the credentials itself
+
+
+@functools.cache
+def get_platform() -> Platform:
+    """The platform's variables of this process, read once per warm container."""
+    return Platform(
+        function_name=env_str("AWS_LAMBDA_FUNCTION_NAME", ""),
+        log_level=env_str("PHOTOSTACK_LOG_LEVEL", "INFO"),
+        aws_region=env_str("AWS_REGION", "") or env_str("AWS_DEFAULT_REGION", ""),
+        aws_endpoint_set=bool(env_str("AWS_ENDPOINT_URL_SECRETS_MANAGER", "")
+                              or env_str("AWS_ENDPOINT_URL", "")),
+        aws_credentials_set=bool(env_str("AWS_ACCESS_KEY_ID", "")),
+    )

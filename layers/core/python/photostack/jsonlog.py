@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
 from contextvars import ContextVar
 from typing import Any
+
+from photostack.config import get_platform
 
 request_id_var: ContextVar[str | None] = ContextVar("photostack_request_id", default=None)
 
@@ -22,7 +23,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
-            "function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+            "function": get_platform().function_name or None,
             "request_id": request_id_var.get(),
         }
         for key, value in vars(record).items():
@@ -44,7 +45,7 @@ def get_logger(name: str) -> logging.Logger:
         handler.setFormatter(JsonFormatter())
         root = logging.getLogger("photostack")
         root.handlers[:] = [handler]
-        root.setLevel(os.environ.get("PHOTOSTACK_LOG_LEVEL", "INFO"))
+        root.setLevel(get_platform().log_level)
         root.propagate = False
         _configured = True
     return logging.getLogger(f"photostack.{name}" if not name.startswith("photostack") else name)

@@ -13,9 +13,10 @@ about 100 ms of cold start here (measured: ``import aws_lambda_powertools.metric
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
+
+from photostack.config import get_platform
 
 NAMESPACE = "photostack"
 UNITS = frozenset({"Count", "Milliseconds", "Bytes", "None"})
@@ -25,7 +26,7 @@ def record(name: str, value: float = 1, unit: str = "Count", **dimensions: str) 
     """The EMF document of one metric, with the function's name as a dimension."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {sorted(UNITS)}")
-    dims = {"function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or "local", **dimensions}
+    dims = {"function": get_platform().function_name or "local", **dimensions}
     return {
         "_aws": {
             "Timestamp": int(time.time() * 1000),

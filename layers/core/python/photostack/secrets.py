@@ -19,14 +19,13 @@ Secrets Manager outage does not take the APIs down. Without any value the caller
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from photostack import errors
-from photostack.config import LOCAL_ENV, ConfigError, get_settings, refuse_local_value
+from photostack.config import LOCAL_ENV, ConfigError, get_platform, get_settings, refuse_local_value
 from photostack.warm import WarmSlot
 
 LOCALSTACK_ENDPOINT = "http://127.0.0.1:4566"
@@ -45,17 +44,17 @@ def _client() -> Any:
     import boto3  # the Lambda runtime provides it; imported late so unit tests need no AWS
     from botocore.config import Config
 
-    settings = get_settings()
+    settings, platform = get_settings(), get_platform()
     # Bounded: a store that does not answer costs a request seconds, not the function's timeout.
     kwargs: dict[str, Any] = {"config": Config(connect_timeout=2, read_timeout=5,
                                                retries={"max_attempts": 3, "mode": "standard"})}
     if settings.env == LOCAL_ENV:
-        if not (os.environ.get("AWS_ENDPOINT_URL_SECRETS_MANAGER") or os.environ.get("AWS_ENDPOINT_URL")):
+        if not platform.aws_endpoint_set:
             kwargs["endpoint_url"] = LOCALSTACK_ENDPOINT
-        if not os.environ.get("AWS_ACCESS_KEY_ID"):
+        if not platform.aws_credentials_set:
             kwargs.update(aws_access_key_id="test", aws_secret_access_key="test")  # noqa: S106 (LocalStack's)
     # Lambda sets AWS_REGION (botocore reads only AWS_DEFAULT_REGION); LocalStack's region locally.
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    region = platform.aws_region
     if region or settings.env == LOCAL_ENV:
         kwargs["region_name"] = region or "us-east-1"
     return boto3.client("secretsmanager", **kwargs)
