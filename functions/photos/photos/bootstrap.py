@@ -29,11 +29,18 @@ def s3_client():  # type: ignore[no-untyped-def]
 
 def build_service() -> PhotosService:
     s = get_settings()
+    s3 = s3_client()
+    # boto3.client made (or reused) boto3's default session: derivative GETs are presigned with
+    # its credentials, read per URL so that refreshed ones are used as botocore would use them.
+    credentials = boto3.DEFAULT_SESSION.get_credentials() if boto3.DEFAULT_SESSION else None
+    if credentials is None:
+        raise RuntimeError("no AWS credentials to presign with")
     storage = Storage(
-        s3_client(),
+        s3,
         uploads_bucket=s.uploads_bucket,
         derivatives_bucket=s.derivatives_bucket,
         ttl_s=s.presign_ttl_s,
+        credentials=credentials.get_frozen_credentials,
     )
     return PhotosService(get_photo_client(), storage)
 
