@@ -27,7 +27,6 @@ from photostack_cli.journal import RESERVED, UPLOADED, Journal
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 # Part URLs this close to expiry are not trusted for a resume: a part may take a while.
 URL_EXPIRY_MARGIN_S = 60
-CHUNK = 256 * 1024
 TRANSFER_ATTEMPTS = 3
 
 
@@ -111,7 +110,6 @@ class _SliceReader:
     def __init__(self, f: BinaryIO, offset: int, length: int, on_read: Callable[[int], None],
                  stop: threading.Event) -> None:
         self._f = f
-        self._offset = offset
         self._length = length
         self._pos = 0
         self._on_read = on_read
@@ -318,8 +316,6 @@ class Uploader:
 
 
 # ---- waiting for processing ---------------------------------------------------------
-
-TERMINAL = ("ready", "failed")
 
 
 def processing_status(client: Client, event_id: str, photo_ids: set[str]) -> dict[str, dict[str, Any]]:
