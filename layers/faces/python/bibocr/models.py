@@ -60,7 +60,3 @@ _models: WarmSlot[OcrModels] = WarmSlot("OCR models", lambda: load_models())
 
 def get_models() -> OcrModels:
     return _models.get()
-
-
-def reset_models() -> None:
-    _models.install(None)

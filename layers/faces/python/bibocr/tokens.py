@@ -10,15 +10,8 @@ from __future__ import annotations
 import re
 
 BIB = re.compile(r"^[A-Z]?[0-9]{1,6}$")
-MAX_QUERY = 7  # prefix + 6 digits
 
 
 def bib_tokens(text: str) -> list[str]:
     """The bib numbers in one recognised line, normalised (upper case, leading zeros kept)."""
     return [t for t in re.split(r"[^0-9A-Z]+", text.upper()) if BIB.match(t)]
-
-
-def normalise_query(value: str) -> str | None:
-    """A `?bib=` value as stored, or None when it cannot be a bib number."""
-    token = value.strip().upper()
-    return token if len(token) <= MAX_QUERY and BIB.match(token) else None
