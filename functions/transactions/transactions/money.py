@@ -1,4 +1,4 @@
-"""Money: integer minor units with an ISO 4217 code; never floats.
+"""Amounts: integer minor units with an ISO 4217 code; never floats.
 
 Amounts arriving from clients are validated here, so a float, a bool, a string or
 an absurd number never reaches the ledger.
@@ -6,7 +6,6 @@ an absurd number never reaches the ledger.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 # Currencies the platform settles in, with their minor-unit exponent.
@@ -22,35 +21,6 @@ MAX_AMOUNT_MINOR = 10**12
 
 class MoneyError(ValueError):
     """An amount or currency that the platform does not accept."""
-
-
-@dataclass(frozen=True, order=True)
-class Money:
-    minor: int
-    currency: str
-
-    def __post_init__(self) -> None:
-        if type(self.minor) is not int:
-            raise MoneyError("amounts are integers in minor units")
-        check_currency(self.currency)
-
-    def __add__(self, other: Money) -> Money:
-        self._same_currency(other)
-        return Money(self.minor + other.minor, self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        self._same_currency(other)
-        return Money(self.minor - other.minor, self.currency)
-
-    def __neg__(self) -> Money:
-        return Money(-self.minor, self.currency)
-
-    def _same_currency(self, other: Money) -> None:
-        if other.currency != self.currency:
-            raise MoneyError(f"cannot combine {self.currency} and {other.currency}")
-
-    def to_json(self) -> dict[str, Any]:
-        return {"amount_minor": self.minor, "currency": self.currency}
 
 
 def check_currency(value: Any) -> str:
