@@ -16,14 +16,22 @@ from typing import Any
 
 import psycopg2
 import psycopg2.errorcodes
-from photostack import contract, errors
+from photostack import contract
 from photostack.db import Database, dict_cursor
 from photostack.tokens import Principal
 
 from transactions import domain, ledger, webhooks
 from transactions import repository as repo
 from transactions.catalog import CatalogPhoto, CatalogUnavailable, PhotoCatalog
-from transactions.errors import IdempotencyKeyReused, InsufficientFunds
+from transactions.errors import (
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    InvalidRequest,
+    Missing,
+    NotEntitled,
+    StateConflict,
+    Unavailable,
+)
 from transactions.ledger import AccountRef
 from transactions.presign import Presigner
 
@@ -49,7 +57,7 @@ def decode_cursor(cursor: str | None) -> int | None:
             raise ValueError(cursor)
         return int(number)
     except ValueError as exc:  # contract.InvalidCursor among them
-        raise errors.BadRequest("cursor is not valid", code="invalid_cursor") from exc
+        raise InvalidRequest("cursor is not valid", code="invalid_cursor") from exc
 
 
 def _iso(value: Any) -> Any:
@@ -115,7 +123,7 @@ class TransactionsService:
         with self.db.cursor() as cur:
             found = repo.payment(cur, event.payment_id)
         if found is None:
-            raise errors.NotFound("payment not found", code="payment_not_found")
+            raise Missing("payment not found", code="payment_not_found")
         wallet = AccountRef.wallet(found["user_id"], found["currency"])
         ids = self.accounts.ids([wallet, AccountRef.provider_clearing(found["currency"])],
                                 spread_key=f"payment:{found['id']}")
@@ -123,7 +131,7 @@ class TransactionsService:
             payment = repo.payment(cur, event.payment_id, for_update=True)
             assert payment is not None  # payments are never deleted
             if not repo.record_webhook_event(cur, event.event_id, event.payment_id, event.status):
-                raise errors.Conflict("this webhook event was already processed", code="replayed_event")
+                raise StateConflict("this webhook event was already processed", code="replayed_event")
             credited = False
             if payment["status"] == "pending":
                 entry_id = None
@@ -135,7 +143,7 @@ class TransactionsService:
                     credited = True
                 repo.settle_payment(cur, event.payment_id, event.status, entry_id)
             elif payment["status"] != event.status:
-                raise errors.Conflict(f"payment is already {payment['status']}", code="payment_settled")
+                raise StateConflict(f"payment is already {payment['status']}", code="payment_settled")
         return Outcome({"payment_id": event.payment_id, "status": event.status, "credited": credited})
 
     # ---- orders -------------------------------------------------------------
@@ -150,8 +158,8 @@ class TransactionsService:
         try:
             return self.catalog.get_photos(list(request.photo_ids), user=buyer)
         except CatalogUnavailable as exc:
-            raise errors.ServiceUnavailable("the photo catalog is unavailable; retry later",
-                                            code="catalog_unavailable") from exc
+            raise Unavailable("the photo catalog is unavailable; retry later",
+                              code="catalog_unavailable") from exc
 
     def _replay_if_claimed(self, customer_id: str, key: str, request_hash: str) -> Outcome | None:
         with self.db.cursor() as cur:
@@ -174,7 +182,9 @@ class TransactionsService:
         try:
             lines = domain.price_order(customer_id, request.photo_ids, self._catalog_photos(request, buyer),
                                        self.fee_bps)
-        except errors.ApiError:
+        except Exception:
+            # Whatever stops the pricing now (a refusal of ours, or of the catalog, whose client
+            # raises the sidecar's answers as HTTP errors), a key already answered gets that answer.
             replay = self._replay_if_claimed(customer_id, key, request_hash)
             if replay is not None:
                 return replay
@@ -197,8 +207,8 @@ class TransactionsService:
                 repo.hold_photos_for_sale(cur, request.photo_ids)
                 if domain.price_order(customer_id, request.photo_ids, self._catalog_photos(request, buyer),
                                       self.fee_bps) != lines:
-                    raise errors.Conflict("a photo of this order changed while it was placed; retry",
-                                          code="photo_changed")
+                    raise StateConflict("a photo of this order changed while it was placed; retry",
+                                        code="photo_changed")
                 response = repo.write_order(cur, order_id, customer_id, key, request_hash, entry, lines,
                                             ids, wallet)
         except repo.KeyTaken as taken:
@@ -206,14 +216,14 @@ class TransactionsService:
             return self._replay_order({"request_hash": taken.request_hash, "response": taken.response},
                                       request_hash)
         except repo.AlreadyOwned as exc:
-            raise errors.Conflict(f"you already own: {', '.join(exc.photo_ids)}",
-                                  code="already_owned") from exc
+            raise StateConflict(f"you already own: {', '.join(exc.photo_ids)}",
+                                code="already_owned") from exc
         except repo.WalletShort as exc:
             raise InsufficientFunds(currency, total, exc.balance_minor) from exc
         except psycopg2.IntegrityError as exc:
             # Backstops for what the checks above already rule out under the locks.
             if _is_unique_violation(exc, "entitlements_one_active"):
-                raise errors.Conflict("you already own one of these photos", code="already_owned") from exc
+                raise StateConflict("you already own one of these photos", code="already_owned") from exc
             if getattr(exc.diag, "constraint_name", None) == "wallet_not_overdrawn":
                 raise InsufficientFunds(currency, total, 0) from exc
             raise
@@ -223,12 +233,12 @@ class TransactionsService:
         try:
             order_id = str(uuid.UUID(order_id))
         except ValueError as exc:
-            raise errors.NotFound("order not found", code="order_not_found") from exc
+            raise Missing("order not found", code="order_not_found") from exc
         with self.db.cursor() as cur:
             row = repo.order(cur, order_id)
         # Another customer's order is reported exactly like a missing one.
         if row is None or row["customer_id"] != customer_id:
-            raise errors.NotFound("order not found", code="order_not_found")
+            raise Missing("order not found", code="order_not_found")
         return {**row["response"], "status": row["status"], "refunded_at": _iso(row["refunded_at"])}
 
     def list_orders(self, customer_id: str, cursor: str | None, limit: int) -> dict[str, Any]:
@@ -248,11 +258,11 @@ class TransactionsService:
         try:
             order_id = str(uuid.UUID(order_id))
         except ValueError as exc:
-            raise errors.BadRequest("order_id must be an order id") from exc
+            raise InvalidRequest("order_id must be an order id") from exc
         with self.db.connection() as conn, dict_cursor(conn) as cur:
             row = repo.order_for_update(cur, order_id)
             if row is None or row["entry_id"] is None:
-                raise errors.NotFound("order not found", code="order_not_found")
+                raise Missing("order not found", code="order_not_found")
             if row["status"] == "refunded":
                 return Outcome({"order_id": order_id, "status": "refunded", "revoked": 0,
                                 "refunded_minor": row["total_minor"], "currency": row["currency"]},
@@ -303,20 +313,20 @@ class TransactionsService:
     def download(self, user_id: str, photo_id: str, *, buyer: Principal | None = None) -> dict[str, Any]:
         assert buyer is None or buyer.user_id == user_id
         if not domain.PHOTO_ID_RE.match(photo_id):
-            raise errors.NotFound("photo not found", code="photo_not_found")
+            raise Missing("photo not found", code="photo_not_found")
         photo_id = domain.canonical_photo_id(photo_id)
         try:
             photo = self.catalog.get_photos([photo_id], user=buyer).get(photo_id)
         except CatalogUnavailable as exc:
-            raise errors.ServiceUnavailable("the photo catalog is unavailable; retry later",
-                                            code="catalog_unavailable") from exc
+            raise Unavailable("the photo catalog is unavailable; retry later",
+                              code="catalog_unavailable") from exc
         if photo is None:
-            raise errors.NotFound("photo not found", code="photo_not_found")
+            raise Missing("photo not found", code="photo_not_found")
         if photo.owner_id != user_id:
             with self.db.cursor() as cur:
                 allowed = repo.has_entitlement(cur, user_id, photo_id)
             if not allowed:
-                raise errors.Forbidden("you have not bought this photo", code="not_entitled")
+                raise NotEntitled("you have not bought this photo", code="not_entitled")
         self._check_original(photo)
         url = self.presigner.presign_get(self.uploads_bucket, photo.original_key, self.presign_ttl_s,
                                          photo.original_version_id)
@@ -330,14 +340,14 @@ class TransactionsService:
         id is exact (every write makes a new one) and the URL is pinned to it as well.
         """
         if not photo.original_etag and not photo.original_version_id:
-            raise errors.Conflict("this photo's original is not processed yet (or was never recorded): "
-                                  "there is nothing to check a download against; try again once it is "
-                                  "ready", code="original_unverified")
+            raise StateConflict("this photo's original is not processed yet (or was never recorded): "
+                                "there is nothing to check a download against; try again once it is "
+                                "ready", code="original_unverified")
         stored = self.presigner.current(self.uploads_bucket, photo.original_key)
         same = stored is not None and (
             stored.version_id == photo.original_version_id if photo.original_version_id
             else stored.etag == photo.original_etag)
         if not same:
-            raise errors.Conflict("the stored original is not the one that was processed and sold "
-                                  "(it was replaced or removed); the download is refused",
-                                  code="original_changed")
+            raise StateConflict("the stored original is not the one that was processed and sold "
+                                "(it was replaced or removed); the download is refused",
+                                code="original_changed")

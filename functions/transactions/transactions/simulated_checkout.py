@@ -13,26 +13,26 @@ from __future__ import annotations
 import json
 import uuid
 
-from photostack import errors
 from photostack.config import LOCAL_ENV
 
 from transactions import repository as repo
 from transactions import webhooks
+from transactions.errors import Missing
 from transactions.services import Outcome, TransactionsService
 
 
 def confirm_own_topup(service: TransactionsService, env: str, user_id: str, payment_id: str) -> Outcome:
     if env != LOCAL_ENV:
-        raise errors.NotFound("there is no simulated payment provider on this stack", code="not_found")
+        raise Missing("there is no simulated payment provider on this stack", code="not_found")
     try:
         payment_id = str(uuid.UUID(payment_id))
     except ValueError as exc:
-        raise errors.NotFound("payment not found", code="payment_not_found") from exc
+        raise Missing("payment not found", code="payment_not_found") from exc
     with service.db.cursor() as cur:
         payment = repo.payment(cur, payment_id)
     # Someone else's payment looks exactly like a missing one.
     if payment is None or str(payment["user_id"]) != user_id:
-        raise errors.NotFound("payment not found", code="payment_not_found")
+        raise Missing("payment not found", code="payment_not_found")
     # One event id per payment: asking twice is a replay the webhook path refuses (409).
     body = json.dumps({"event_id": f"simulated_{payment_id}", "payment_id": payment_id,
                        "status": "succeeded"}).encode()

@@ -18,9 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from photostack import errors
-
-from transactions.errors import WebhookRejected
+from transactions.errors import InvalidRequest, WebhookRejected
 
 SIGNATURE_HEADER = "X-Photostack-Signature"
 TOLERANCE_S = 300
@@ -79,18 +77,18 @@ class PaymentEvent:
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise errors.BadRequest("webhook body is not valid JSON", code="invalid_json") from exc
+            raise InvalidRequest("webhook body is not valid JSON", code="invalid_json") from exc
         if not isinstance(data, dict):
-            raise errors.BadRequest("webhook body must be a JSON object", code="invalid_json")
+            raise InvalidRequest("webhook body must be a JSON object", code="invalid_json")
         event_id, payment_id, status = data.get("event_id"), data.get("payment_id"), data.get("status")
         if not isinstance(event_id, str) or not _EVENT_ID_RE.match(event_id):
-            raise errors.BadRequest("event_id must be a non-empty string")
+            raise InvalidRequest("event_id must be a non-empty string")
         if not isinstance(payment_id, str):
-            raise errors.BadRequest("payment_id must be a string")
+            raise InvalidRequest("payment_id must be a string")
         try:
             payment_id = str(uuid.UUID(payment_id))
         except ValueError as exc:
-            raise errors.BadRequest("payment_id is not a valid payment id") from exc
+            raise InvalidRequest("payment_id is not a valid payment id") from exc
         if status not in EVENT_STATUSES:
-            raise errors.BadRequest("status must be succeeded or failed")
+            raise InvalidRequest("status must be succeeded or failed")
         return cls(event_id, payment_id, status)

@@ -10,6 +10,7 @@ import pytest
 from photostack import errors
 from photostack.photo.v1 import photo_pb2 as pb
 from transactions.catalog_grpc import GrpcPhotoCatalog
+from transactions.errors import Missing, Unavailable
 
 from infra.db.migrate import migrate
 from tests.e2e.transactions_setup import priced_photos
@@ -69,7 +70,7 @@ def test_a_private_event_photo_cannot_be_bought_by_whoever_cannot_see_it(
     world.service.catalog = catalog_of(sidecar)
     world.fund(buyer, 5000)
     before = world.footprint(buyer)
-    with pytest.raises(errors.NotFound):
+    with pytest.raises(Missing):
         world.order(buyer, photo.id)
     assert world.footprint(buyer) == before
 
@@ -93,7 +94,7 @@ def test_sidecar_down_is_a_503_and_changes_nothing(world: Any) -> None:
     world.service.catalog = catalog_of(StackSidecar(service=f"photo-sidecar-test-gone-{uuid.uuid4().hex[:8]}",
                                                     address=f"127.0.0.1:{free_port()}"))
     before = world.footprint(buyer)
-    with pytest.raises(errors.ServiceUnavailable):
+    with pytest.raises(Unavailable):
         world.order(buyer, str(uuid.uuid4()))
     assert world.footprint(buyer) == before
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from photostack import errors
 from photostack.db import Database
 from transactions.domain import OrderRequest
+from transactions.errors import TransactionsError
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ def test_60_parallel_orders_never_overdraw_one_wallet(wide_world: Any, violation
     photos = [w.photo(photographers[i % 6], 700) for i in range(60)]
     results = run_parallel(60, lambda i: w.order(buyer, photos[i]))
     ok = [r for r in results if isinstance(r, dict)]
-    refused = [r for r in results if isinstance(r, errors.ApiError)]
+    refused = [r for r in results if isinstance(r, TransactionsError)]
     assert len(ok) == 20 and len(refused) == 40, [r for r in results if not isinstance(r, dict)][:3]
     assert all(r.code == "insufficient_funds" for r in refused)
     assert w.balance(buyer) == 0
@@ -84,7 +84,7 @@ def test_same_photo_with_different_keys_concurrently_sells_once(wide_world: Any)
     pid = w.photo(ph, 1000)
     results = run_parallel(16, lambda _: w.order(buyer, pid))
     assert sum(isinstance(r, dict) for r in results) == 1
-    assert all(r.code == "already_owned" for r in results if isinstance(r, errors.ApiError))
+    assert all(r.code == "already_owned" for r in results if isinstance(r, TransactionsError))
     assert w.balance(buyer) == 4000
 
 
@@ -116,7 +116,7 @@ def test_64_clients_over_shared_accounts_keep_every_invariant(world: Any, databa
         results = run_parallel(64, lambda i: world.order(plans[i][0], plans[i][1], key=plans[i][2]))
 
         unexpected = [r for r in results if not isinstance(r, dict) and not (
-            isinstance(r, errors.ApiError) and r.code in ("already_owned", "insufficient_funds"))]
+            isinstance(r, TransactionsError) and r.code in ("already_owned", "insufficient_funds"))]
         assert not unexpected, unexpected[:3]
         for b, buyer in enumerate(buyers):
             mine = results[4 * b:4 * b + 4]

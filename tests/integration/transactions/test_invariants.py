@@ -14,9 +14,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from photostack import errors
 from transactions.domain import OrderRequest, TopupRequest
-from transactions.errors import InsufficientFunds
+from transactions.errors import InsufficientFunds, NotPurchasable, StateConflict, TransactionsError
 from transactions.money import split_fee
 
 pytestmark = pytest.mark.integration
@@ -70,16 +69,16 @@ def test_randomized_run_keeps_every_invariant(world: Any, violations: Any) -> No
                 total = sum(photos[p][1] for p in chosen)
                 currency = next(iter(currencies))
                 if len(currencies) > 1:
-                    expected: type[Exception] | None = errors.Unprocessable
+                    expected: type[TransactionsError] | None = NotPurchasable
                 elif owned[customer] & set(chosen):
-                    expected = errors.Conflict
+                    expected = StateConflict
                 elif wallet[(customer, currency)] < total:
                     expected = InsufficientFunds
                 else:
                     expected = None
                 try:
                     body = world.service.place_order(customer, world.key(), OrderRequest(tuple(chosen))).body
-                except errors.ApiError as exc:
+                except TransactionsError as exc:
                     assert expected is not None and isinstance(exc, expected), (exc, expected)
                     local[f"order_refused_{exc.code}"] += 1
                     continue

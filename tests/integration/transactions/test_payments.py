@@ -7,9 +7,8 @@ import time
 from typing import Any
 
 import pytest
-from photostack import errors
 from transactions.domain import TopupRequest
-from transactions.errors import IdempotencyKeyReused
+from transactions.errors import IdempotencyKeyReused, Missing, StateConflict, WebhookRejected
 from transactions.webhooks import signature_header
 
 pytestmark = pytest.mark.integration
@@ -37,7 +36,7 @@ def test_replayed_event_id_is_rejected(world: Any) -> None:
     hook = world.provider.webhook(payment, event_id="evt-replay-" + payment)
     world.service.handle_payment_webhook(hook.headers["X-Photostack-Signature"], hook.body)
     before = world.footprint(user)
-    with pytest.raises(errors.Conflict) as caught:
+    with pytest.raises(StateConflict) as caught:
         world.service.handle_payment_webhook(hook.headers["X-Photostack-Signature"], hook.body)
     assert caught.value.code == "replayed_event"
     assert world.footprint(user) == before
@@ -60,7 +59,7 @@ def test_bad_signatures_change_nothing(world: Any, tamper: str) -> None:
     else:
         header = None
     before = world.footprint(user)
-    with pytest.raises(errors.Unauthorized):
+    with pytest.raises(WebhookRejected):
         world.service.handle_payment_webhook(header, body)
     assert world.footprint(user) == before
     with world.service.db.cursor() as cur:
@@ -72,13 +71,13 @@ def test_failed_payment_credits_nothing_and_cannot_succeed_later(world: Any) -> 
     user = world.user()
     payment = world.service.start_topup(user, world.key(), TopupRequest(900, "EUR")).body["payment_id"]
     assert world.confirm(payment, "failed") == {"payment_id": payment, "status": "failed", "credited": False}
-    with pytest.raises(errors.Conflict):
+    with pytest.raises(StateConflict):
         world.confirm(payment, "succeeded")
     assert world.balance(user) == 0
 
 
 def test_webhook_for_unknown_payment_is_404(world: Any) -> None:
-    with pytest.raises(errors.NotFound):
+    with pytest.raises(Missing):
         world.confirm("00000000-0000-4000-8000-000000000000")
 
 

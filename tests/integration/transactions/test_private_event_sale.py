@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from photostack import errors
 from photostack.photo.v1 import photo_pb2 as pb
 from transactions.catalog_grpc import GrpcPhotoCatalog
+from transactions.errors import Missing, NotPurchasable
 
 from infra.db.migrate import migrate
 from tests.identity import person, photo_client
@@ -55,11 +55,11 @@ def test_a_buyer_who_cannot_see_the_private_event_gets_a_404_and_pays_nothing(
     pid = private_event_photo(sidecar, owner, photo_visibility=photo_visibility)
     world.fund(buyer, 5000)
     before = world.footprint(buyer)
-    with pytest.raises(errors.NotFound) as refused:
+    with pytest.raises(Missing) as refused:
         world.order(buyer, pid)
     assert refused.value.code == "photo_not_found"
     assert world.footprint(buyer) == before and world.balance(buyer) == 5000
     assert world.service.purchases(buyer, None, 10)["purchases"] == []
     # Its photographer sees it (and still cannot buy their own).
-    with pytest.raises(errors.Unprocessable):
+    with pytest.raises(NotPurchasable):
         world.order(owner, pid)

@@ -110,7 +110,7 @@ def test_deleting_a_sold_photo_unlists_it_and_its_buyer_keeps_the_download(
             client.get_photo(pb.GetPhotoRequest(photo_id=pid), user=who)
         page = client.list_event_photos(pb.ListEventPhotosRequest(event_id=event_id), user=who)
         assert pid not in [p.id for p in page.photos]
-    with pytest.raises(errors.NotFound):  # the catalog is read as the buyer: they cannot see it
+    with pytest.raises(Missing):  # the catalog is read as the buyer: they cannot see it
         shop.order(other, pid)
     with pytest.raises(errors.NotFound):
         client.delete_photo(pb.DeletePhotoRequest(photo_id=pid), user=photographer)
@@ -143,11 +143,11 @@ def test_a_swapped_original_is_refused_not_served(
     key = client.get_photo(pb.GetPhotoRequest(photo_id=pid), user=caller(buyer)).original_key
     s3().put_object(Bucket=shop.service.uploads_bucket, Key=key, Body=b"other bytes entirely")
     for user in (buyer, owner):
-        with pytest.raises(errors.Conflict) as refused:
+        with pytest.raises(StateConflict) as refused:
             download(shop, user, pid)
         assert refused.value.code == "original_changed"
     s3().delete_object(Bucket=shop.service.uploads_bucket, Key=key)  # removed: refused as well
-    with pytest.raises(errors.Conflict):
+    with pytest.raises(StateConflict):
         download(shop, buyer, pid)
 
 
@@ -157,7 +157,7 @@ def test_a_photo_without_a_recorded_original_is_never_granted(
     (pid,) = priced_photos(sidecar, owner, 1, price_minor=900)  # no original identity recorded
     shop.fund(buyer, 2000)
     shop.order(buyer, pid)
-    with pytest.raises(errors.Conflict) as refused:
+    with pytest.raises(StateConflict) as refused:
         download(shop, buyer, pid)
     assert refused.value.code == "original_unverified"
 
@@ -228,7 +228,7 @@ def test_a_delete_that_went_first_fails_the_order_and_charges_nothing(
     def buy() -> None:
         try:
             shop.order(buyer, pid)
-        except errors.ApiError as exc:
+        except TransactionsError as exc:
             failures.append(exc)
 
     order = threading.Thread(target=buy)
@@ -238,5 +238,5 @@ def test_a_delete_that_went_first_fails_the_order_and_charges_nothing(
     assert gone.original_key.endswith(pid)  # nobody had bought it: deleted with its objects
     catalog.go_on.set()
     order.join(10)
-    assert failures and isinstance(failures[0], errors.NotFound)
+    assert failures and isinstance(failures[0], Missing)
     assert shop.footprint(buyer) == before

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from photostack import errors
 from transactions.catalog import CatalogPhoto
 from transactions.domain import OrderRequest, TopupRequest, idempotency_key, price_order
+from transactions.errors import InvalidRequest, Missing, NotPurchasable, TransactionsError
 
 pytestmark = pytest.mark.unit
 
@@ -18,7 +18,7 @@ def test_idempotency_key_is_required_and_bounded() -> None:
     assert idempotency_key({"idempotency-key": "abcdefgh"}) == "abcdefgh"
     for headers in ({}, {"Idempotency-Key": ""}, {"Idempotency-Key": "short"},
                     {"Idempotency-Key": "x" * 129}, {"Idempotency-Key": "has space in it"}):
-        with pytest.raises(errors.BadRequest):
+        with pytest.raises(InvalidRequest):
             idempotency_key(headers)
 
 
@@ -30,7 +30,7 @@ def test_idempotency_key_is_required_and_bounded() -> None:
     {"amount_minor": True, "currency": "EUR"},
 ])
 def test_bad_topups_are_400(body: dict[str, object]) -> None:
-    with pytest.raises(errors.BadRequest):
+    with pytest.raises(InvalidRequest):
         TopupRequest.parse(body)
 
 
@@ -47,7 +47,7 @@ def test_topup_fingerprint_ignores_key_order() -> None:
     {"photo_ids": ["p1"], "total": 5}, {"photo_ids": ["../etc"]},
 ])
 def test_bad_orders_are_400(body: dict[str, object]) -> None:
-    with pytest.raises(errors.BadRequest):
+    with pytest.raises(InvalidRequest):
         OrderRequest.parse(body)
 
 
@@ -63,18 +63,18 @@ def test_price_order_splits_each_line() -> None:
 
 
 @pytest.mark.parametrize(("photos", "error", "code"), [
-    ({}, errors.NotFound, "photo_not_found"),
-    ({"a": photo("a", owner="cust")}, errors.Unprocessable, "own_photo"),
-    ({"a": photo("a", for_sale=False)}, errors.Unprocessable, "not_for_sale"),
-    ({"a": photo("a", price=0)}, errors.Unprocessable, "not_for_sale"),
-    ({"a": photo("a", currency="JPY")}, errors.Unprocessable, "not_for_sale"),
+    ({}, Missing, "photo_not_found"),
+    ({"a": photo("a", owner="cust")}, NotPurchasable, "own_photo"),
+    ({"a": photo("a", for_sale=False)}, NotPurchasable, "not_for_sale"),
+    ({"a": photo("a", price=0)}, NotPurchasable, "not_for_sale"),
+    ({"a": photo("a", currency="JPY")}, NotPurchasable, "not_for_sale"),
 ])
-def test_unbuyable_photos(photos: dict[str, CatalogPhoto], error: type[errors.ApiError], code: str) -> None:
+def test_unbuyable_photos(photos: dict[str, CatalogPhoto], error: type[TransactionsError], code: str) -> None:
     with pytest.raises(error) as caught:
         price_order("cust", ("a",), photos, 1500)
     assert caught.value.code == code
 
 
 def test_mixed_currencies_are_refused() -> None:
-    with pytest.raises(errors.Unprocessable):
+    with pytest.raises(NotPurchasable):
         price_order("cust", ("a", "b"), {"a": photo("a"), "b": photo("b", currency="USD")}, 1500)

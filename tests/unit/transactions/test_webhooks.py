@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from photostack import errors
+from transactions.errors import InvalidRequest, WebhookRejected
 from transactions.provider import SimulatedProvider
 from transactions.webhooks import SIGNATURE_HEADER, PaymentEvent, sign, signature_header, verify
 
@@ -27,25 +27,25 @@ def test_signature_covers_timestamp_and_body() -> None:
     None, "", "garbage", f"t={NOW}", "v1=" + "0" * 64, f"t=abc,v1={'0' * 64}", f"t={NOW},v1=xyz",
 ])
 def test_malformed_headers_are_rejected(header: str | None) -> None:
-    with pytest.raises(errors.Unauthorized):
+    with pytest.raises(WebhookRejected):
         verify(SECRET, header, BODY, now=NOW)
 
 
 def test_forged_signature_is_rejected() -> None:
-    with pytest.raises(errors.Unauthorized, match="does not match"):
+    with pytest.raises(WebhookRejected, match="does not match"):
         verify(SECRET, signature_header("another-secret-entirely-0123456789", BODY, NOW), BODY, now=NOW)
 
 
 def test_tampered_body_is_rejected() -> None:
     header = signature_header(SECRET, BODY, NOW)
-    with pytest.raises(errors.Unauthorized):
+    with pytest.raises(WebhookRejected):
         verify(SECRET, header, BODY.replace(b"succeeded", b"failed"), now=NOW)
 
 
 @pytest.mark.parametrize("skew", [301, -301, 10**6])
 def test_stale_and_future_timestamps_are_rejected(skew: int) -> None:
     header = signature_header(SECRET, BODY, NOW)
-    with pytest.raises(errors.Unauthorized) as caught:
+    with pytest.raises(WebhookRejected) as caught:
         verify(SECRET, header, BODY, now=NOW + skew)
     assert caught.value.code == "stale_signature"
 
@@ -67,7 +67,7 @@ def test_event_parsing() -> None:
     b'{"event_id":5,"payment_id":"6f1c2b8e-1d7a-4c33-9a43-2f8f5c1e9b10","status":"failed"}',
 ])
 def test_bad_event_bodies_are_400(body: bytes) -> None:
-    with pytest.raises(errors.BadRequest):
+    with pytest.raises(InvalidRequest):
         PaymentEvent.parse(body)
 
 

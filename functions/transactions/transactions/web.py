@@ -1,0 +1,45 @@
+"""The transactions API's edge: its domain errors as HTTP errors, in one table, and outages as 503."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import psycopg2
+from photostack import errors
+
+from transactions import errors as e
+
+
+class PaymentRequired(errors.ApiError):
+    status = 402
+    code = "payment_required"
+
+
+ERRORS = errors.ErrorTable(
+    (e.InvalidRequest, errors.BadRequest),
+    (e.TooLarge, errors.PayloadTooLarge),
+    (e.WebhookRejected, errors.Unauthorized),
+    (e.InsufficientFunds, PaymentRequired),
+    (e.NotEntitled, errors.Forbidden),
+    (e.Missing, errors.NotFound),
+    (e.StateConflict, errors.Conflict),
+    (e.IdempotencyKeyReused, errors.Unprocessable),
+    (e.NotPurchasable, errors.Unprocessable),
+    (e.Unavailable, errors.ServiceUnavailable),
+)
+
+
+def dependency_errors[**P, R](view: Callable[P, R]) -> Callable[P, R]:
+    """A database that cannot be reached is a 503 the client may retry, not a 500."""
+
+    @functools.wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return view(*args, **kwargs)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            raise errors.ServiceUnavailable("the database is unavailable; retry later",
+                                            code="database_unavailable",
+                                            headers={"Retry-After": "1"}) from exc
+
+    return wrapped
