@@ -77,8 +77,7 @@ class Decoded:
 
 
 def decode(data: bytes, min_long_edge: int, limits: DecodeLimits = DecodeLimits()) -> Decoded:
-    sniffed = sniff(data[:1024])
-    fmt = sniffed.format
+    fmt = sniff(data[:1024])
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         im = _open(data, fmt, limits)

@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from upload.errors import ImageRejected
-
-# The formats we decode. Pillow is told to use only the matching decoder, so a file
-# that sniffs as JPEG can never reach, say, the EPS or TIFF plugins.
-ALLOWED = ("JPEG", "PNG", "WEBP", "GIF")
 
 _TEXT_MARKERS = (b"<svg", b"<?xml", b"<!doctype", b"<html", b"<head", b"<body", b"{", b"[")
 
 
-@dataclass(frozen=True)
-class Sniffed:
-    format: str  # a Pillow format name, one of ALLOWED
-    mime: str
-
-
-def sniff(head: bytes) -> Sniffed:
-    """The format of a file from its magic bytes, or ImageRejected with a reason a person can read."""
+def sniff(head: bytes) -> str:
+    """The Pillow format name of a file (JPEG, PNG, WEBP or GIF: the formats we decode) from its
+    magic bytes, or ImageRejected with a reason a person can read. The decoder is told to use
+    only that format's plugin, so a file that sniffs as JPEG never reaches, say, EPS or TIFF."""
     if not head:
         raise ImageRejected("the file is empty")
     if head.startswith(b"\xff\xd8\xff"):
-        return Sniffed("JPEG", "image/jpeg")
+        return "JPEG"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return Sniffed("PNG", "image/png")
+        return "PNG"
     if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return Sniffed("WEBP", "image/webp")
+        return "WEBP"
     if head[:6] in (b"GIF87a", b"GIF89a"):
-        return Sniffed("GIF", "image/gif")
+        return "GIF"
     other = _known_unsupported(head)
     if other:
         raise ImageRejected(f"{other} files are not supported (send JPEG, PNG, WebP or GIF)")

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.unit
     (animated("GIF"), "GIF"),
 ])
 def test_allowed_formats(data: bytes, fmt: str) -> None:
-    assert sniff(data[:64]).format == fmt
+    assert sniff(data[:64]) == fmt
 
 
 @pytest.mark.parametrize(("data", "reason"), [
