@@ -48,6 +48,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 END_MARKER = "\x1e__photostack_end__ "
+# A result from the worker: this prefix, the result's JSON text as a JSON string literal, "}".
+# The supervisor passes the literal on into its answer as it is (no decode and re-encode of a
+# 60 KB photos page: about 0.5 ms of the supervisor's CPU per invocation).
+RESULT_PREFIX = '{"type": "result", "body": '
 INIT_TIMEOUT_S = 10.0  # AWS gives the init phase 10 s
 
 
@@ -126,7 +130,10 @@ def worker_main() -> None:
             send({"type": "error", "error": _error(exc)})
         else:
             end_logs(request_id)
-            send({"type": "result", "body": body})
+            literal = json.dumps(body)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            results.write(f"{RESULT_PREFIX}{literal}}}\n")
 
 
 # ----------------------------------------------------------------------- supervisor
@@ -237,6 +244,8 @@ class Worker:
                 line = self.results.readline()
                 if not line:
                     return "exited"
+                if line.startswith(RESULT_PREFIX) and line.endswith("}\n"):
+                    return {"type": "result", "body_json": line[len(RESULT_PREFIX):-2]}
                 return json.loads(line)
             if memory_mb and _rss_mb(self.process.pid) > memory_mb:
                 return "oom"
@@ -348,12 +357,12 @@ class Supervisor:
         while line := stdin.readline():  # EOF: the executor stopped us, or LocalStack is gone
             invocation = json.loads(line)
             logs, outcome = self.execute(invocation)
-            reply = {"id": invocation["invoke-id"], "logs": logs, "type": outcome["type"]}
-            if outcome["type"] == "result":
-                reply["body"] = outcome["body"]
+            if outcome["type"] == "result":  # the body's literal as the worker wrote it
+                channel.write(f'{{"id": {json.dumps(invocation["invoke-id"])}, "logs": {json.dumps(logs)}, '
+                              f'"type": "result", "body": {outcome["body_json"]}}}\n')
             else:
-                reply["error"] = outcome["error"]
-            answer(reply)
+                answer({"id": invocation["invoke-id"], "logs": logs, "type": "error",
+                        "error": outcome["error"]})
             self.replace_worker()
         if self.worker is not None:
             self.worker.kill()
@@ -411,7 +420,7 @@ class Supervisor:
         try:
             self.api.post(f"{base}/logs", json.dumps({"logs": logs}).encode())
             if outcome["type"] == "result":
-                self.api.post(f"{base}/response", outcome["body"].encode())
+                self.api.post(f"{base}/response", json.loads(outcome["body_json"]).encode())
             else:
                 self.api.post(f"{base}/error", json.dumps(outcome["error"]).encode())
         except (OSError, http.client.HTTPException) as exc:
