@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg2
 import psycopg2.errors
+from photostack import contract
 from photostack.db import Database, dict_cursor
 
 from sidecar import deadline
@@ -137,7 +138,8 @@ class Transaction:
         where = ["p.event_id = %(event)s", "p.unlisted_at IS NULL"]
         params: dict[str, Any] = {"event": event_id, "limit": limit}
         if ready_public_only:
-            where.append("p.status = 'ready' AND p.visibility = 'public'")
+            where.append("p.status = %(status)s AND p.visibility = %(visibility)s")
+            params.update(status=contract.READY, visibility=contract.PUBLIC)
         if after is not None:
             where.append("(p.created_at, p.id) > (%(after_ts)s, %(after_id)s::uuid)")
             params.update(after_ts=after[0], after_id=after[1])
@@ -169,29 +171,31 @@ class Transaction:
                 (photo_id, d.kind, d.key, d.width, d.height, d.bytes, d.content_type),
             )
         self._cur.execute(
-            "UPDATE photos SET status = 'ready', width = %s, height = %s, original_bytes = %s, sha256 = %s,"
+            "UPDATE photos SET status = %s, width = %s, height = %s, original_bytes = %s, sha256 = %s,"
             " captured_at = %s, camera = %s, original_etag = %s, original_version_id = %s,"
             " failure_reason = NULL, updated_at = clock_timestamp() WHERE id = %s",
-            (p.width, p.height, p.original_bytes, p.sha256, p.captured_at, p.camera or None,
+            (contract.READY, p.width, p.height, p.original_bytes, p.sha256, p.captured_at, p.camera or None,
              p.original_etag or None, p.original_version_id or None, photo_id),
         )
 
     def mark_failed(self, photo_id: str, reason: str) -> None:
         self._cur.execute(
-            "UPDATE photos SET status = 'failed', failure_reason = %s, updated_at = clock_timestamp()"
-            " WHERE id = %s", (reason, photo_id))
+            "UPDATE photos SET status = %s, failure_reason = %s, updated_at = clock_timestamp()"
+            " WHERE id = %s", (contract.FAILED, reason, photo_id))
 
     # reservations (sidecar/reservations.py)
     def touch_reservation(self, photo_id: str) -> None:
         """A new upload URL was handed out for this pending photo: its idle clock restarts."""
         self._cur.execute(
-            "UPDATE photos SET updated_at = clock_timestamp() WHERE id = %s AND status = 'pending'",
-            (photo_id,))
+            "UPDATE photos SET updated_at = clock_timestamp() WHERE id = %s AND status = %s",
+            (photo_id, contract.PENDING))
 
     def idle_reservations(self, idle_s: int, event_id: str | None, limit: int) -> list[Photo]:
-        where = ["p.status = 'pending'", "p.unlisted_at IS NULL",
+        # The literal reaches PostgreSQL as text (psycopg2 binds on the client), so the partial
+        # index on pending reservations still matches.
+        where = ["p.status = %(status)s", "p.unlisted_at IS NULL",
                  "p.updated_at <= clock_timestamp() - make_interval(secs => %(idle)s)"]
-        params: dict[str, Any] = {"idle": idle_s, "limit": limit}
+        params: dict[str, Any] = {"status": contract.PENDING, "idle": idle_s, "limit": limit}
         if event_id is not None:
             where.append("p.event_id = %(event)s")
             params["event"] = event_id
@@ -203,8 +207,9 @@ class Transaction:
     def reservation_idle(self, photo_id: str, idle_s: int) -> bool:
         """Whether the (locked) photo is still a pending reservation idle for ``idle_s``."""
         self._cur.execute(
-            "SELECT 1 FROM photos WHERE id = %s AND status = 'pending' AND unlisted_at IS NULL"
-            " AND updated_at <= clock_timestamp() - make_interval(secs => %s)", (photo_id, idle_s))
+            "SELECT 1 FROM photos WHERE id = %s AND status = %s AND unlisted_at IS NULL"
+            " AND updated_at <= clock_timestamp() - make_interval(secs => %s)",
+            (photo_id, contract.PENDING, idle_s))
         return self._cur.fetchone() is not None
 
     def update_photo(self, photo_id: str, price_minor: int, currency: str, visibility: str) -> None:

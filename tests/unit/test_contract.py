@@ -1,11 +1,12 @@
 """photostack.contract is the one definition of the photo contract: it agrees with the proto,
-and no product module spells a role, the content types, the upload limit, the sidecar's name,
-the original-key format, a proto-enum map or a cursor codec a second time."""
+and no product module spells a role, a photo status, the content types, the upload limit, the
+sidecar's name, the original-key format, a proto-enum map or a cursor codec a second time."""
 
 from __future__ import annotations
 
 import ast
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,12 @@ GENERATED = ROOT / "layers" / "core" / "python" / "photostack" / "photo"
 OTHER_BASE64_USERS = {ROOT / "layers" / "core" / "python" / "photostack" / "jwt_keys.py"}
 
 LIMITS = {contract.MAX_UPLOAD_BYTES}
+# A photo status as a SQL literal inside a query ("... SET status = 'failed'").
+SQL_STATUS = re.compile(r"'(" + "|".join(map(re.escape, contract.STATUSES)) + r")'")
+# The transactions function's payments are pending, succeeded or failed: another concept that
+# happens to share two words with photo statuses (its photo-facing code, catalog_grpc.py, reads
+# photo statuses only as proto enums). Its payment statuses are its own to name.
+PAYMENT_STATUS_USERS = ROOT / "functions" / "transactions"
 ENUM_PREFIXES = ("VISIBILITY_", "PHOTO_STATUS_")
 
 
@@ -88,11 +95,15 @@ def _int_value(node: ast.expr) -> int | None:
     return None
 
 
-def second_spellings(source: str, *, cursor_codec_allowed: bool = False) -> Iterator[tuple[int, str]]:
+def second_spellings(source: str, *, cursor_codec_allowed: bool = False,
+                     statuses_allowed: bool = False) -> Iterator[tuple[int, str]]:
     """(line, what) for each value of the contract that ``source`` spells out itself."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if not statuses_allowed and (node.value in contract.STATUSES or SQL_STATUS.search(node.value)):
+                word = node.value if node.value in contract.STATUSES else SQL_STATUS.search(node.value)[1]  # type: ignore[index]
+                yield node.lineno, f"photo status {word!r}"
             if node.value in contract.ROLES:
                 yield node.lineno, f"role {node.value!r}"
             elif node.value == contract.SIDECAR_SERVICE:
@@ -129,8 +140,9 @@ def _product_files() -> Iterator[Path]:
 def test_product_code_spells_no_contract_value_twice() -> None:
     found = [f"{path.relative_to(ROOT)}:{line}: {what}"
              for path in _product_files()
-             for line, what in second_spellings(path.read_text(),
-                                                cursor_codec_allowed=path in OTHER_BASE64_USERS)]
+             for line, what in second_spellings(
+                 path.read_text(), cursor_codec_allowed=path in OTHER_BASE64_USERS,
+                 statuses_allowed=path.is_relative_to(PAYMENT_STATUS_USERS))]
     assert not found, "use photostack.contract instead:\n" + "\n".join(found)
 
 
@@ -148,6 +160,25 @@ def test_the_scan_reads_product_code() -> None:
     ('key = f"originals/{event}/{photo}"', "the original-key format"),
     ('VIS = {pb.VISIBILITY_PUBLIC: "public"}', "a proto-enum map"),
     ("raw = base64.urlsafe_b64decode(cursor)", "a cursor codec"),
+    ('ready = photo.status == "ready"', "photo status 'ready'"),
+    ('STATUSES = ("pending", "ready", "failed")', "photo status 'pending'"),
+    ("cur.execute(\"UPDATE photos SET status = 'failed' WHERE id = %s\", (pid,))", "photo status 'failed'"),
 ])
 def test_the_scan_finds_a_second_spelling(snippet: str, what: str) -> None:
     assert any(found.startswith(what) for _, found in second_spellings(snippet))
+
+
+@pytest.mark.parametrize("snippet", [
+    'message = "already failed over"',  # words, not a status
+    "cur.execute(\"SELECT status FROM photos WHERE status = %s\", (contract.READY,))",
+    "state = contract.PENDING",
+])
+def test_the_scan_leaves_other_uses_of_the_words_alone(snippet: str) -> None:
+    assert not any(found.startswith("photo status") for _, found in second_spellings(snippet))
+
+
+def test_payment_statuses_are_transactions_own() -> None:
+    """Transactions' payment statuses share words with photo statuses; the scan leaves them be."""
+    snippet = 'waiting = payment["status"] == "pending"'
+    assert list(second_spellings(snippet, statuses_allowed=True)) == []
+    assert list(second_spellings(snippet)) == [(1, "photo status 'pending'")]
