@@ -1,5 +1,6 @@
 """Bib-number rules without models or I/O: which text is a bib, which queries the photos API and
-the sidecar accept, what the sidecar accepts to store, and the text detector's connected components and boxes."""
+the sidecar accept, what the sidecar accepts to store, and the text detector's connected
+components and boxes."""
 
 from __future__ import annotations
 
