@@ -49,3 +49,20 @@ def test_the_filter_is_added_to_localstacks_logger_once() -> None:
         assert sum(isinstance(f, module.OncePerMessage) for f in logger.filters) == 1
     finally:
         logger.filters[:] = before
+
+
+def test_the_request_log_keeps_failed_requests_only() -> None:
+    module = quiet_logs()
+    logged: list[int] = []
+
+    class Response:
+        def __init__(self, status_code: int) -> None:
+            self.status_code = status_code
+
+    def log_response(self: object, chain: object, context: object, response: Response) -> None:
+        logged.append(response.status_code)
+
+    wrapped = module.failed_only(log_response)
+    for status in (200, 204, 302, 400, 404, 429, 500, 502):
+        wrapped(object(), None, None, Response(status))
+    assert logged == [400, 404, 429, 500, 502]

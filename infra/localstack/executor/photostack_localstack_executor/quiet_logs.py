@@ -5,15 +5,25 @@ Every API request of this stack uses the path form ``/restapis/<id>/<stage>/_use
 same deprecation warning for each one: about a sixth of LocalStack's busy CPU under ``ab -c 32``
 (py-spy, logging.Logger.warning under deprecated_endpoint), and a log file that is mostly that
 line. The first occurrence of each message is still logged.
+
+LocalStack's request log (``localstack.request.*``): one INFO line per API request and per
+internal request, built from copies of the request's and response's headers and bodies before the
+logger even checks its level: about a tenth of LocalStack's busy CPU under ``ab -c 32`` (py-spy,
+``ResponseLogger``). Here only requests that failed (status 400 and up, with LocalStack's line and
+error code as before) are logged; ``PHOTOSTACK_LOCALSTACK_REQUEST_LOG=all`` logs every request.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from collections.abc import Callable
+from typing import Any
 
 DEPRECATIONS_LOGGER = "localstack.deprecations"
 _MAX_REMEMBERED = 1000
+REQUEST_LOG_ENV = "PHOTOSTACK_LOCALSTACK_REQUEST_LOG"
 
 
 class OncePerMessage(logging.Filter):
@@ -38,3 +48,22 @@ def log_deprecations_once() -> None:
     logger = logging.getLogger(DEPRECATIONS_LOGGER)
     if not any(isinstance(f, OncePerMessage) for f in logger.filters):
         logger.addFilter(OncePerMessage())
+
+
+def failed_only(log_response: Callable[..., None]) -> Callable[..., None]:
+    """A ``ResponseLogger.__call__`` that logs a response only when its status is 400 or more."""
+    def __call__(self: Any, chain: Any, context: Any, response: Any) -> None:
+        if response.status_code >= 400:
+            log_response(self, chain, context, response)
+
+    __call__.photostack_failed_only = True  # type: ignore[attr-defined]
+    return __call__
+
+
+def log_failed_requests_only() -> None:
+    if os.environ.get(REQUEST_LOG_ENV, "errors").strip().lower() == "all":
+        return
+    from localstack.aws.handlers.logging import ResponseLogger
+
+    if not getattr(ResponseLogger.__call__, "photostack_failed_only", False):
+        ResponseLogger.__call__ = failed_only(ResponseLogger.__call__)  # type: ignore[method-assign]

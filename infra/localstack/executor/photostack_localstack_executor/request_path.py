@@ -1,0 +1,30 @@
+"""What each API request costs LocalStack: the cuts, installed when LocalStack starts.
+
+Under ``ab -c 32`` against the deployed stack, LocalStack's one Python process is what bounds the
+emulated API path (its CPU per request, not the function's). py-spy showed where that CPU went
+beyond the gateway itself; each cut keeps what a caller or a test observes:
+
+- apigateway_lambda.py: API Gateway's Lambda proxy integration invokes the Lambda service in the
+  same process instead of through an internal boto client and a second pass through the gateway;
+- lambda_logs.py: the functions' logs reach CloudWatch Logs in one PutLogEvents per log stream
+  per quarter second instead of one per invocation;
+- metrics.py: a PutMetricData is one SQLite transaction, not one per datum;
+- quiet_logs.py: LocalStack's request log keeps the failed requests only.
+
+The executor plugin (plugin.py) adds the Lambda metrics batching and the once-only deprecation
+warnings when LocalStack loads it.
+"""
+
+from __future__ import annotations
+
+from localstack.runtime import hooks
+
+from photostack_localstack_executor import apigateway_lambda, lambda_logs, metrics, quiet_logs
+
+
+@hooks.on_infra_start()
+def photostack_request_path() -> None:
+    apigateway_lambda.install()
+    lambda_logs.install()
+    metrics.one_transaction_per_put_metric_data()
+    quiet_logs.log_failed_requests_only()
