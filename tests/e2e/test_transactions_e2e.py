@@ -147,6 +147,10 @@ def test_bad_requests_change_nothing(base: str, sidecar: SidecarRef) -> None:
     ]
     for response, status, code in cases:
         assert_error(response, status, code)
+    short = post(f"{base}/orders", {**bh, **key()}, json={"photo_ids": [expensive]}).json()["error"]
+    assert short == {"code": "insufficient_funds",
+                     "message": "wallet balance 1000 EUR is less than the order total 5000 EUR",
+                     "details": {"currency": "EUR", "needed_minor": 5000, "available_minor": 1000}}
     assert balance(base, bh) == 1000
     assert get(f"{base}/orders", bh).json()["orders"] == []
 

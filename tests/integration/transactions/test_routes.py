@@ -143,6 +143,11 @@ def test_bad_orders_through_the_routes(api: Any, world: Any) -> None:
     ]
     for body, status, code in cases:
         assert_error(post(api, "/orders", body, auth(buyer, key=world.key())), status, code)
+    short = post(api, "/orders", {"photo_ids": [world.photo(ph, 5000)]}, auth(buyer, key=world.key()))
+    assert (short.status_code, json.loads(short.body)) == (402, {"error": {
+        "code": "insufficient_funds",
+        "message": "wallet balance 900 EUR is less than the order total 5000 EUR",
+        "details": {"currency": "EUR", "needed_minor": 5000, "available_minor": 900}}})
     key = world.key()
     post(api, "/orders", {"photo_ids": [world.photo(ph, 100)]}, auth(buyer, key=key))
     after_one = world.footprint(buyer)
@@ -165,8 +170,8 @@ def test_other_users_orders_downloads_and_admin_routes(api: Any, world: Any) -> 
     before = world.footprint(buyer)
     for role in ("customer", "photographer"):
         assert_error(post(api, "/admin/refunds", {"order_id": order_id}, auth(other, role)), 403)
-    assert_error(post(api, "/admin/refunds", {"order": order_id}, auth(other, "admin")), 400)
-    assert_error(post(api, "/admin/refunds", {"order_id": 5}, auth(other, "admin")), 400)
+    assert_error(post(api, "/admin/refunds", {"order": order_id}, auth(other, "admin")), 400, "bad_request")
+    assert_error(post(api, "/admin/refunds", {"order_id": 5}, auth(other, "admin")), 400, "bad_request")
     assert world.footprint(buyer) == before
     assert_error(api.http.get("/wallet/ledger?limit=0", headers=auth(buyer)), 400)
     assert_error(api.http.get("/wallet/ledger?cursor=%%%", headers=auth(buyer)), 400, "invalid_cursor")
@@ -188,6 +193,10 @@ def test_webhook_route_rejections(api: Any, world: Any) -> None:
     bad_json = b"{nope"
     signed_bad = {"X-Photostack-Signature": signature_header(secret, bad_json)}
     assert_error(api.http.post("/webhooks/payments", headers=signed_bad, body=bad_json), 400, "invalid_json")
+    too_large = b"{" + b" " * (16 * 1024) + b"}"
+    signed_large = {"X-Photostack-Signature": signature_header(secret, too_large)}
+    assert_error(api.http.post("/webhooks/payments", headers=signed_large, body=too_large), 413,
+                 "payload_too_large")
     assert world.balance(user) == 0
     assert api.http.post("/webhooks/payments", headers=hook.headers, body=hook.body).status_code == 200
     assert_error(api.http.post("/webhooks/payments", headers=hook.headers, body=hook.body), 409,
@@ -202,4 +211,5 @@ def test_health_and_database_outage(api: Any, world: Any, monkeypatch: pytest.Mo
     monkeypatch.setenv("PHOTOSTACK_DATABASE_URL", "postgresql://photostack:photostack@127.0.0.1:1/photostack")
     reset_settings()
     assert_error(api.http.get("/health"), 503, "database_unavailable")
+    assert api.http.get("/health").headers["Retry-After"] == "1"
     assert_error(api.http.get("/wallet", headers=auth(world.user())), 503, "database_unavailable")
