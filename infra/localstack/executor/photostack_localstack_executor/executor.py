@@ -15,11 +15,13 @@ The processes come from a pool per function version, bounded by the local concur
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import json
 import logging
 import os
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 from localstack import config
@@ -66,6 +68,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         super().__init__(id=id, function_version=function_version)
         self._logs: collections.deque[str] = collections.deque(maxlen=2000)
         self.pool: EnvironmentPool | None = None
+        # The log stream of the process that ran this environment's last invocation (see log_stream_name).
+        self.log_stream: str | None = None
 
     # -- lifecycle -------------------------------------------------------------
     def start(self, env_vars: dict[str, str]) -> None:
@@ -106,9 +110,13 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             env[hot_reload.ENV_VAR] = os.pathsep.join(hot)
         argv = [_lambda_python(), str(RUNTIME_SCRIPT)]
         output = self._logs  # the first environment's output buffer: what a startup failure shows
+        qualifier = self.function_version.id.qualifier
 
         def spawn() -> ProcessEnvironment:
-            return ProcessEnvironment(argv, env, str(code_dir), output)
+            # Each process is an execution environment of its own, with its own log stream (as on AWS).
+            stream = f"{dt.date.today():%Y/%m/%d}/[{qualifier}]{uuid.uuid4().hex}"
+            return ProcessEnvironment(argv, dict(env, AWS_LAMBDA_LOG_STREAM_NAME=stream), str(code_dir),
+                                      output)
 
         return spawn
 
@@ -147,8 +155,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 "Rate Exceeded.", Type="User", Reason=ThrottleReason.ConcurrentInvocationLimitExceeded,
             ) from exc
         except InitError as exc:  # a fresh process for this invocation could not load the code
+            self.log_stream = None
             error = json.dumps(exc.error).encode()
             return InvocationResult(request_id, error, is_error=True, logs=exc.logs)
+        self.log_stream = env.log_stream or None
         try:
             answer = env.invoke(payload, wait_s=timeout_s + ANSWER_MARGIN_S)
         except EnvironmentGone as exc:
@@ -170,6 +180,21 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
 
     def get_logs(self) -> str:
         return "".join(self._logs)
+
+    @staticmethod
+    def log_stream_name(get_log_stream_name):  # type: ignore[no-untyped-def]
+        """LocalStack's ``ExecutionEnvironment.get_log_stream_name``, naming the stream of the process
+        that ran the environment's invocation. LocalStack's environments are handles on a few pooled
+        processes here: a stream per handle meant a PutLogEvents per handle (32 under ab -c 32) where
+        a stream per process makes it one per running process; and the stream the function reads from
+        ``AWS_LAMBDA_LOG_STREAM_NAME`` is now the one its lines go to. LocalStack stores an
+        invocation's logs while it still holds the environment, so the name is that invocation's."""
+        def named(environment):  # type: ignore[no-untyped-def]
+            stream = getattr(environment.runtime_executor, "log_stream", None)
+            return stream or get_log_stream_name(environment)
+
+        named.photostack_process_stream = True
+        return named
 
     @classmethod
     def prepare_version(cls, function_version: FunctionVersion) -> None:

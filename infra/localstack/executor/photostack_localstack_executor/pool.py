@@ -91,6 +91,8 @@ class ProcessEnvironment:
                          daemon=True).start()
         self.init_ms = 0.0
         self.init_logs = ""
+        # This environment's CloudWatch log stream, as its function sees it in the Lambda environment.
+        self.log_stream = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
 
     @property
     def pid(self) -> int:
