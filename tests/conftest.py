@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "layers" / "core" / "python"))
 
 from photostack.config import get_settings, reset_settings  # noqa: E402
 from photostack.db import Database  # noqa: E402
+from transactions import config as transactions_config  # noqa: E402
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
 
@@ -27,8 +28,10 @@ STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     reset_settings()
+    transactions_config.get_settings.cache_clear()
     yield
     reset_settings()
+    transactions_config.get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -67,10 +70,10 @@ def forget_stack_secrets() -> None:
     is not kept across restarts): a client that cached the old ones must read them again, as a
     warm function environment would after its max age. Tests that restart LocalStack call this.
     """
-    from photostack import secrets, tokens
+    from photostack import tokens
 
     tokens.signing_keys.reset()
-    secrets.payment_webhook.reset()
+    transactions_config.payment_webhook.reset()
 
 
 def aws_client(service: str) -> Any:

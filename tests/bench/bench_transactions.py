@@ -36,6 +36,7 @@ for extra in (ROOT, ROOT / "layers" / "core" / "python", ROOT / "functions" / "t
 
 from photostack.config import get_settings  # noqa: E402
 from photostack.db import Database  # noqa: E402
+from transactions import config as transactions_config  # noqa: E402
 from transactions.catalog import CatalogPhoto  # noqa: E402
 from transactions.domain import OrderRequest, TopupRequest  # noqa: E402
 from transactions.presign import S3Presigner  # noqa: E402
@@ -132,15 +133,16 @@ LEDGER_REFERENCE = ("target >= 1,000/s at 32 clients, p95 <= 50 ms; pgledger on 
 def ledger_rows(seconds: float = SECONDS_PER_LEVEL) -> tuple[list[Row], dict[int, float]]:
     """The rows, and orders/s by client count (the API rows are read beside them)."""
     settings = get_settings()
+    fee_bps = transactions_config.get_settings().platform_fee_bps
     migrate(settings.database_url, ["transactions"])
     db = Database(settings.database_url, schema="transactions", maxconn=4)
-    service = _service(db, InMemoryCatalog(), settings.platform_fee_bps)
+    service = _service(db, InMemoryCatalog(), fee_bps)
     photographers = [f"bench-p-{uuid.uuid4().hex[:12]}" for _ in range(5)]
     rows: list[Row] = []
     rates: dict[int, float] = {}
     try:
         for clients in LEVELS:
-            count, elapsed, samples = _level(service, settings.database_url, settings.platform_fee_bps,
+            count, elapsed, samples = _level(service, settings.database_url, fee_bps,
                                              clients, photographers, seconds)
             if not count:
                 raise NotMeasured(f"no order completed with {clients} client(s)")
@@ -192,7 +194,7 @@ def _buyer(http: Any, base: str, amount: int) -> dict[str, str]:
                   headers={**headers, "Idempotency-Key": f"bench-{uuid.uuid4().hex}"}, timeout=30)
     if r.status_code != 201:
         raise NotMeasured(f"POST /wallet/topups answered {r.status_code}: {r.text[:200]}")
-    hook = SimulatedProvider(get_settings().payment_webhook_secret).webhook(r.json()["payment_id"])
+    hook = SimulatedProvider(transactions_config.payment_webhook_secret()).webhook(r.json()["payment_id"])
     confirmed = http.post(f"{base}/webhooks/payments", data=hook.body, headers=hook.headers, timeout=30)
     if confirmed.status_code != 200:
         raise NotMeasured(f"POST /webhooks/payments answered {confirmed.status_code}: {confirmed.text[:200]}")

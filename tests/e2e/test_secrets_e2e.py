@@ -16,6 +16,7 @@ import pytest
 import requests
 from photostack import jwt_keys, tokens
 from photostack.config import KNOWN_LOCAL_SECRETS, get_settings
+from transactions.config import payment_webhook_secret
 from transactions.provider import SimulatedProvider
 from transactions.webhooks import signature_header
 
@@ -92,7 +93,7 @@ def test_a_webhook_signed_with_the_old_default_secret_is_refused(stack: dict[str
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_signature", refused.text
     assert balance(base, headers) == 0
     # The stack's own secret, read from Secrets Manager as the function reads it, is what works.
-    secret = get_settings().payment_webhook_secret
+    secret = payment_webhook_secret()
     assert secret not in KNOWN_LOCAL_SECRETS and len(secret) >= 32
     signed = {**hook.headers, "X-Photostack-Signature": signature_header(secret, hook.body)}
     ok = requests.post(f"{base}/webhooks/payments", headers=signed, data=hook.body, timeout=TIMEOUT)
@@ -109,7 +110,7 @@ def test_only_the_functions_needing_a_secret_get_its_arn_and_none_a_value(stack:
     lam = aws_client("lambda")
     arns = {"PHOTOSTACK_JWT_KEYS_SECRET_ARN": stack["JwtSigningKeysSecretArn"],
             "PHOTOSTACK_PAYMENT_WEBHOOK_SECRET_ARN": stack["PaymentWebhookSecretArn"]}
-    secret_values = {get_settings().payment_webhook_secret, *tokens.signing_keys.get().get().all_keys()}
+    secret_values = {payment_webhook_secret(), *tokens.signing_keys.get().get().all_keys()}
     deployed = {f["FunctionName"] for page in lam.get_paginator("list_functions").paginate()
                 for f in page["Functions"] if f["FunctionName"].startswith("photostack-")}
     assert set(FUNCTIONS_READING) <= deployed

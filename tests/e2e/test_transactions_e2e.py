@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 import requests
-from photostack.config import get_settings
 from photostack.tokens import issue_access_token
+from transactions.config import payment_webhook_secret
 from transactions.provider import SimulatedProvider
 from transactions.webhooks import signature_header
 
@@ -68,7 +68,7 @@ def fund(base: str, headers: dict[str, str], amount: int) -> str:
     r = post(f"{base}/wallet/topups", {**headers, **key()}, json={"amount_minor": amount, "currency": "EUR"})
     assert r.status_code == 201 and r.json()["status"] == "pending", r.text
     payment_id: str = r.json()["payment_id"]
-    hook = SimulatedProvider(get_settings().payment_webhook_secret).webhook(payment_id)
+    hook = SimulatedProvider(payment_webhook_secret()).webhook(payment_id)
     done = post(f"{base}/webhooks/payments", hook.headers, data=hook.body)
     assert done.status_code == 200 and done.json()["credited"] is True, done.text
     return payment_id
@@ -159,7 +159,7 @@ def test_webhook_forgeries_and_replays(base: str) -> None:
     _, bh = user()
     r = post(f"{base}/wallet/topups", {**bh, **key()}, json={"amount_minor": 700, "currency": "EUR"})
     payment_id = r.json()["payment_id"]
-    secret = get_settings().payment_webhook_secret
+    secret = payment_webhook_secret()
     hook = SimulatedProvider(secret).webhook(payment_id)
     old = int(time.time()) - 900
     stale = {**hook.headers, "X-Photostack-Signature": signature_header(secret, hook.body, old)}

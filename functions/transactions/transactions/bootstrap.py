@@ -10,6 +10,7 @@ from photostack.config import Settings, get_settings
 from photostack.db import Database
 from photostack.warm import WarmSlot
 
+from transactions import config
 from transactions.catalog import PhotoCatalog
 from transactions.presign import S3Presigner
 from transactions.services import TransactionsService
@@ -26,11 +27,12 @@ def build(settings: Settings | None = None) -> TransactionsService:
     from botocore.config import Config
 
     s = settings or get_settings()
+    own = config.get_settings()
     # One connection per warm container: a Lambda instance serves one request at a time.
     db = Database(s.database_url, schema="transactions", maxconn=2)
     return TransactionsService(
         db, build_catalog(), S3Presigner(boto3.client("s3", config=Config(signature_version="s3v4"))),
-        fee_bps=s.platform_fee_bps, webhook_secret=s.payment_webhook_secret,
+        fee_bps=own.platform_fee_bps, webhook_secret=config.payment_webhook_secret(),
         uploads_bucket=s.uploads_bucket, presign_ttl_s=s.presign_ttl_s,
     )
 

@@ -7,7 +7,7 @@ this to play the provider:
         --payment-id <uuid> [--status failed]
 
 The secret is the one the function reads: the stack's ``PaymentWebhookSecret`` in Secrets
-Manager (``get_settings().payment_webhook_secret``; locally LocalStack's, found by name).
+Manager (``transactions.config.payment_webhook_secret()``; locally LocalStack's, found by name).
 """
 
 from __future__ import annotations
@@ -58,14 +58,14 @@ class SimulatedProvider:
 
 
 def main() -> None:
-    from photostack.config import get_settings
+    from transactions.config import payment_webhook_secret
 
     parser = argparse.ArgumentParser(description="confirm or fail a pending top-up")
     parser.add_argument("--url", required=True, help="the POST /webhooks/payments URL")
     parser.add_argument("--payment-id", required=True)
     parser.add_argument("--status", choices=("succeeded", "failed"), default="succeeded")
     args = parser.parse_args()
-    provider = SimulatedProvider(get_settings().payment_webhook_secret)
+    provider = SimulatedProvider(payment_webhook_secret())
     status, body = provider.deliver(args.url, provider.webhook(args.payment_id, args.status))
     print(status, body.decode(errors="replace"))
 

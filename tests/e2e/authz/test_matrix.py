@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 import requests
-from photostack.config import get_settings
 from PIL import Image
+from transactions.config import payment_webhook_secret
 from transactions.provider import SimulatedProvider
 
 from tests.e2e.authz import scene as scenes
@@ -104,7 +104,7 @@ def _call(s: scenes.Scene, cell: table.Cell, target: str | None) -> Call:
             if cell.target == "-":  # unsigned
                 return Call("transactions", path, {"event_id": f"evt_{uuid.uuid4().hex}",
                                                    "payment_id": str(uuid.uuid4()), "status": "succeeded"})
-            hook = SimulatedProvider(get_settings().payment_webhook_secret).webhook(str(uuid.uuid4()))
+            hook = SimulatedProvider(payment_webhook_secret()).webhook(str(uuid.uuid4()))
             return Call("transactions", path, headers=hook.headers, raw=hook.body)
         case "POST /orders":
             return Call("transactions", path, {"photo_ids": [target]}, _key())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from photostack import config
 from photostack.config import ConfigError, carries_local_value, get_settings
+from transactions import config as transactions_config
 
 pytestmark = pytest.mark.unit
 
@@ -55,13 +56,16 @@ def test_secret_names_default_to_the_local_stack_only_in_local(monkeypatch: pyte
     monkeypatch.setenv("PHOTOSTACK_ENV", "local")
     monkeypatch.delenv("PHOTOSTACK_JWT_KEYS_SECRET_ARN", raising=False)
     monkeypatch.delenv("PHOTOSTACK_PAYMENT_WEBHOOK_SECRET_ARN", raising=False)
-    local = get_settings()
-    assert (local.jwt_keys_secret_arn, local.payment_webhook_secret_arn) == (
-        "photostack/jwt-signing-keys", "photostack/payment-webhook-secret")
+    assert get_settings().jwt_keys_secret_arn == "photostack/jwt-signing-keys"
+    arn = transactions_config.get_settings().payment_webhook_secret_arn
+    assert arn == "photostack/payment-webhook-secret"
     config.reset_settings()
+    transactions_config.get_settings.cache_clear()
     staging(monkeypatch)
     monkeypatch.delenv("PHOTOSTACK_JWT_KEYS_SECRET_ARN")
+    monkeypatch.delenv("PHOTOSTACK_PAYMENT_WEBHOOK_SECRET_ARN")
     assert get_settings().jwt_keys_secret_arn == ""
+    assert transactions_config.get_settings().payment_webhook_secret_arn == ""
 
 
 def test_local_accepts_the_local_values(monkeypatch: pytest.MonkeyPatch) -> None:

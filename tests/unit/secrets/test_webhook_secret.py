@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from photostack import secrets
 from photostack.secrets import CachedSecret, SecretUnavailable, checked_secret_value
+from transactions import config
 
 pytestmark = pytest.mark.unit
 
@@ -25,15 +25,13 @@ def test_the_accessor_reads_the_store_once_per_container() -> None:
         reads.append(1)
         return "W" * 64
 
-    secrets.payment_webhook.install(CachedSecret("hook", read, lambda v: v, max_age_s=300))
+    config.payment_webhook.install(CachedSecret("hook", read, lambda v: v, max_age_s=300))
     try:
-        from photostack.config import get_settings
-
-        assert get_settings().payment_webhook_secret == "W" * 64
-        assert secrets.payment_webhook_secret() == "W" * 64
+        assert config.payment_webhook_secret() == "W" * 64
+        assert config.payment_webhook_secret() == "W" * 64
         assert len(reads) == 1
     finally:
-        secrets.payment_webhook.reset()
+        config.payment_webhook.reset()
 
 
 def test_an_unusable_secret_is_unavailable() -> None:

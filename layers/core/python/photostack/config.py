@@ -94,10 +94,8 @@ class Settings:
     refresh_token_ttl_s: int
     presign_ttl_s: int
     max_body_bytes: int
-    payment_webhook_secret_arn: str  # ARN or name of the payment webhook secret ("" = not configured)
     secrets_max_age_s: int  # a secret read longer ago than this is read again on next use
     unknown_kid_refresh_s: int  # a token with an unknown kid re-reads the keys at most this often
-    platform_fee_bps: int
     grpc_deadline_s: float
     sidecar_service: str = SIDECAR_SERVICE  # the photo sidecar's name in Consul
     web_origin: str = ""  # the web app's origin, the one CORS allows ("" = no CORS header)
@@ -113,18 +111,16 @@ class Settings:
     def is_production(self) -> bool:
         return self.env == "production"
 
-    @property
-    def payment_webhook_secret(self) -> str:
-        """The payment provider's webhook secret, from Secrets Manager (cached per container)."""
-        from photostack.secrets import payment_webhook_secret  # the store needs these settings
 
-        return payment_webhook_secret()
+def local_secret_id(env: str, name: str) -> str:
+    """The default name of a secret: the one the local stack creates (template.yaml names its
+    secrets ``<stack>/<name>``) under ``PHOTOSTACK_ENV=local``; "" (not configured) anywhere else."""
+    stack = _str("PHOTOSTACK_STACK", "photostack") if env == LOCAL_ENV else ""
+    return stack and f"{stack}/{name}"
 
 
 def load() -> Settings:
     env = _str("PHOTOSTACK_ENV", LOCAL_ENV)
-    # The secrets the local stack creates (template.yaml names them after the stack).
-    stack = _str("PHOTOSTACK_STACK", "photostack") if env == LOCAL_ENV else ""
     settings = Settings(
         env=env,
         # Through PgBouncer (transaction pooling; infra/pgbouncer/), as through RDS Proxy on AWS.
@@ -137,18 +133,15 @@ def load() -> Settings:
         sidecar_addr=_str("PHOTOSTACK_SIDECAR_ADDR", "127.0.0.1:15051"),
         uploads_bucket=_str("PHOTOSTACK_UPLOADS_BUCKET", "photostack-uploads"),
         derivatives_bucket=_str("PHOTOSTACK_DERIVATIVES_BUCKET", "photostack-derivatives"),
-        jwt_keys_secret_arn=_str("PHOTOSTACK_JWT_KEYS_SECRET_ARN", stack and f"{stack}/jwt-signing-keys"),
+        jwt_keys_secret_arn=_str("PHOTOSTACK_JWT_KEYS_SECRET_ARN", local_secret_id(env, "jwt-signing-keys")),
         jwt_issuer=_str("PHOTOSTACK_JWT_ISSUER", "photostack-users"),
         jwt_audience=_str("PHOTOSTACK_JWT_AUDIENCE", "photostack"),
         access_token_ttl_s=env_int("PHOTOSTACK_ACCESS_TOKEN_TTL_S", 15 * 60),
         refresh_token_ttl_s=env_int("PHOTOSTACK_REFRESH_TOKEN_TTL_S", 14 * 24 * 3600),
         presign_ttl_s=env_int("PHOTOSTACK_PRESIGN_TTL_S", 300),
         max_body_bytes=env_int("PHOTOSTACK_MAX_BODY_BYTES", 64 * 1024),
-        payment_webhook_secret_arn=_str("PHOTOSTACK_PAYMENT_WEBHOOK_SECRET_ARN",
-                                        stack and f"{stack}/payment-webhook-secret"),
         secrets_max_age_s=env_int("PHOTOSTACK_SECRETS_MAX_AGE_S", 300, minimum=1),
         unknown_kid_refresh_s=env_int("PHOTOSTACK_UNKNOWN_KID_REFRESH_S", 10, minimum=1),
-        platform_fee_bps=env_int("PHOTOSTACK_PLATFORM_FEE_BPS", 1500),
         grpc_deadline_s=env_int("PHOTOSTACK_GRPC_DEADLINE_MS", 2000) / 1000.0,
         sidecar_service=_str("PHOTOSTACK_SIDECAR_SERVICE", SIDECAR_SERVICE),
         web_origin=_str("PHOTOSTACK_WEB_ORIGIN", ""),

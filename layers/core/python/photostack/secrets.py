@@ -144,18 +144,3 @@ def checked_secret_value(name: str, value: str) -> str:
     except ConfigError as exc:
         raise ValueError(str(exc)) from exc
     return value
-
-
-def _payment_webhook_cache() -> CachedSecret[str]:
-    s = get_settings()
-    return CachedSecret("payment webhook secret", lambda: read_secret(s.payment_webhook_secret_arn),
-                        lambda v: checked_secret_value("the payment webhook secret", v),
-                        max_age_s=s.secrets_max_age_s)
-
-
-payment_webhook = WarmSlot("payment webhook secret", _payment_webhook_cache)
-
-
-def payment_webhook_secret() -> str:
-    """The secret the payment provider signs its webhooks with."""
-    return payment_webhook.get().get()
