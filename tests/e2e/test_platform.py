@@ -111,7 +111,7 @@ def handler(event, context):
         time.sleep(0.5)
     time.sleep(event.get("sleep", 0))
     print("invoked", event)
-    return {"pid": os.getpid()}
+    return {"pid": os.getpid(), "log_stream": context.log_stream_name, "request_id": context.aws_request_id}
 '''
 
 
@@ -166,6 +166,32 @@ def _environment_bound() -> int:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return int(module.max_environments())
+
+
+def test_each_environment_logs_to_its_own_stream_the_one_its_function_is_told(
+        lam: Any, scratch_function: str) -> None:
+    # More concurrent invocations than environments: LocalStack makes a handle per invocation, the
+    # executor runs them on its few processes; each invocation's lines belong in the stream of the
+    # process that ran it (AWS_LAMBDA_LOG_STREAM_NAME), one stream per environment, as on AWS.
+    def call(_: int) -> dict[str, Any]:
+        result = lam.invoke(FunctionName=scratch_function, Payload=json.dumps({"sleep": 0.5}))
+        return dict(json.loads(result["Payload"].read()))
+
+    bound = _environment_bound()
+    with ThreadPoolExecutor(bound * 3) as pool:
+        answers = list(pool.map(call, range(bound * 3)))
+    told = {a["request_id"]: a["log_stream"] for a in answers}
+    assert len(set(told.values())) == len({a["pid"] for a in answers}) <= bound
+    logs = aws_client("logs")
+    deadline = time.monotonic() + 30
+    found: dict[str, str] = {}
+    while time.monotonic() < deadline and set(found) != set(told):
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{scratch_function}",
+                                        filterPattern="REPORT")["events"]
+        found = {rid: e["logStreamName"] for e in events for rid in told
+                 if f"RequestId: {rid}" in e["message"]}
+        time.sleep(0.5)
+    assert found == told
 
 
 def test_tail_logs_carry_the_handlers_output(lam: Any, scratch_function: str) -> None:
