@@ -34,6 +34,7 @@ for extra in (ROOT, ROOT / "layers" / "core" / "python", ROOT / "functions" / "t
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+import psycopg2.extras  # noqa: E402
 from photostack.config import get_settings  # noqa: E402
 from photostack.db import Database  # noqa: E402
 from transactions import config as transactions_config  # noqa: E402
@@ -50,6 +51,7 @@ from tests.catalog_fakes import InMemoryCatalog, original_key  # noqa: E402
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
 LEVELS = (1, 8, 32, 64)
 SECONDS_PER_LEVEL = 4.0
+PHOTOS_PER_LEVEL = 12_000
 API_CLIENTS = 32
 API_ORDERS_PER_CLIENT = 8
 SECRET = "bench-webhook-secret-0123456789abcdefghij"
@@ -67,26 +69,50 @@ def _fund(service: TransactionsService, user: str, amount: int) -> None:
     service.handle_payment_webhook(hook.headers["X-Photostack-Signature"], hook.body)
 
 
-def _client(dsn: str, fee_bps: int, customer: str, photographers: list[str], seed: int, start_at: float,
+def _client(dsn: str, fee_bps: int, customer: str, photos: list[CatalogPhoto], start_at: float,
             stop_at: float) -> list[float]:
-    """One client process: its own connection, ordering one new photo after another until ``stop_at``."""
+    """One client process: its own connection, ordering one new photo after another until ``stop_at``.
+
+    The photos were listed beforehand (in the photos schema, where each order re-checks them
+    under its sale hold); the catalog's answer comes from memory, as the sidecar's would.
+    """
     db = Database(dsn, schema="transactions", maxconn=1)
-    catalog = InMemoryCatalog()
+    catalog = InMemoryCatalog(photos)
     service = _service(db, catalog, fee_bps)
-    rng = random.Random(seed)
     latencies: list[float] = []
     time.sleep(max(0.0, start_at - time.time()))
     try:
-        while time.time() < stop_at:
-            pid, event = str(uuid.uuid4()), str(uuid.uuid4())
-            catalog.add(CatalogPhoto(pid, event, rng.choice(photographers), rng.randint(50, 150), "EUR", True,
-                                     original_key(event, pid)))
+        for photo in photos:
+            if time.time() >= stop_at:
+                break
             t = time.perf_counter()
-            service.place_order(customer, f"bench-{uuid.uuid4().hex}", OrderRequest((pid,)))
+            service.place_order(customer, f"bench-{uuid.uuid4().hex}", OrderRequest((photo.photo_id,)))
             latencies.append(time.perf_counter() - t)
+        else:
+            raise NotMeasured("a bench client ran out of listed photos before the level ended")
     finally:
         db.close()
     return latencies
+
+
+def _list_photos(db: Database, count: int, photographers: list[str], seed: int) -> list[CatalogPhoto]:
+    """``count`` new photos for sale, listed in the photos schema in one statement (not timed)."""
+    rng = random.Random(seed)
+    event = str(uuid.uuid4())
+    photos = []
+    for _ in range(count):
+        pid = str(uuid.uuid4())
+        photos.append(CatalogPhoto(pid, event, rng.choice(photographers), rng.randint(50, 150), "EUR", True,
+                                   original_key(event, pid)))
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO photos.events (id, owner_id, name, event_date, visibility)"
+                    " VALUES (%s, %s, 'bench', current_date, 'public')", (event, photographers[0]))
+        psycopg2.extras.execute_values(
+            cur, "INSERT INTO photos.photos (id, event_id, owner_id, status, original_key, content_type,"
+                 " declared_bytes, price_minor, currency) VALUES %s",
+            [(p.photo_id, event, p.owner_id, "ready", p.original_key, "image/jpeg", 1, p.price_minor, "EUR")
+             for p in photos], page_size=1000)
+    return photos
 
 
 def _service(db: Database, catalog: InMemoryCatalog, fee_bps: int) -> TransactionsService:
@@ -100,12 +126,15 @@ def _level(service: TransactionsService, dsn: str, fee_bps: int, clients: int, p
     customers = [f"bench-c-{uuid.uuid4().hex[:12]}" for _ in range(clients)]
     for c in customers:
         _fund(service, c, 1_000_000)
+    # Enough listed photos for any client at ~3x the rate this machine reached (not timed).
+    per_client = PHOTOS_PER_LEVEL // clients + 200
+    photos = [_list_photos(service.db, per_client, photographers, i) for i in range(clients)]
     # Started ahead of time so that process start-up is not measured.
     start_at = time.time() + 1.0 + 0.05 * clients
     stop_at = start_at + seconds
     context = multiprocessing.get_context("fork")
     with context.Pool(clients) as pool:
-        results = pool.starmap(_client, [(dsn, fee_bps, c, photographers, i, start_at, stop_at)
+        results = pool.starmap(_client, [(dsn, fee_bps, c, photos[i], start_at, stop_at)
                                          for i, c in enumerate(customers)])
     flat = [x for per in results for x in per]
     return len(flat), stop_at - start_at, flat
@@ -134,7 +163,8 @@ def ledger_rows(seconds: float = SECONDS_PER_LEVEL) -> tuple[list[Row], dict[int
     """The rows, and orders/s by client count (the API rows are read beside them)."""
     settings = get_settings()
     fee_bps = transactions_config.get_settings().platform_fee_bps
-    migrate(settings.database_url, ["transactions"])
+    # The photos schema too: every order re-checks its photos there (photos.photo_sale_status).
+    migrate(settings.database_url, ["photos", "transactions"])
     db = Database(settings.database_url, schema="transactions", maxconn=4)
     service = _service(db, InMemoryCatalog(), fee_bps)
     photographers = [f"bench-p-{uuid.uuid4().hex[:12]}" for _ in range(5)]

@@ -239,34 +239,50 @@ class WalletShort(Exception):
         self.balance_minor = balance_minor
 
 
-def write_order(cur: Cursor, order_id: str, customer_id: str, key: str, request_hash: str, entry: Entry,
+class PhotoChanged(Exception):
+    """Under the sale hold, a photo is gone, no longer for sale, or not as the order was priced."""
+
+    def __init__(self, photo_ids: list[str]) -> None:
+        super().__init__(", ".join(photo_ids))
+        self.photo_ids = photo_ids
+
+
+_PLACE_ORDER_SQL = (
+    "SELECT outcome, request_hash, response FROM place_order_checked(%s, %s, %s, %s, %s, %s, %s,"
+    " %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s)")
+
+_ERRORS = {"PSOWN": lambda detail: AlreadyOwned(detail.split(", ")),
+           "PSNSF": lambda detail: WalletShort(int(detail or 0)),
+           "PSCHG": lambda detail: PhotoChanged(detail.split(", "))}
+
+
+def place_order(db: Database, order_id: str, customer_id: str, key: str, request_hash: str, entry: Entry,
                 lines: list[SaleLine], account_ids: dict[AccountRef, int],
                 wallet: AccountRef) -> dict[str, Any]:
-    """All writes of an order in one round trip (the SQL function ``place_order``): its response.
+    """The whole order as one transaction in one round trip (the SQL function
+    ``place_order_checked``, migration 0005): its response.
 
-    Raises :class:`KeyTaken` when a committed order already holds ``key`` (nothing was
-    written), :class:`AlreadyOwned`, :class:`WalletShort`.
+    In that one statement: the sale hold on the photos, the re-check of every photo under it
+    against the photos schema's sale status (gone, unlisted, another price or owner: nothing
+    is written), then all writes (``place_order``). Raises :class:`PhotoChanged`,
+    :class:`KeyTaken` when a committed order already holds ``key`` (nothing was written),
+    :class:`AlreadyOwned`, :class:`WalletShort`.
     """
     currency = lines[0].currency
     try:
-        cur.execute(
-            "SELECT outcome, request_hash, response FROM place_order(%s, %s, %s, %s, %s, %s, %s,"
-            " %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[],"
-            " %s::bigint[], %s)",
-            (order_id, customer_id, key, request_hash, currency, sum(li.price_minor for li in lines),
-             entry.reference,
-             [li.photo_id for li in lines], [li.owner_id for li in lines], [li.price_minor for li in lines],
-             [li.fee_minor for li in lines], [li.net_minor for li in lines],
-             [account_ids[p.account] for p in entry.postings], [p.amount_minor for p in entry.postings],
-             account_ids[wallet]))
+        rows = db.one_message(_PLACE_ORDER_SQL, (
+            order_id, customer_id, key, request_hash, currency, sum(li.price_minor for li in lines),
+            entry.reference,
+            [li.photo_id for li in lines], [li.owner_id for li in lines], [li.price_minor for li in lines],
+            [li.fee_minor for li in lines], [li.net_minor for li in lines],
+            [account_ids[p.account] for p in entry.postings], [p.amount_minor for p in entry.postings],
+            account_ids[wallet]))
     except psycopg2.Error as exc:
-        detail = getattr(exc.diag, "message_detail", None) or ""
-        if exc.pgcode == "PSOWN":
-            raise AlreadyOwned(detail.split(", ")) from exc
-        if exc.pgcode == "PSNSF":
-            raise WalletShort(int(detail or 0)) from exc
+        known = _ERRORS.get(exc.pgcode or "")
+        if known is not None:
+            raise known(getattr(exc.diag, "message_detail", None) or "") from exc
         raise
-    row = cur.fetchone()
+    row = rows[0]
     if row["outcome"] == "exists":
         raise KeyTaken(row["request_hash"], row["response"])
     response: dict[str, Any] = row["response"]

@@ -170,8 +170,8 @@ class TransactionsService:
                     buyer: Principal | None = None) -> Outcome:
         """``buyer``: the customer's verified principal; the catalog is read on their behalf.
 
-        The common case costs one catalog read before the transaction and four round trips
-        to PostgreSQL (begin, sale hold, the ``place_order`` SQL function, commit), where
+        The common case costs one catalog read before the transaction and one round trip to
+        PostgreSQL (the ``place_order_checked`` SQL function, the whole transaction), where
         the key is claimed (a replay is found there too). Only when the order cannot be
         priced now (a photo unlisted since, the catalog down) is the key looked up on its
         own, so that a replay still answers what the first request got.
@@ -198,19 +198,22 @@ class TransactionsService:
         ids = self.accounts.ids(entry.accounts, spread_key=entry.reference)
 
         try:
-            with self.db.connection() as conn, dict_cursor(conn) as cur:
-                # Hold the photos against deletion until this transaction ends, then ask the
-                # catalog again (the hold is a shared advisory lock that only a delete of one of
-                # these photos waits for). A delete that committed first is seen now; one that
-                # comes later finds the sale and only unlists the photo: a buyer never pays for
-                # a photo whose original is gone.
-                repo.hold_photos_for_sale(cur, request.photo_ids)
-                if domain.price_order(customer_id, request.photo_ids, self._catalog_photos(request, buyer),
-                                      self.fee_bps) != lines:
-                    raise StateConflict("a photo of this order changed while it was placed; retry",
-                                        code="photo_changed")
-                response = repo.write_order(cur, order_id, customer_id, key, request_hash, entry, lines,
-                                            ids, wallet)
+            # One statement, one round trip: the sale hold on the photos, the re-check of each
+            # photo under it (a delete that committed since the read above is seen; one that comes
+            # later finds the sale and only unlists: a buyer never pays for a photo whose original
+            # is gone), and every write (repository.place_order, migration 0005).
+            response = repo.place_order(self.db, order_id, customer_id, key, request_hash, entry, lines,
+                                        ids, wallet)
+        except repo.PhotoChanged as exc:
+            replay = self._replay_if_claimed(customer_id, key, request_hash)
+            if replay is not None:
+                return replay
+            # Only on this rare path is the catalog asked again, for the precise refusal (gone:
+            # photo_not_found, not for sale any more, ...); it may not know yet (its cache).
+            domain.price_order(customer_id, request.photo_ids, self._catalog_photos(request, buyer),
+                               self.fee_bps)
+            raise StateConflict("a photo of this order changed while it was placed; retry",
+                                code="photo_changed") from exc
         except repo.KeyTaken as taken:
             # A request with this key committed first (perhaps concurrently: we waited on it).
             return self._replay_order({"request_hash": taken.request_hash, "response": taken.response},

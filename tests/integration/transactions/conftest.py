@@ -24,7 +24,7 @@ from transactions.provider import SimulatedProvider
 from transactions.services import TransactionsService
 
 from infra.db.migrate import migrate
-from tests.catalog_fakes import InMemoryCatalog, original_key
+from tests.catalog_fakes import InMemoryCatalog, list_for_sale, original_key
 from tests.identity import person
 
 SECRET = "integration-webhook-secret-0123456789abcdef"
@@ -36,7 +36,8 @@ UPLOADS = "photostack-test-uploads"
 
 @pytest.fixture(scope="session")
 def tx_db(database_url: str) -> Iterator[Database]:
-    migrate(database_url, ["transactions"])
+    # The photos schema too: an order re-checks its photos there (photos.photo_sale_status).
+    migrate(database_url, ["photos", "transactions"])
     db = Database(database_url, schema="transactions", maxconn=8)
     yield db
     db.close()
@@ -84,7 +85,9 @@ class World:
 
     def photo(self, owner: str, price: int = 1000, currency: str = "EUR", for_sale: bool = True) -> str:
         pid, event = str(uuid.uuid4()), str(uuid.uuid4())
-        self.catalog.add(CatalogPhoto(pid, event, owner, price, currency, for_sale, original_key(event, pid)))
+        photo = self.catalog.add(CatalogPhoto(pid, event, owner, price, currency, for_sale,
+                                              original_key(event, pid)))
+        list_for_sale(self.service.db, photo)
         return pid
 
     def stored_photo(self, owner: str, price: int = 1000, body: bytes = b"original-bytes") -> str:
@@ -92,9 +95,10 @@ class World:
         pid, event = str(uuid.uuid4()), str(uuid.uuid4())
         key = original_key(event, pid)
         put = s3().put_object(Bucket=uploads_bucket(), Key=key, Body=body)
-        self.catalog.add(CatalogPhoto(pid, event, owner, price, "EUR", True, key,
-                                      original_etag=put["ETag"].strip('"'),
-                                      original_version_id=put.get("VersionId", "")))
+        photo = self.catalog.add(CatalogPhoto(pid, event, owner, price, "EUR", True, key,
+                                              original_etag=put["ETag"].strip('"'),
+                                              original_version_id=put.get("VersionId", "")))
+        list_for_sale(self.service.db, photo)
         return pid
 
     def fund(self, user_id: str, amount: int, currency: str = "EUR") -> str:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -148,21 +149,25 @@ CHILD = textwrap.dedent("""
     from transactions.services import TransactionsService
 
     dsn, buyer, owner, photo, key = sys.argv[1:6]
-    real = repository.write_order
-
-    def slow_write(*args, **kwargs):
-        real(*args, **kwargs)
-        # Everything is written but not committed: tell the parent, then wait to be killed.
-        print("IN-FLIGHT", flush=True)
-        time.sleep(60)
-
-    repository.write_order = slow_write
+    # The order is one statement; a second one in the same transaction keeps it open, every
+    # write done and nothing committed, until the parent kills this process (or, at the
+    # latest, the statement timeout ends it).
+    repository._PLACE_ORDER_SQL += "; SELECT pg_sleep(60)"
     catalog = InMemoryCatalog([CatalogPhoto(photo, "ev", owner, 300, "EUR", True, "originals/ev/" + photo)])
-    service = TransactionsService(Database(dsn, schema="transactions", maxconn=2), catalog,
+    service = TransactionsService(Database(dsn, schema="transactions", maxconn=2, statement_timeout_ms=8000),
+                                  catalog,
                                   S3Presigner(None), fee_bps=1500, webhook_secret="x" * 40,
                                   uploads_bucket="b", presign_ttl_s=60)
     service.place_order(buyer, key, OrderRequest((photo,)))
 """)
+
+
+def _sleeping_in(db: Database, key: str) -> bool:
+    """A server process is inside the order's transaction with ``key``, past its writes."""
+    with db.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE %s",
+                    (f"%{key}%",))
+        return cur.fetchone() is not None
 
 
 def test_killed_process_mid_order_leaves_nothing(world: Any, database_url: str, violations: Any) -> None:
@@ -175,9 +180,12 @@ def test_killed_process_mid_order_leaves_nothing(world: Any, database_url: str, 
     child = subprocess.Popen([sys.executable, "-c", CHILD, database_url, buyer, ph, pid, key],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
-        assert child.stdout is not None
-        line = child.stdout.readline()
-        assert line.strip() == "IN-FLIGHT", child.stderr.read() if child.stderr else ""
+        # In flight: its transaction has written everything and sleeps, uncommitted.
+        deadline = time.monotonic() + 60
+        while not _sleeping_in(world.service.db, key):
+            assert child.poll() is None and time.monotonic() < deadline, (
+                child.stderr.read() if child.stderr else "")
+            time.sleep(0.02)
         child.send_signal(signal.SIGKILL)
     finally:
         child.kill()

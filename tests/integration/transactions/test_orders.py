@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import psycopg2.errors
 import pytest
 from transactions import repository
 from transactions.catalog import CatalogUnavailable
@@ -183,15 +184,10 @@ def test_aborted_transaction_leaves_no_partial_order(world: Any, monkeypatch: py
     pid, key = world.photo(ph, 400), world.key()
     before, ph_before = world.footprint(buyer), world.footprint(ph)
 
-    real = repository.write_order
-
-    def crash(*args: Any, **kwargs: Any) -> None:
-        real(*args, **kwargs)
-        raise RuntimeError("crash after every write of the order, before the commit")
-
-    # The order claim, ledger entry, balances and order rows are written; then the process "dies".
-    monkeypatch.setattr(repository, "write_order", crash)
-    with pytest.raises(RuntimeError):
+    # The order's one statement writes the claim, ledger entry, balances and order rows; then a
+    # statement after it in the same transaction fails, before the commit.
+    monkeypatch.setattr(repository, "_PLACE_ORDER_SQL", repository._PLACE_ORDER_SQL + "; SELECT 1 / 0")
+    with pytest.raises(psycopg2.errors.DivisionByZero):
         world.order(buyer, pid, key=key)
     assert world.footprint(buyer) == before and world.footprint(ph) == ph_before
     monkeypatch.undo()

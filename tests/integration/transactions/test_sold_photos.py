@@ -163,13 +163,11 @@ def test_a_photo_without_a_recorded_original_is_never_granted(
 
 
 class PausingCatalog:
-    """The real catalog, pausing an order between its two looks at the photos: ``locked`` pauses
-    at the start of the second look (made under the photos' sale locks), otherwise at the end of
-    the first (pricing, before the order's transaction and its locks)."""
+    """The real catalog, pausing an order at the end of its look at the photos (pricing, before
+    the order's transaction and its locks)."""
 
-    def __init__(self, inner: GrpcPhotoCatalog, *, locked: bool) -> None:
+    def __init__(self, inner: GrpcPhotoCatalog) -> None:
         self.inner = inner
-        self.locked = locked
         self.calls = 0
         self.paused = threading.Event()
         self.go_on = threading.Event()
@@ -180,12 +178,17 @@ class PausingCatalog:
 
     def get_photos(self, photo_ids: list[str], *, user: Principal | None = None) -> dict[str, Any]:
         self.calls += 1
-        if self.locked and self.calls == 2:
-            self._pause()
         found = self.inner.get_photos(photo_ids, user=user)
-        if not self.locked and self.calls == 1:
+        if self.calls == 1:
             self._pause()
         return found
+
+
+def _waiting_on_a_lock(db: Any, buyer: str) -> bool:
+    with db.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+                    (f"%place_order_checked%{buyer}%",))
+        return cur.fetchone() is not None
 
 
 def test_an_order_in_flight_turns_a_delete_into_an_unlisting(
@@ -194,19 +197,23 @@ def test_an_order_in_flight_turns_a_delete_into_an_unlisting(
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
     (pid,) = priced_photos(sidecar, owner, 1, price_minor=900)
     shop.fund(buyer, 2000)
-    catalog = PausingCatalog(buyer_catalog(sidecar), locked=True)
-    shop.service.catalog = catalog
     orders: list[Any] = []
     deletes: list[Any] = []
-    order = threading.Thread(target=lambda: orders.append(shop.order(buyer, pid)))
-    order.start()
-    assert catalog.paused.wait(10)  # the order holds the lock and is about to look again
-    delete = threading.Thread(target=lambda: deletes.append(client.delete_photo(
-        pb.DeletePhotoRequest(photo_id=pid), user=caller(owner, "photographer"))))
-    delete.start()
-    time.sleep(0.5)
-    assert delete.is_alive() and not deletes  # waiting for the order
-    catalog.go_on.set()
+    # The order is one statement (hold, re-check, writes): it is paused inside it, holding the
+    # sale lock, by a lock on the buyer's wallet row that it takes last.
+    with shop.service.db.connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM accounts WHERE kind = 'wallet' AND owner_id = %s FOR UPDATE", (buyer,))
+        order = threading.Thread(target=lambda: orders.append(shop.order(buyer, pid)))
+        order.start()
+        deadline = time.monotonic() + 30
+        while not _waiting_on_a_lock(shop.service.db, buyer):  # holds the sale lock, waits for the wallet
+            assert order.is_alive() and time.monotonic() < deadline
+            time.sleep(0.02)
+        delete = threading.Thread(target=lambda: deletes.append(client.delete_photo(
+            pb.DeletePhotoRequest(photo_id=pid), user=caller(owner, "photographer"))))
+        delete.start()
+        time.sleep(0.5)
+        assert delete.is_alive() and not deletes  # waiting for the order
     order.join(10)
     delete.join(10)
     assert orders and orders[0]["items"] == [{"photo_id": pid, "price_minor": 900}]
@@ -221,7 +228,7 @@ def test_a_delete_that_went_first_fails_the_order_and_charges_nothing(
     shop.fund(buyer, 2000)
     before = shop.footprint(buyer)
     # The order priced the photo and is on its way to the lock when the delete commits.
-    catalog = PausingCatalog(buyer_catalog(sidecar), locked=False)
+    catalog = PausingCatalog(buyer_catalog(sidecar))
     shop.service.catalog = catalog
     failures: list[BaseException] = []
 
