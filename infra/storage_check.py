@@ -12,9 +12,11 @@ LocalStack and the stack are up, and it can be run at any time:
 Every ``ready`` photo's original (uploads bucket) and derivatives (derivatives bucket) are
 looked up in one listing of each bucket, taken after the photos were read: a photo's objects
 are written before it becomes ready, so a listing that lacks one means it is gone. A photo with an object
-missing is marked ``failed`` with a reason naming what is gone, and the sidecar's cache entries
-for it and its event are invalidated so that no reader keeps seeing it ``ready``. It says what it
-found in one line.
+missing is marked ``failed`` with a reason naming what is gone by the photo sidecar, which owns the
+photo rules (``MarkLost``: only a photo still ready changes, under its row lock, and the sidecar's
+cache forgets it and its event so that no reader keeps seeing it ``ready``); the check calls it
+with the operator's Connect certificate (``photostack-operator``, which `make up` issues), found
+through Consul as the functions find the sidecar. It says what it found in one line.
 
 A bucket that does not exist at all is not taken as "every object lost": the check refuses to
 act (exit 2) — the stack is not deployed, or it looks at the wrong endpoint.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import uuid
@@ -32,8 +35,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from photostack import config, contract
+
+from infra.consul.acl import DEFAULT_STATE as DEFAULT_CONSUL_STATE
+from infra.consul.acl import OPERATOR
+
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LISTED = 8  # photo ids named in the summary line
+CONSUL_ADDR = "127.0.0.1:8500"  # the dev agent `make up` starts (PHOTOSTACK_CONSUL_ADDR overrides)
+SIDECAR_DEADLINE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,10 @@ class BucketMissing(Exception):
     pass
 
 
+class SidecarUnavailable(Exception):
+    """The photo sidecar cannot be called (no operator certificate, or it does not answer)."""
+
+
 def s3_client(endpoint: str) -> Any:
     import boto3
     from botocore.config import Config
@@ -136,33 +150,45 @@ def load_ready_photos(conn: Any, event_id: str | None = None) -> list[ReadyPhoto
         cur.execute("SELECT p.id::text, p.event_id::text, p.original_key,"
                     " coalesce(array_agg(d.key ORDER BY d.kind) FILTER (WHERE d.key IS NOT NULL), '{}')"
                     " FROM photos.photos p LEFT JOIN photos.derivatives d ON d.photo_id = p.id"
-                    " WHERE p.status = 'ready' AND (%(event)s::uuid IS NULL OR p.event_id = %(event)s::uuid)"
-                    " GROUP BY p.id ORDER BY p.id", {"event": event_id})
+                    " WHERE p.status = %(ready)s"
+                    " AND (%(event)s::uuid IS NULL OR p.event_id = %(event)s::uuid)"
+                    " GROUP BY p.id ORDER BY p.id", {"event": event_id, "ready": contract.READY})
         return [ReadyPhoto(r[0], r[1], r[2], tuple(r[3])) for r in cur.fetchall()]
 
 
-def mark_failed(conn: Any, losses: Sequence[Loss]) -> list[Loss]:
-    """Marks each photo failed if it is still ready; returns those it changed (one transaction)."""
+def operator_client(settings: Any, consul_state: Path = DEFAULT_CONSUL_STATE) -> Any:
+    """The photo sidecar's client as the operator (its Consul token, from `make up`)."""
+    from photostack.discovery import ServiceResolver
+    from photostack.photo_client import PhotoClient
+    from photostack.rpc.connect import ConnectAgent, ConnectIdentity
+
+    token_file = consul_state / "tokens" / f"{OPERATOR}.token"
+    if not token_file.is_file():
+        raise SidecarUnavailable(f"no operator token at {token_file} (run make up)")
+    token = token_file.read_text().strip()
+    consul_addr = settings.consul_addr or CONSUL_ADDR
+    resolver = ServiceResolver(settings.sidecar_service, consul_addr=consul_addr, static_addr="", token=token)
+    return PhotoClient(resolver, deadline_s=SIDECAR_DEADLINE_S,
+                       identity=ConnectIdentity(ConnectAgent(consul_addr, token), OPERATOR))
+
+
+def mark_lost(client: Any, losses: Sequence[Loss]) -> list[Loss]:
+    """Asks the sidecar to mark each photo failed if it is still ready; returns those it changed
+    (failed now with this check's reason: one that became failed otherwise meanwhile is not)."""
+    from photostack.errors import ApiError
+    from photostack.photo.v1 import photo_pb2 as pb
+
     changed = []
-    with conn, conn.cursor() as cur:
-        for loss in losses:
-            cur.execute("UPDATE photos.photos SET status = 'failed', failure_reason = %s,"
-                        " updated_at = clock_timestamp() WHERE id = %s AND status = 'ready'",
-                        (loss.reason, loss.photo_id))
-            if cur.rowcount:
-                changed.append(loss)
-    return changed
-
-
-def invalidate_cache(redis_url: str, losses: Sequence[Loss]) -> None:
-    """The sidecar caches photos and event pages in Redis: drop what now says ``ready`` wrongly."""
-    import redis
-
-    from sidecar.cache import PhotoCache
-
-    cache = PhotoCache(redis.Redis.from_url(redis_url, socket_timeout=2))
     for loss in losses:
-        cache.photo_changed(loss.photo_id, loss.event_id)  # logs and carries on if Redis is away
+        try:
+            photo = client.mark_lost(pb.MarkLostRequest(photo_id=loss.photo_id, reason=loss.reason))
+        except ApiError as exc:
+            if exc.status == 404:  # deleted since it was read: nothing left to mark
+                continue
+            raise SidecarUnavailable(f"the photo sidecar refused MarkLost: {exc}") from exc
+        if photo.status == pb.PHOTO_STATUS_FAILED and photo.failure_reason == loss.reason:
+            changed.append(loss)
+    return changed
 
 
 def stack_endpoint_and_buckets(settings: Any) -> tuple[str, str, str]:
@@ -178,7 +204,6 @@ def stack_endpoint_and_buckets(settings: Any) -> tuple[str, str, str]:
 
 def run(*, dry_run: bool = False, event_id: str | None = None) -> Report:
     import psycopg2
-    from photostack import config
 
     settings = config.get_settings()
     endpoint, uploads, derivatives = stack_endpoint_and_buckets(settings)
@@ -190,12 +215,21 @@ def run(*, dry_run: bool = False, event_id: str | None = None) -> Report:
         losses = find_losses(photos, uploads_bucket=uploads, derivatives_bucket=derivatives, listed=listed)
         report = Report(checked=len(photos), losses=losses, dry_run=dry_run)
         if losses and not dry_run:
-            changed = mark_failed(conn, losses)
-            report.marked_failed = len(changed)
-            invalidate_cache(settings.redis_url, changed)
+            report.marked_failed = len(mark_lost(operator_client(settings), losses))
     finally:
         conn.close()
     return report
+
+
+def logs_to_stderr() -> None:
+    """The report is this tool's stdout (``--json`` is parsed by ``photostack admin``); the layer's
+    JSON log lines, which go to stdout for Lambda, go to stderr here."""
+    from photostack.jsonlog import get_logger
+
+    get_logger("storage_check")  # sets up the layer's handler if nothing has yet
+    for handler in logging.getLogger("photostack").handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,12 +238,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="the whole report as JSON")
     parser.add_argument("--event", metavar="EVENT_ID", type=uuid.UUID, help="only this event's photos")
     args = parser.parse_args(argv)
+    logs_to_stderr()
     try:
         report = run(dry_run=args.dry_run, event_id=str(args.event) if args.event else None)
     except BucketMissing as exc:
         print(f"storage check: bucket {exc} does not exist; not checking (is the stack deployed?)",
               file=sys.stderr)
         return 2
+    except SidecarUnavailable as exc:
+        print(f"storage check: {exc}; photos with lost objects were not marked", file=sys.stderr)
+        return 1
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
     return 0
 

@@ -55,8 +55,9 @@ GRANTS: dict[str, Grant] = {
     # the numbers read in it.
     "photostack-faces": Grant(own=_HEALTH | _photo("GetPhoto", "IndexFaces", "GetPhotoBibs", "IndexBibs")),
     # Operators with the certificate `make up` issues: health, reflection, and user methods
-    # with a user's token (they act as that user, no more).
-    "photostack-operator": Grant(own=_HEALTH | REFLECTION, for_users=USER_METHODS),
+    # with a user's token (they act as that user, no more); on their own, the storage check's
+    # one change (infra/storage_check.py: a ready photo whose objects are gone becomes failed).
+    "photostack-operator": Grant(own=_HEALTH | REFLECTION | _photo("MarkLost"), for_users=USER_METHODS),
 }
 
 

@@ -150,6 +150,19 @@ class PhotoService:
             updated = tx.get_photo(photo_id)
         return self._changed(caller, updated)
 
+    def mark_lost(self, caller: d.Caller, photo_id: str, reason: str) -> d.Photo:
+        """``failed`` with ``reason`` if still ready (the storage check found its objects gone
+        from S3); a photo no longer ready is answered as it is."""
+        photo_id = d.pipeline_photo_id(caller, photo_id)
+        reason = d.validate_reason(reason)
+        with self._repo.transaction() as tx:
+            photo = locked_photo(tx, photo_id)
+            if photo.status != READY:
+                return d.view_for(caller, photo, bought=False)
+            tx.mark_failed(photo_id, reason)
+            updated = tx.get_photo(photo_id)
+        return self._changed(caller, updated)
+
     def get_photo(self, caller: d.Caller, photo_id: str) -> d.Photo:
         d.check_caller(caller)
         photo_id = d.parse_uuid(photo_id, "photo")

@@ -154,6 +154,10 @@ class PhotoServicer(pb_grpc.PhotoServiceServicer):
                                                     idle_s=request.idle_s))
 
     @rpc
+    def MarkLost(self, request: pb.MarkLostRequest, context: grpc.ServicerContext) -> pb.Photo:
+        return m.photo(self._svc.mark_lost(caller_of(context), request.photo_id, request.reason))
+
+    @rpc
     def IndexFaces(self, request: pb.IndexFacesRequest,
                    context: grpc.ServicerContext) -> pb.IndexFacesResponse:
         done = self._faces.index_faces(caller_of(context), request.photo_id, m.new_faces(request))

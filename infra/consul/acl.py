@@ -54,9 +54,10 @@ POLICIES: dict[str, tuple[str, str]] = {
     # needs service:write on the target: itself). Nothing else, not even reading other services.
     SIDECAR: ("the photo sidecar: its own registration and Connect identity",
               _rules(f'service "{SIDECAR}" {{ policy = "write" }}')),
-    # The operator certificate (grpcurl): its own leaf only.
-    OPERATOR: ("operator tools (grpcurl): their own Connect identity",
-               _rules(f'service "{OPERATOR}" {{ policy = "write" }}')),
+    # The operator certificate (grpcurl, the storage check): its own leaf, and where the sidecar
+    # is (infra/storage_check.py finds it as the functions do).
+    OPERATOR: ("operator tools (grpcurl, the storage check): their own Connect identity",
+               _rules(f'service "{OPERATOR}" {{ policy = "write" }}', *_reader_of_sidecar())),
     # infra/deploy.py registers each API with its base URL; the agent's node is read for that.
     "photostack-deploy": ("infra/deploy.py: registers the three APIs",
                           _rules(*(f'service "{api}" {{ policy = "write" }}' for api in APIS),

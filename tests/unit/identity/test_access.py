@@ -51,6 +51,12 @@ TD = "11111111-2222-3333-4444-555555555555.consul"
     ("photostack-photos", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", True,
      Verdict.DENIED),
     ("photostack-operator", P + "RegisterDerivatives", False, Verdict.DENIED),
+    # The storage check marks lost photos failed as the operator, on its own and only that.
+    ("photostack-operator", P + "MarkLost", False, Verdict.ALLOW_AS_SERVICE),
+    ("photostack-operator", P + "MarkLost", True, Verdict.DENIED),
+    ("photostack-operator", P + "MarkFailed", False, Verdict.DENIED),
+    ("photostack-upload", P + "MarkLost", False, Verdict.DENIED),
+    ("photostack-photos", P + "MarkLost", True, Verdict.DENIED),
     ("photostack-users", access.HEALTH_CHECK, False, Verdict.DENIED),  # no grant at all
     ("photo-sidecar", P + "GetPhoto", True, Verdict.DENIED),
 ])

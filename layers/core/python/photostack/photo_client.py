@@ -60,6 +60,9 @@ class PhotoClient(ServiceClient):
                            user: Principal | None = None) -> pb.Photo:
         return self.call("ExpireReservation", request, user)
 
+    def mark_lost(self, request: pb.MarkLostRequest, *, user: Principal | None = None) -> pb.Photo:
+        return self.call("MarkLost", request, user)
+
     def get_photo(self, request: pb.GetPhotoRequest, *, user: Principal | None = None) -> pb.Photo:
         return self.call("GetPhoto", request, user)
 

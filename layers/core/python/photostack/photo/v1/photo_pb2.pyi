@@ -290,6 +290,14 @@ class ExpireReservationRequest(_message.Message):
     idle_s: int
     def __init__(self, photo_id: _Optional[str] = ..., idle_s: _Optional[int] = ...) -> None: ...
 
+class MarkLostRequest(_message.Message):
+    __slots__ = ("photo_id", "reason")
+    PHOTO_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    photo_id: str
+    reason: str
+    def __init__(self, photo_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class Face(_message.Message):
     __slots__ = ("x1", "y1", "x2", "y2", "score", "embedding")
     X1_FIELD_NUMBER: _ClassVar[int]

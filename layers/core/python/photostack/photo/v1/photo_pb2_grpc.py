@@ -103,6 +103,11 @@ class PhotoServiceStub:
                 request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.ExpireReservationRequest.SerializeToString,
                 response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.FromString,
                 _registered_method=True)
+        self.MarkLost = channel.unary_unary(
+                '/photostack.photo.v1.PhotoService/MarkLost',
+                request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.MarkLostRequest.SerializeToString,
+                response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.FromString,
+                _registered_method=True)
         self.IndexFaces = channel.unary_unary(
                 '/photostack.photo.v1.PhotoService/IndexFaces',
                 request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.IndexFacesRequest.SerializeToString,
@@ -222,6 +227,15 @@ class PhotoServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MarkLost(self, request, context):
+        """The storage check (operators only): a ready photo whose objects are gone from storage
+        becomes failed with the reason, under its row lock; a photo no longer ready is answered
+        unchanged, so a repeated check changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def IndexFaces(self, request, context):
         """Face search. IndexFaces (internal callers only) replaces a photo's faces; SearchFaces
         ranks an event's faces by cosine similarity to one face and answers with photos.
@@ -332,6 +346,11 @@ def add_PhotoServiceServicer_to_server(servicer, server):
             'ExpireReservation': grpc.unary_unary_rpc_method_handler(
                     servicer.ExpireReservation,
                     request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.ExpireReservationRequest.FromString,
+                    response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.SerializeToString,
+            ),
+            'MarkLost': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkLost,
+                    request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.MarkLostRequest.FromString,
                     response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.SerializeToString,
             ),
             'IndexFaces': grpc.unary_unary_rpc_method_handler(
@@ -719,6 +738,33 @@ class PhotoService:
             target,
             '/photostack.photo.v1.PhotoService/ExpireReservation',
             photostack_dot_photo_dot_v1_dot_photo__pb2.ExpireReservationRequest.SerializeToString,
+            photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkLost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photostack.photo.v1.PhotoService/MarkLost',
+            photostack_dot_photo_dot_v1_dot_photo__pb2.MarkLostRequest.SerializeToString,
             photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.FromString,
             options,
             channel_credentials,
