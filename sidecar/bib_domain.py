@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
+
+from photostack.contract import BIB_NUMBER
 
 from sidecar.domain import InvalidArgument
 
-NUMBER = re.compile(r"^[A-Z]?[0-9]{1,6}$")
 # More than any photo holds; a bound on what one call may write.
 MAX_BIBS_PER_PHOTO = 100
 # Photos considered per search before the visibility filter and paging.
@@ -34,14 +34,14 @@ class StoredBib:
 def search_number(value: str) -> str:
     """A searched number as stored (letters upper-cased); anything else is a bad request."""
     number = value.strip().upper()
-    if not NUMBER.match(number):
+    if not BIB_NUMBER.match(number):
         raise InvalidArgument("a bib number is 1 to 6 digits, optionally after one letter "
                               "(e.g. 1234 or A123)")
     return number
 
 
 def validate_bib(number: str, confidence: float, box: tuple[float, float, float, float]) -> NewBib:
-    if not NUMBER.match(number):
+    if not BIB_NUMBER.match(number):
         raise InvalidArgument(f"not a bib number: {number[:20]!r}")
     if not (math.isfinite(confidence) and 0.0 <= confidence <= 1.0):
         raise InvalidArgument("a bib's confidence is between 0 and 1")

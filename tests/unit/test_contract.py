@@ -1,12 +1,14 @@
 """photostack.contract is the one definition of the photo contract: it agrees with the proto,
 and no product module spells a role, a photo status, the content types, the upload limit, the
-sidecar's name, the original-key format, a proto-enum map or a cursor codec a second time."""
+sidecar's name, the original-key format, the bib-number pattern, a proto-enum map or a cursor
+codec a second time."""
 
 from __future__ import annotations
 
 import ast
 import datetime as dt
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +35,11 @@ SQL_STATUS = re.compile(r"'(" + "|".join(map(re.escape, contract.STATUSES)) + r"
 # photo statuses only as proto enums). Its payment statuses are its own to name.
 PAYMENT_STATUS_USERS = ROOT / "functions" / "transactions"
 ENUM_PREFIXES = ("VISIBILITY_", "PHOTO_STATUS_")
+# A regex that accepts and refuses each of these as contract.BIB_NUMBER does is the bib rule
+# spelled again, however it is written (\d for [0-9], {0,1} for ?, [A-Za-z] for [A-Z], anchors
+# or fullmatch).
+BIB_SAMPLES = ("0", "42", "000123", "123456", "A1", "A123", "Z999999",
+               "", "A", "AB1", "1234567", "A1234567", "12A", "1A2", "1-2", "12 ", "No. 12")
 
 
 # --- agreement with the proto ----------------------------------------------------------
@@ -66,6 +73,15 @@ def test_original_key_round_trips() -> None:
     assert contract.ORIGINAL_KEY.fullmatch("originals/e/p/../x") is None
 
 
+def test_bib_number_is_one_letter_at_most_then_one_to_six_digits() -> None:
+    assert all(contract.BIB_NUMBER.match(n) for n in ("7", "1234", "000123", "A123", "Z999999"))
+    assert not any(contract.BIB_NUMBER.match(n) for n in ("", "12AB", "AB12", "1234567", "a12", "1 2"))
+    # The API's query pattern is the same rule before the API upper-cases the value.
+    for sample in (*BIB_SAMPLES, "a1", "z999999", "a1234567", "ab1"):
+        assert (re.fullmatch(contract.BIB_QUERY_PATTERN, sample) is None) == (
+            contract.BIB_NUMBER.fullmatch(sample.upper()) is None), sample
+
+
 def test_cursor_codec_round_trips_and_refuses_garbage() -> None:
     text = f'["{dt.datetime(2026, 1, 1, tzinfo=dt.UTC).isoformat()}", "x"]'
     assert contract.decode_cursor(contract.encode_cursor(text)) == text
@@ -95,6 +111,20 @@ def _int_value(node: ast.expr) -> int | None:
     return None
 
 
+def _is_bib_pattern(text: str) -> bool:
+    """Whether ``text``, read as a regular expression, is the bib-number rule restated."""
+    if len(text) > 80 or not ("[" in text or "\\d" in text):  # no digit class: not that rule
+        return False
+    try:
+        with warnings.catch_warnings():  # odd strings may warn (nested sets): they are not patterns
+            warnings.simplefilter("ignore")
+            pattern = re.compile(text)
+    except (re.error, OverflowError, RecursionError):
+        return False
+    return all((pattern.fullmatch(s) is None) == (contract.BIB_NUMBER.fullmatch(s) is None)
+               for s in BIB_SAMPLES)
+
+
 def second_spellings(source: str, *, cursor_codec_allowed: bool = False,
                      statuses_allowed: bool = False) -> Iterator[tuple[int, str]]:
     """(line, what) for each value of the contract that ``source`` spells out itself."""
@@ -110,6 +140,8 @@ def second_spellings(source: str, *, cursor_codec_allowed: bool = False,
                 yield node.lineno, "the sidecar's service name"
             elif node.value.startswith(contract.ORIGINALS_PREFIX):
                 yield node.lineno, "the original-key format"
+            if _is_bib_pattern(node.value):
+                yield node.lineno, "the bib-number pattern"
         elif isinstance(node, ast.JoinedStr) and node.values:
             first = node.values[0]
             if isinstance(first, ast.Constant) and str(first.value).startswith(contract.ORIGINALS_PREFIX):
@@ -160,6 +192,9 @@ def test_the_scan_reads_product_code() -> None:
     ('key = f"originals/{event}/{photo}"', "the original-key format"),
     ('VIS = {pb.VISIBILITY_PUBLIC: "public"}', "a proto-enum map"),
     ("raw = base64.urlsafe_b64decode(cursor)", "a cursor codec"),
+    ('NUMBER = re.compile(r"^[A-Z]?[0-9]{1,6}$")', "the bib-number pattern"),
+    (r'ok = re.fullmatch(r"[A-Z]{0,1}\d{1,6}", value.upper())', "the bib-number pattern"),
+    ('schema = {"type": "string", "pattern": "^[A-Za-z]?[0-9]{1,6}$"}', "the bib-number pattern"),
     ('ready = photo.status == "ready"', "photo status 'ready'"),
     ('STATUSES = ("pending", "ready", "failed")', "photo status 'pending'"),
     ("cur.execute(\"UPDATE photos SET status = 'failed' WHERE id = %s\", (pid,))", "photo status 'failed'"),
@@ -175,6 +210,16 @@ def test_the_scan_finds_a_second_spelling(snippet: str, what: str) -> None:
 ])
 def test_the_scan_leaves_other_uses_of_the_words_alone(snippet: str) -> None:
     assert not any(found.startswith("photo status") for _, found in second_spellings(snippet))
+
+
+@pytest.mark.parametrize("snippet", [
+    'tokens = re.split(r"[^0-9A-Z]+", text.upper())',  # the OCR's tokeniser, not the rule
+    'digits = re.compile(r"^[0-9]{1,6}$")',  # no letter prefix: another rule
+    'code = re.compile(r"^[A-Z][0-9]{1,6}$")',  # the letter required: another rule
+    "ok = contract.BIB_NUMBER.match(number)",
+])
+def test_the_scan_leaves_other_patterns_alone(snippet: str) -> None:
+    assert not any(found == "the bib-number pattern" for _, found in second_spellings(snippet))
 
 
 def test_payment_statuses_are_transactions_own() -> None:

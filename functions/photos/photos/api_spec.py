@@ -174,7 +174,7 @@ SPEC = ApiSpec(
         "mine": {"name": "mine", "in": "query", "required": False, "schema": {"type": "boolean"},
                  "description": "only the caller's own events"},
         "bib": {"name": "bib", "in": "query", "required": False,
-                "schema": {"type": "string", "pattern": "^[A-Za-z]?[0-9]{1,6}$"},
+                "schema": {"type": "string", "pattern": contract.BIB_QUERY_PATTERN},
                 "description": "a bib number (1-6 digits, optionally after one letter): only the photos "
                                "where it was read, surest first"},
     },

@@ -6,20 +6,18 @@ malformed value into a clear 400 before any call.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
+from photostack.contract import BIB_NUMBER
 from photostack.photo.v1 import photo_pb2 as pb
 
 from photos import errors as e
 
-NUMBER = re.compile(r"^[A-Z]?[0-9]{1,6}$")
-
 
 def parse_bib(value: str) -> str:
     number = value.strip().upper()
-    if not NUMBER.match(number):
+    if not BIB_NUMBER.match(number):
         raise e.InvalidRequest("bib must be 1 to 6 digits, optionally after one letter (e.g. 1234 or A123)")
     return number
 

@@ -1,4 +1,5 @@
-"""The photo contract, spelled once: roles, uploads, statuses, derivative kinds, keys, cursors.
+"""The photo contract, spelled once: roles, uploads, statuses, derivative kinds, keys, bib
+numbers, cursors.
 
 ``protos/photostack/photo/v1/photo.proto`` is the wire contract. The enum maps below give
 the strings of the JSON API and the database for its ``Visibility`` and ``PhotoStatus`` numbers;
@@ -6,9 +7,10 @@ the strings of the JSON API and the database for its ``Visibility`` and ``PhotoS
 both ways), so they cannot drift. They are written out rather than read from the descriptors
 so that importing this module (every function does, through the config) costs no protobuf
 import: the users function never loads the stubs. What the proto has no type for (roles,
-content types, the size limit, derivative kinds, the original-key format, the sidecar's
-service name, the cursor encoding) is defined here and imported by the functions and the
-sidecar; the same test fails when product code spells one of them a second time.
+content types, the size limit, derivative kinds, the original-key format, the bib-number
+pattern, the sidecar's service name, the cursor encoding) is defined here and imported by the
+functions, the layers and the sidecar; the same test fails when product code spells one of
+them a second time.
 """
 
 from __future__ import annotations
@@ -76,6 +78,16 @@ FREE_SIZES = (THUMB, PREVIEW)
 # Preferred first; the bare size name is what photos registered before formats were added carry.
 THUMB_KINDS = (derivative_kind(THUMB, "jpg"), derivative_kind(THUMB, "webp"), THUMB)
 WEB_KINDS = (derivative_kind(WEB, "jpg"), derivative_kind(WEB, "webp"), WEB)
+
+# --- bib numbers -----------------------------------------------------------------------
+# A race bib's number: 1-6 digits with an optional one-letter prefix ("1234", "A123"), upper
+# case, leading zeros kept. The OCR keeps only tokens like this, the sidecar stores and searches
+# only these, and the API answers 400 to any other ?bib= before calling it.
+_BIB_DIGITS = "[0-9]{1,6}"
+BIB_NUMBER = re.compile(rf"^[A-Z]?{_BIB_DIGITS}$")
+# What a client may write in ?bib= (the API upper-cases it, so either case): the OpenAPI
+# document's pattern, spelled out because JSON Schema patterns take no flags.
+BIB_QUERY_PATTERN = rf"^[A-Za-z]?{_BIB_DIGITS}$"
 
 # --- proto enums <-> the strings of the JSON API and the database ---------------------
 # A string is its proto value's name without the prefix, lower case (VISIBILITY_PUBLIC ->
