@@ -20,7 +20,6 @@ sys.path.insert(0, str(ROOT / "layers" / "core" / "python"))
 
 from photostack.config import get_settings, reset_settings  # noqa: E402
 from photostack.db import Database  # noqa: E402
-from transactions import config as transactions_config  # noqa: E402
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
 
@@ -28,10 +27,22 @@ STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     reset_settings()
-    transactions_config.get_settings.cache_clear()
+    _forget_function_settings()
     yield
     reset_settings()
-    transactions_config.get_settings.cache_clear()
+    _forget_function_settings()
+
+
+def _transactions_config() -> Any:
+    """The transactions function's config module if this process loaded it (benches and scripts
+    import this file without the functions on their path; an unloaded module cached nothing)."""
+    return sys.modules.get("transactions.config")
+
+
+def _forget_function_settings() -> None:
+    config = _transactions_config()
+    if config is not None:
+        config.get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +84,9 @@ def forget_stack_secrets() -> None:
     from photostack import tokens
 
     tokens.signing_keys.reset()
-    transactions_config.payment_webhook.reset()
+    config = _transactions_config()
+    if config is not None:
+        config.payment_webhook.reset()
 
 
 def aws_client(service: str) -> Any:
