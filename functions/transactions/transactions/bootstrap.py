@@ -32,7 +32,7 @@ def build(settings: Settings | None = None) -> TransactionsService:
     db = Database(s.database_url, schema="transactions", maxconn=2)
     return TransactionsService(
         db, build_catalog(), S3Presigner(boto3.client("s3", config=Config(signature_version="s3v4"))),
-        fee_bps=own.platform_fee_bps, webhook_secret=config.payment_webhook_secret(),
+        fee_bps=own.platform_fee_bps, webhook_secret=config.RotatingWebhookSecret(),
         uploads_bucket=s.uploads_bucket, presign_ttl_s=s.presign_ttl_s,
     )
 

@@ -14,6 +14,9 @@ the shared layer (``photostack.config``) knows neither.
 from __future__ import annotations
 
 import functools
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from photostack.config import env_int, env_str, local_secret_id
@@ -56,6 +59,36 @@ payment_webhook = WarmSlot("payment webhook secret", _payment_webhook_cache)
 def payment_webhook_secret() -> str:
     """The secret the payment provider signs its webhooks with."""
     return payment_webhook.get().get()
+
+
+class RotatingWebhookSecret:
+    """The webhook secret as the verifier sees it (a ``webhooks.SecretSource``).
+
+    ``current()`` is the cached read, re-read once older than ``PHOTOSTACK_SECRETS_MAX_AGE_S``, so
+    a rotation reaches a warm container within that time. The provider signs with a new secret as
+    soon as it is given one, so a signature that does not match may re-read it early, but at most
+    once per max age: forged signatures cannot drive Secrets Manager reads (at worst one read per
+    max age on top of the regular one).
+    """
+
+    def __init__(self, cache: Callable[[], CachedSecret[str]] = payment_webhook.get, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._cache, self._clock = cache, clock
+        self._lock = threading.Lock()
+        self._forced_at = float("-inf")
+
+    def current(self) -> str:
+        return self._cache().get()
+
+    def refresh_after_mismatch(self) -> bool:
+        cache = self._cache()
+        with self._lock:
+            now = self._clock()
+            if now - self._forced_at < cache.max_age_s:
+                return False
+            self._forced_at = now  # spent even if the re-read below is refused or fails
+        before = cache.get()
+        return cache.refresh_if_allowed() and cache.get() != before
 
 
 def reset() -> None:

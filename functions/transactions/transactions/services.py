@@ -82,17 +82,24 @@ def _is_unique_violation(exc: psycopg2.Error, constraint: str) -> bool:
 
 class TransactionsService:
     def __init__(self, db: Database, catalog: PhotoCatalog, presigner: Presigner, *, fee_bps: int,
-                 webhook_secret: str, uploads_bucket: str, presign_ttl_s: int,
+                 webhook_secret: str | webhooks.SecretSource, uploads_bucket: str, presign_ttl_s: int,
                  clock: Callable[[], float] = time.time) -> None:
         self.db = db
         self.catalog = catalog
         self.presigner = presigner
         self.fee_bps = fee_bps
-        self.webhook_secret = webhook_secret
+        # A plain string never rotates (tests); the function passes the cached, re-read secret.
+        self.webhook_secrets = (webhooks.FixedSecret(webhook_secret) if isinstance(webhook_secret, str)
+                                else webhook_secret)
         self.uploads_bucket = uploads_bucket
         self.presign_ttl_s = presign_ttl_s
         self.clock = clock
         self.accounts = repo.AccountDirectory(db)
+
+    @property
+    def webhook_secret(self) -> str:
+        """The webhook secret as of now (the local simulated provider signs with it)."""
+        return self.webhook_secrets.current()
 
     def health(self) -> None:
         """Raises (psycopg2.Error) unless the ledger's database answers."""
@@ -118,7 +125,7 @@ class TransactionsService:
         return Outcome(_payment_view(existing), 201, replayed=True)
 
     def handle_payment_webhook(self, signature: str | None, body: bytes) -> Outcome:
-        webhooks.verify(self.webhook_secret, signature, body, now=self.clock())
+        webhooks.verify_current(self.webhook_secrets, signature, body, now=self.clock())
         event = webhooks.PaymentEvent.parse(body)
         with self.db.cursor() as cur:
             found = repo.payment(cur, event.payment_id)

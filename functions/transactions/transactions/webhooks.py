@@ -17,6 +17,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 
 from transactions.errors import InvalidRequest, WebhookRejected
 
@@ -37,9 +38,32 @@ def signature_header(secret: str, body: bytes, timestamp: int | None = None) -> 
     return f"t={ts},v1={sign(secret, body, ts)}"
 
 
-def verify(secret: str, header: str | None, body: bytes, *, now: float | None = None,
-           tolerance_s: int = TOLERANCE_S) -> int:
-    """The signed timestamp, or :class:`WebhookRejected`."""
+class SecretSource(Protocol):
+    """Where the verifier gets the webhook secret: the current value, re-read as the source decides."""
+
+    def current(self) -> str: ...
+
+    def refresh_after_mismatch(self) -> bool:
+        """Re-read the secret for a signature that did not match, if the source's budget allows;
+        True if a different secret is now current (worth checking the signature again)."""
+        ...
+
+
+class FixedSecret:
+    """A secret that never rotates (tests, benches)."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def current(self) -> str:
+        return self._secret
+
+    def refresh_after_mismatch(self) -> bool:
+        return False
+
+
+def _signed_parts(header: str | None, *, now: float | None, tolerance_s: int) -> tuple[int, list[str]]:
+    """The signed timestamp and the ``v1`` candidates, or :class:`WebhookRejected` (malformed, stale)."""
     if not header:
         raise WebhookRejected(f"missing {SIGNATURE_HEADER} header")
     timestamp: int | None = None
@@ -56,14 +80,41 @@ def verify(secret: str, header: str | None, body: bytes, *, now: float | None = 
     if abs(current - timestamp) > tolerance_s:
         raise WebhookRejected("signature timestamp is outside the tolerance window",
                               code="stale_signature")
+    return timestamp, candidates
+
+
+def _matches(secret: str, body: bytes, timestamp: int, candidates: list[str]) -> bool:
     expected = sign(secret, body, timestamp)
     # Every candidate is compared, so timing says nothing about which one failed.
     matched = False
     for candidate in candidates:
         matched |= hmac.compare_digest(expected, candidate)
-    if not matched:
+    return matched
+
+
+def verify(secret: str, header: str | None, body: bytes, *, now: float | None = None,
+           tolerance_s: int = TOLERANCE_S) -> int:
+    """The signed timestamp, or :class:`WebhookRejected`."""
+    timestamp, candidates = _signed_parts(header, now=now, tolerance_s=tolerance_s)
+    if not _matches(secret, body, timestamp, candidates):
         raise WebhookRejected("signature does not match")
     return timestamp
+
+
+def verify_current(secrets: SecretSource, header: str | None, body: bytes, *, now: float | None = None,
+                   tolerance_s: int = TOLERANCE_S) -> int:
+    """:func:`verify` under the source's current secret.
+
+    A well-formed, timely signature that does not match may mean the secret was rotated since the
+    source last read it, so the source is asked to re-read once; it bounds how often that happens,
+    so forged signatures cannot drive reads of the secret store.
+    """
+    timestamp, candidates = _signed_parts(header, now=now, tolerance_s=tolerance_s)
+    if _matches(secrets.current(), body, timestamp, candidates):
+        return timestamp
+    if secrets.refresh_after_mismatch() and _matches(secrets.current(), body, timestamp, candidates):
+        return timestamp
+    raise WebhookRejected("signature does not match")
 
 
 @dataclass(frozen=True)
