@@ -41,12 +41,12 @@ from transactions import config as transactions_config  # noqa: E402
 from transactions.catalog import CatalogPhoto  # noqa: E402
 from transactions.domain import OrderRequest, TopupRequest  # noqa: E402
 from transactions.presign import S3Presigner  # noqa: E402
-from transactions.provider import SimulatedProvider  # noqa: E402
 from transactions.services import TransactionsService  # noqa: E402
 
 from infra.db.migrate import migrate  # noqa: E402
 from tests.bench.stats import NotMeasured, Row  # noqa: E402
 from tests.catalog_fakes import InMemoryCatalog, original_key  # noqa: E402
+from tests.payment_fakes import SimulatedProvider  # noqa: E402
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
 LEVELS = (1, 8, 32, 64)

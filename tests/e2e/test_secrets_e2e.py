@@ -17,11 +17,11 @@ import requests
 from photostack import jwt_keys, tokens
 from photostack.config import KNOWN_LOCAL_SECRETS, get_settings
 from transactions.config import payment_webhook_secret
-from transactions.provider import SimulatedProvider
 from transactions.webhooks import signature_header
 
 from infra.rotate_jwt_key import rotate_secret
 from tests.conftest import aws_client
+from tests.payment_fakes import SimulatedProvider
 
 pytestmark = pytest.mark.e2e
 

@@ -18,12 +18,12 @@ import pytest
 import requests
 from photostack.tokens import issue_access_token
 from transactions.config import payment_webhook_secret
-from transactions.provider import SimulatedProvider
 from transactions.webhooks import signature_header
 
 from tests.conftest import aws_client
 from tests.e2e.transactions_setup import priced_photos
 from tests.identity import STACK_SIDECAR, SidecarRef
+from tests.payment_fakes import SimulatedProvider
 
 pytestmark = pytest.mark.e2e
 

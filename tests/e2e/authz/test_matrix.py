@@ -21,12 +21,12 @@ import pytest
 import requests
 from PIL import Image
 from transactions.config import payment_webhook_secret
-from transactions.provider import SimulatedProvider
 
 from tests.e2e.authz import scene as scenes
 from tests.e2e.authz import table
 from tests.e2e.journey_support import Apis
 from tests.e2e.test_users_e2e import PASSWORD
+from tests.payment_fakes import SimulatedProvider
 
 pytestmark = pytest.mark.e2e
 

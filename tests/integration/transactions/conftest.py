@@ -20,12 +20,12 @@ from photostack.db import Database
 from transactions.catalog import CatalogPhoto
 from transactions.domain import OrderRequest, TopupRequest
 from transactions.presign import S3Presigner
-from transactions.provider import SimulatedProvider
 from transactions.services import TransactionsService
 
 from infra.db.migrate import migrate
 from tests.catalog_fakes import InMemoryCatalog, list_for_sale, original_key
 from tests.identity import person
+from tests.payment_fakes import SimulatedProvider
 
 SECRET = "integration-webhook-secret-0123456789abcdef"
 FEE_BPS = 1500

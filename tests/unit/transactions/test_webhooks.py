@@ -4,8 +4,9 @@ import json
 
 import pytest
 from transactions.errors import InvalidRequest, WebhookRejected
-from transactions.provider import SimulatedProvider
 from transactions.webhooks import SIGNATURE_HEADER, PaymentEvent, sign, signature_header, verify
+
+from tests.payment_fakes import SimulatedProvider
 
 pytestmark = pytest.mark.unit
 
