@@ -50,7 +50,8 @@ def environment_reads(source: str) -> list[int]:
             return node.module == "os" and any(alias.name in _ENV_NAMES for alias in node.names)
         return False
 
-    return [node.lineno for node in ast.walk(ast.parse(source)) if reads(node)]
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Attribute | ast.ImportFrom) and reads(node)]
 
 
 def test_settings_are_read_in_config_modules_only() -> None:
