@@ -57,3 +57,36 @@ def test_every_photo_service_method_has_a_typed_call() -> None:
 
     missing = [m.name for m in SERVICE.methods if not callable(getattr(PhotoClient, snake(m.name), None))]
     assert missing == []
+
+
+class _Stub:
+    built = 0
+
+    def __init__(self, channel: object) -> None:
+        type(self).built += 1
+        self.channel = channel
+
+    def GetPhoto(self, request: object, **_: object) -> object:
+        return self.channel
+
+
+class _Identity:
+    def current(self) -> object:
+        return object()
+
+
+def test_a_stub_is_built_once_per_channel_and_again_for_a_new_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from photostack.rpc import channels
+
+    resolver = ServiceResolver("photo-sidecar", consul_addr="", static_addr="127.0.0.1:1")
+    monkeypatch.setattr(resolver, "pinned", lambda address: b"pins")
+    current = {"channel": object()}
+    monkeypatch.setattr(channels, "channel", lambda *a: current["channel"])
+    client = ServiceClient(SERVICE, _Stub, resolver, deadline_s=1.0, identity=_Identity())  # type: ignore[arg-type]
+    _Stub.built = 0
+    request = pb.GetPhotoRequest()
+    first = [client._invoke("127.0.0.1:1", "GetPhoto", request, 1.0, None) for _ in range(3)]
+    assert _Stub.built == 1 and all(ch is current["channel"] for ch in first)
+    current["channel"] = object()  # the channel was forgotten and made again (a reconnect)
+    assert client._invoke("127.0.0.1:1", "GetPhoto", request, 1.0, None) is current["channel"]
+    assert _Stub.built == 2
