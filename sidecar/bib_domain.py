@@ -34,14 +34,14 @@ class StoredBib:
 def search_number(value: str) -> str:
     """A searched number as stored (letters upper-cased); anything else is a bad request."""
     number = value.strip().upper()
-    if not BIB_NUMBER.match(number):
+    if not BIB_NUMBER.fullmatch(number):
         raise InvalidArgument("a bib number is 1 to 6 digits, optionally after one letter "
                               "(e.g. 1234 or A123)")
     return number
 
 
 def validate_bib(number: str, confidence: float, box: tuple[float, float, float, float]) -> NewBib:
-    if not BIB_NUMBER.match(number):
+    if not BIB_NUMBER.fullmatch(number):
         raise InvalidArgument(f"not a bib number: {number[:20]!r}")
     if not (math.isfinite(confidence) and 0.0 <= confidence <= 1.0):
         raise InvalidArgument("a bib's confidence is between 0 and 1")

@@ -17,7 +17,7 @@ from photos import errors as e
 
 def parse_bib(value: str) -> str:
     number = value.strip().upper()
-    if not BIB_NUMBER.match(number):
+    if not BIB_NUMBER.fullmatch(number):
         raise e.InvalidRequest("bib must be 1 to 6 digits, optionally after one letter (e.g. 1234 or A123)")
     return number
 

@@ -54,6 +54,7 @@ def test_the_sidecar_stores_only_well_formed_bibs() -> None:
     for number, confidence, box in [
         ("a12", 0.9, (1, 2, 3, 4)),  # stored upper-case only
         ("12345678", 0.9, (1, 2, 3, 4)),
+        ("1234\n", 0.9, (1, 2, 3, 4)),  # `$` alone would let a trailing newline through
         ("12", 1.5, (1, 2, 3, 4)),
         ("12", float("nan"), (1, 2, 3, 4)),
         ("12", 0.9, (5, 2, 3, 4)),  # x1 > x2

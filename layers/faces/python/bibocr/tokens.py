@@ -15,4 +15,4 @@ from photostack.contract import BIB_NUMBER
 
 def bib_tokens(text: str) -> list[str]:
     """The bib numbers in one recognised line, normalised (upper case, leading zeros kept)."""
-    return [t for t in re.split(r"[^0-9A-Z]+", text.upper()) if BIB_NUMBER.match(t)]
+    return [t for t in re.split(r"[^0-9A-Z]+", text.upper()) if BIB_NUMBER.fullmatch(t)]
