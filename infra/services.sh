@@ -238,6 +238,10 @@ localstack_up() {
     # LocalStack's own calls to itself (API Gateway -> Lambda invoke, Lambda -> CloudWatch Logs and
     # metrics per invocation) go through the gateway in memory instead of over loopback HTTP.
     export IN_MEMORY_CLIENT=1
+    # LocalStack's request log keeps failed requests (status >= 400) only: one INFO line per
+    # request was a tenth of its CPU under load (quiet_logs.py). PHOTOSTACK_LOCALSTACK_REQUEST_LOG=all
+    # before `make up` logs every request again.
+    export PHOTOSTACK_LOCALSTACK_REQUEST_LOG="${PHOTOSTACK_LOCALSTACK_REQUEST_LOG:-errors}"
     # S3 checks presigned signatures (content type and length are signed), as AWS does.
     export S3_SKIP_SIGNATURE_VALIDATION=0
     # Buckets are private as on AWS: anonymous requests are refused (our s3_access handler),
