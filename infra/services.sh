@@ -76,6 +76,21 @@ postgres_up() {
       (close_inherited_fds; pg_ctlcluster "$ver" "$name" restart)
     fi
   fi
+  # Group commit: a commit waits up to 0.5 ms for others to share its WAL flush when at least 4
+  # more transactions are open. Orders are one short transaction each and half of those in flight
+  # waited on the flush (pg_stat_activity, 32 clients); make bench, same hour, alternating runs:
+  # 32 clients 592-596 orders/s (p95 121-127 ms) with it, 466-524 (p95 136-166 ms) without.
+  # Durability is unchanged: a commit still returns only after its flush. Read at reload.
+  local setting value
+  for setting in commit_delay=500 commit_siblings=4; do
+    value="${setting#*=}"; setting="${setting%%=*}"
+    if [[ "$(pg_conftool -s "$ver" "$name" show "$setting" 2>/dev/null)" != "$value" ]]; then
+      pg_conftool "$ver" "$name" set "$setting" "$value"
+      if pg_lsclusters --no-header | awk -v v="$ver" -v n="$name" '$1==v && $2==n {print $4}' | grep -q online; then
+        (close_inherited_fds; pg_ctlcluster "$ver" "$name" reload)
+      fi
+    fi
+  done
   if ! pg_lsclusters --no-header | awk -v v="$ver" -v n="$name" '$1==v && $2==n {print $4}' | grep -q online; then
     log "starting PostgreSQL $ver/$name"
     (close_inherited_fds; pg_ctlcluster "$ver" "$name" start)
