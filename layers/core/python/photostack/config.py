@@ -107,10 +107,6 @@ class Settings:
     consul_token: str = ""
     consul_token_file: str = ""
 
-    @property
-    def is_production(self) -> bool:
-        return self.env == "production"
-
 
 def local_secret_id(env: str, name: str) -> str:
     """The default name of a secret: the one the local stack creates (template.yaml names its
