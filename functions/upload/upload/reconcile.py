@@ -8,9 +8,14 @@ same exactly-once work claims) as the S3 trigger:
   the original event under ``requestPayload``. Each record is processed again; a message is
   deleted once its work is done (ready, failed with a reason, or skipped), and kept for the
   next run while the cause persists.
-- **Originals whose event never arrived**, or arrived while nothing could process it: every
-  original under ``originals/`` uploaded between ``min_age_s`` and ``max_age_s`` ago is handed
-  to the processor, which skips photos already ``ready``/``failed`` after one status lookup.
+- **Originals whose event never arrived**, or arrived while nothing could process it: the
+  sidecar lists the photos still ``pending`` and untouched for ``min_age_s`` (oldest first), and
+  each whose original is in the bucket is handed to the processor. The work is bounded by what
+  is stuck, not by the bucket: a scan of ``originals/`` in key order reached only the first
+  ``limit`` originals of a large bucket and never a newer photo whose key sorted after them.
+  Without the sidecar's listing (``reservations`` not given) the bucket is scanned: every
+  original uploaded between ``min_age_s`` and ``max_age_s`` ago, the processor skipping
+  photos already ``ready``/``failed`` after one status lookup.
 - **Reservations whose bytes never came.** A photo reserved (upload URLs handed out) whose
   original is still not in the bucket once the URLs expired plus a grace
   (``reservation_expiry_s``) can no longer receive one: the sidecar, which decides photo
@@ -143,6 +148,9 @@ class Reconciler:
     # ---- originals that never made it ----------------------------------------------------
 
     def redrive_originals(self, report: Report, *, min_age_s: float, max_age_s: float, limit: int) -> None:
+        if self.reservations is not None:
+            self._redrive_pending(report, min_age_s=min_age_s, limit=limit)
+            return
         now = self.now()
         for obj in self._originals():
             if report.originals_seen >= limit:
@@ -151,6 +159,26 @@ class Reconciler:
             if min_age_s <= age <= max_age_s:
                 report.originals_seen += 1
                 self._process(self.uploads_bucket, obj["Key"], report)
+
+    def _redrive_pending(self, report: Report, *, min_age_s: float, limit: int) -> None:
+        assert self.reservations is not None
+        try:
+            stuck = self.reservations.idle_reservations(max(1, int(min_age_s)), event_id="", limit=limit)
+        except Exception as exc:
+            log.warning("pending photos not listed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            report.outcomes["error"] += 1
+            return
+        for photo in stuck:
+            try:
+                arrived = self._original_exists(photo.original_key)
+            except Exception as exc:
+                log.warning("original not looked up", extra={"photo_id": photo.photo_id,
+                                                             "error": f"{type(exc).__name__}: {exc}"})
+                report.outcomes["error"] += 1
+                continue
+            if arrived:  # one that did not is the expiry's (below), once its URLs are dead
+                report.originals_seen += 1
+                self._process(self.uploads_bucket, photo.original_key, report)
 
     def _originals(self) -> Iterator[dict[str, Any]]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.uploads_bucket,

@@ -20,22 +20,24 @@ EVENT = "5a1e6f0a-2b7c-4c1d-8e8f-0a1b2c3d4e5f"
 
 
 class MemoryReservations:
-    """The sidecar's two reconciler calls, over a dict of photo id -> status."""
+    """The sidecar's two reconciler calls, over a dict of photo id -> status (and idle seconds)."""
 
     def __init__(self) -> None:
         self.status: dict[str, PhotoStatus] = {}
+        self.idle: dict[str, int] = {}
         self.asked: list[tuple[int, str]] = []
         self.expired: list[tuple[str, int]] = []
 
-    def reserve(self) -> IdleReservation:
+    def reserve(self, idle_s: int = 1000) -> IdleReservation:
         photo_id = str(uuid.uuid4())
         self.status[photo_id] = PhotoStatus.PENDING
+        self.idle[photo_id] = idle_s
         return IdleReservation(photo_id, f"originals/{EVENT}/{photo_id}")
 
     def idle_reservations(self, idle_s: int, *, event_id: str, limit: int) -> list[IdleReservation]:
         self.asked.append((idle_s, event_id))
-        return [IdleReservation(pid, f"originals/{EVENT}/{pid}")
-                for pid, status in self.status.items() if status is PhotoStatus.PENDING][:limit]
+        return [IdleReservation(pid, f"originals/{EVENT}/{pid}") for pid, status in self.status.items()
+                if status is PhotoStatus.PENDING and self.idle[pid] >= idle_s][:limit]
 
     def expire_reservation(self, photo_id: str, idle_s: int) -> PhotoStatus | None:
         self.expired.append((photo_id, idle_s))
@@ -71,7 +73,7 @@ def test_a_reservation_without_its_original_is_expired_and_one_with_it_is_left(
                             reservations=reservations, reservation_expiry_s=900)
 
     report = reconciler.run(min_age_s=3600)
-    assert reservations.asked == [(900, "")]
+    assert reservations.asked == [(3600, ""), (900, "")]  # stuck ones to re-drive, then idle ones
     assert reservations.expired == [(never_came.photo_id, 900)]
     assert reservations.status[came.photo_id] is PhotoStatus.PENDING  # the re-drive's to process
     assert (report.reservations_idle, report.reservations_expired, report.reservations_kept) == (2, 1, 1)
@@ -86,10 +88,40 @@ def test_an_operator_expiry_applies_to_one_event_and_s3_unsure_expires_nothing(
     reconciler = Reconciler(NoProcessing(), HeadFails(s3), None, uploads_bucket=uploads, dlq_url="",
                             reservations=reservations, reservation_expiry_s=900)
     report = reconciler.run(min_age_s=3600, expire_after_s=5, event_id=EVENT)
-    assert reservations.asked == [(5, EVENT)]
+    assert reservations.asked == [(3600, ""), (5, EVENT)]
     assert reservations.expired == [] and reservations.status[reservation.photo_id] is PhotoStatus.PENDING
     assert report.outcomes["error"] == 1 and report.reservations_expired == 0
 
     done = Reconciler(NoProcessing(), s3, None, uploads_bucket=uploads, dlq_url="",
                       reservations=reservations).run(min_age_s=3600, expire_after_s=5, event_id=EVENT)
     assert reservations.expired == [(reservation.photo_id, 5)] and done.reservations_expired == 1
+
+
+class Recording:
+    def __init__(self) -> None:
+        self.processed: list[str] = []
+
+    def process(self, bucket: str, key: str) -> Any:
+        from upload.pipeline import ProcessResult, Status
+
+        self.processed.append(key)
+        return ProcessResult(Status.READY)
+
+
+def test_pending_photos_with_their_bytes_are_redriven_however_large_the_bucket(
+        s3: Any, buckets: tuple[str, str]) -> None:
+    """From the sidecar's list of stuck photos, not a scan of the bucket: more originals than the
+    run's limit sort before the stuck one, and it is still the one processed."""
+    uploads, _ = buckets
+    for i in range(5):  # finished photos' originals, each older than the stuck one and before it
+        s3.put_object(Bucket=uploads, Key=f"originals/{EVENT}/0000000{i}", Body=b"x")
+    reservations = MemoryReservations()
+    stuck, young, never_came = reservations.reserve(200), reservations.reserve(30), reservations.reserve(200)
+    for r in (stuck, young):
+        s3.put_object(Bucket=uploads, Key=r.original_key, Body=encode(photo(64, 48), "JPEG"))
+    processor = Recording()
+    report = Reconciler(processor, s3, None, uploads_bucket=uploads, dlq_url="", reservations=reservations,
+                        reservation_expiry_s=900).run(min_age_s=120, limit=3)
+    assert processor.processed == [stuck.original_key]  # not the young one, nor the bucket's others
+    assert report.originals_seen == 1 and report.outcomes["ready"] == 1
+    assert reservations.status[never_came.photo_id] is PhotoStatus.PENDING  # not idle 900 s yet
