@@ -44,8 +44,8 @@ class Database:
         self._slots = threading.BoundedSemaphore(maxconn)
 
     @contextmanager
-    def connection(self) -> Iterator[Connection]:
-        """A connection inside a transaction: committed on success, rolled back on error."""
+    def _checked_out(self) -> Iterator[Connection]:
+        """A pooled connection, given back afterwards; one found closed (dead) is dropped."""
         self._slots.acquire()
         try:
             conn = self._pool.getconn()
@@ -54,23 +54,28 @@ class Database:
             # maxconn such failures every later caller would wait on the semaphore for ever.
             self._slots.release()
             raise
-        broken = False
         try:
-            with conn.cursor() as cur:
-                cur.execute(self._begin)
             yield conn
-            conn.commit()
-        except BaseException:
-            broken = conn.closed != 0
-            if not broken:
-                try:
-                    conn.rollback()
-                except psycopg2.Error:
-                    broken = True
-            raise
         finally:
-            self._pool.putconn(conn, close=broken or conn.closed != 0)
+            self._pool.putconn(conn, close=conn.closed != 0)
             self._slots.release()
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A connection inside a transaction: committed on success, rolled back on error."""
+        with self._checked_out() as conn:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(self._begin)
+                yield conn
+                conn.commit()
+            except BaseException:
+                if conn.closed == 0:
+                    try:
+                        conn.rollback()
+                    except psycopg2.Error:
+                        conn.close()  # unusable: the pool drops it
+                raise
 
     @contextmanager
     def cursor(self) -> Iterator[psycopg2.extras.RealDictCursor]:
@@ -87,26 +92,18 @@ class Database:
         that is one statement anyway: ``connection()`` costs four more round trips (BEGIN, the
         settings, COMMIT), which measured as much CPU as a small transaction's writes.
         """
-        self._slots.acquire()
-        try:
-            conn = self._pool.getconn()
-        except BaseException:
-            self._slots.release()
-            raise
-        try:
-            conn.autocommit = True
-            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                cur.execute(self._begin + "; " + sql, params)
-                return [dict(r) for r in cur.fetchall()]
-        finally:
-            broken = conn.closed != 0
-            if not broken:
-                try:
-                    conn.autocommit = False
-                except psycopg2.Error:
-                    broken = True
-            self._pool.putconn(conn, close=broken)
-            self._slots.release()
+        with self._checked_out() as conn:
+            try:
+                conn.autocommit = True
+                with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                    cur.execute(self._begin + "; " + sql, params)
+                    return [dict(r) for r in cur.fetchall()]
+            finally:
+                if conn.closed == 0:
+                    try:
+                        conn.autocommit = False
+                    except psycopg2.Error:
+                        conn.close()  # unusable: the pool drops it
 
     def close(self) -> None:
         self._pool.closeall()
