@@ -45,6 +45,10 @@ CHANGES = {
     "deleted": "DELETE FROM photos.photos WHERE id = %s",
     "unlisted": "UPDATE photos.photos SET unlisted_at = now() WHERE id = %s",
     "made private": "UPDATE photos.photos SET visibility = 'private' WHERE id = %s",
+    # The catalog read as the buyer hides a private event's photos (the sidecar's rule): the
+    # re-check applies it too (photos migration 0022).
+    "event made private": "UPDATE photos.events SET visibility = 'private'"
+                          " WHERE id = (SELECT event_id FROM photos.photos WHERE id = %s)",
     "repriced": "UPDATE photos.photos SET price_minor = price_minor + 1 WHERE id = %s",
 }
 
