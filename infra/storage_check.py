@@ -13,10 +13,11 @@ Every ``ready`` photo's original (uploads bucket) and derivatives (derivatives b
 looked up in one listing of each bucket, taken after the photos were read: a photo's objects
 are written before it becomes ready, so a listing that lacks one means it is gone. A photo with an object
 missing is marked ``failed`` with a reason naming what is gone by the photo sidecar, which owns the
-photo rules (``MarkLost``: only a photo still ready changes, under its row lock, and the sidecar's
-cache forgets it and its event so that no reader keeps seeing it ``ready``); the check calls it
-with the operator's Connect certificate (``photostack-operator``, which `make up` issues), found
-through Consul as the functions find the sidecar. It says what it found in one line.
+photo rules (``MarkLostBatch``, ``MarkLost`` for up to 500 photos in one transaction: only a photo
+still ready changes, under its row lock, and the sidecar's cache forgets it and its event so that
+no reader keeps seeing it ``ready``); the check calls it with the operator's Connect certificate
+(``photostack-operator``, which `make up` issues), found through Consul as the functions find the
+sidecar. It says what it found in one line.
 
 A bucket that does not exist at all is not taken as "every object lost": the check refuses to
 act (exit 2) — the stack is not deployed, or it looks at the wrong endpoint.
@@ -44,6 +45,10 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_LISTED = 8  # photo ids named in the summary line
 CONSUL_ADDR = "127.0.0.1:8500"  # the dev agent `make up` starts (PHOTOSTACK_CONSUL_ADDR overrides)
 SIDECAR_DEADLINE_S = 10.0
+# Photos per MarkLostBatch call: the sidecar's most (sidecar/service.py MAX_LOST_PER_CALL). One
+# call a photo marked 239 photos/s, batches of 500 3,966 photos/s (one run, same sidecar): a batch
+# is one transaction, one UPDATE and one cache round trip.
+MARK_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -172,22 +177,29 @@ def operator_client(settings: Any, consul_state: Path = DEFAULT_CONSUL_STATE) ->
                        identity=ConnectIdentity(ConnectAgent(consul_addr, token), OPERATOR))
 
 
-def mark_lost(client: Any, losses: Sequence[Loss]) -> list[Loss]:
-    """Asks the sidecar to mark each photo failed if it is still ready; returns those it changed
-    (failed now with this check's reason: one that became failed otherwise meanwhile is not)."""
+def mark_lost(client: Any, losses: Sequence[Loss], *, batch: int = MARK_BATCH) -> list[Loss]:
+    """Asks the sidecar to mark each photo failed if it is still ready, ``batch`` photos a call
+    (``MarkLostBatch``, one transaction each); returns those it changed (failed now with this
+    check's reason: one that became failed otherwise meanwhile is not, and one deleted since it
+    was read is absent from the sidecar's answer)."""
     from photostack.errors import ApiError
     from photostack.photo.v1 import photo_pb2 as pb
 
     changed = []
-    for loss in losses:
+    for start in range(0, len(losses), batch):
+        chunk = losses[start:start + batch]
+        request = pb.MarkLostBatchRequest(
+            photos=[pb.MarkLostRequest(photo_id=x.photo_id, reason=x.reason) for x in chunk])
         try:
-            photo = client.mark_lost(pb.MarkLostRequest(photo_id=loss.photo_id, reason=loss.reason))
+            answer = client.mark_lost_batch(request)
         except ApiError as exc:
-            if exc.status == 404:  # deleted since it was read: nothing left to mark
-                continue
-            raise SidecarUnavailable(f"the photo sidecar refused MarkLost: {exc}") from exc
-        if photo.status == pb.PHOTO_STATUS_FAILED and photo.failure_reason == loss.reason:
-            changed.append(loss)
+            raise SidecarUnavailable(f"the photo sidecar refused MarkLostBatch: {exc}") from exc
+        now = {p.id: p for p in answer.photos}
+        for loss in chunk:
+            photo = now.get(loss.photo_id)
+            if photo is not None and photo.status == pb.PHOTO_STATUS_FAILED \
+                    and photo.failure_reason == loss.reason:
+                changed.append(loss)
     return changed
 
 

@@ -57,7 +57,8 @@ GRANTS: dict[str, Grant] = {
     # Operators with the certificate `make up` issues: health, reflection, and user methods
     # with a user's token (they act as that user, no more); on their own, the storage check's
     # one change (infra/storage_check.py: a ready photo whose objects are gone becomes failed).
-    "photostack-operator": Grant(own=_HEALTH | REFLECTION | _photo("MarkLost"), for_users=USER_METHODS),
+    "photostack-operator": Grant(own=_HEALTH | REFLECTION | _photo("MarkLost", "MarkLostBatch"),
+                                   for_users=USER_METHODS),
 }
 
 

@@ -147,6 +147,16 @@ class PhotoCache:
             # The write is committed; stale entries live at most ttl_s.
             log.error("cache invalidation failed", extra={"error": str(exc), "photo_id": photo_id})
 
+    def photos_changed(self, photos: dict[str, str]) -> None:
+        """``photo_changed`` for each photo id -> event id, in one round trip."""
+        if not photos:
+            return
+        keys = [*map(_photo_key, photos), *map(_event_key, dict.fromkeys(photos.values()))]
+        try:
+            self._invalidate(keys=keys, args=[*(uuid.uuid4().hex for _ in keys), self._ttl_s])
+        except redis.RedisError as exc:
+            log.error("cache invalidation failed", extra={"error": str(exc), "photos": len(photos)})
+
     def ping(self) -> bool:
         try:
             return bool(self._redis.ping())

@@ -133,6 +133,18 @@ class Transaction:
         derivatives = self._derivatives([r["id"] for r in rows])
         return {r["id"]: _photo(r, derivatives.get(r["id"], [])) for r in rows}
 
+    def lock_photos(self, photo_ids: list[str]) -> dict[str, Photo]:
+        """The photos that exist among ``photo_ids``, by id, each locked until the transaction
+        ends; locked in id order, so two batches over the same photos cannot deadlock."""
+        if not photo_ids:
+            return {}
+        self._cur.execute(
+            f"SELECT {_PHOTO_COLUMNS} FROM photos p JOIN events e ON e.id = p.event_id"
+            " WHERE p.id = ANY(%s::uuid[]) ORDER BY p.id FOR UPDATE OF p", (photo_ids,))
+        rows = self._cur.fetchall()
+        derivatives = self._derivatives([r["id"] for r in rows])
+        return {r["id"]: _photo(r, derivatives.get(r["id"], [])) for r in rows}
+
     def list_event_photos(self, event_id: str, *, ready_public_only: bool,
                           after: tuple[dt.datetime, str] | None, limit: int) -> list[Photo]:
         where = ["p.event_id = %(event)s", "p.unlisted_at IS NULL"]
@@ -182,6 +194,15 @@ class Transaction:
         self._cur.execute(
             "UPDATE photos SET status = %s, failure_reason = %s, updated_at = clock_timestamp()"
             " WHERE id = %s", (contract.FAILED, reason, photo_id))
+
+    def mark_failed_many(self, reasons: dict[str, str]) -> None:
+        """``mark_failed`` for each photo id in ``reasons``, in one statement."""
+        if not reasons:
+            return
+        self._cur.execute(
+            "UPDATE photos p SET status = %s, failure_reason = x.reason, updated_at = clock_timestamp()"
+            " FROM unnest(%s::uuid[], %s::text[]) AS x(id, reason) WHERE p.id = x.id",
+            (contract.FAILED, list(reasons), list(reasons.values())))
 
     # reservations (sidecar/reservations.py)
     def touch_reservation(self, photo_id: str) -> None:
@@ -257,6 +278,22 @@ class Repository:
                 yield Transaction(cur)
         except psycopg2.errors.QueryCanceled as exc:
             raise deadline.DeadlineExceeded("database statement ran past the deadline") from exc
+
+    def bought(self, user_id: str, photo_ids: list[str]) -> set[str]:
+        """:meth:`Transaction.bought` in one round trip (``Database.one_message``), under the
+        call's deadline: the page asks it on every call of a customer, and a transaction
+        (BEGIN, two settings, the read, COMMIT through PgBouncer) was five."""
+        if not photo_ids:
+            return set()
+        timeout_ms = deadline.remaining_ms()
+        try:
+            rows = self._db.one_message(
+                "SELECT set_config('statement_timeout', %s, true);"
+                f" SELECT photo_id FROM {_ENTITLEMENTS} WHERE user_id = %s AND photo_id = ANY(%s)",
+                (str(timeout_ms), user_id, photo_ids))
+        except psycopg2.errors.QueryCanceled as exc:
+            raise deadline.DeadlineExceeded("database statement ran past the deadline") from exc
+        return {str(r["photo_id"]) for r in rows}
 
     def ping(self) -> None:
         with self._db.cursor() as cur:

@@ -18,16 +18,23 @@ from photostack.contract import FAILED, READY, original_key
 from sidecar import domain as d
 from sidecar import reservations
 from sidecar.cache import PhotoCache
+from sidecar.memo import IdentityMemo
 from sidecar.repository import Repository, Transaction
 
 # GetPhotos: an order holds at most 50 photos (transactions.domain); room to spare, still bounded.
 MAX_PHOTOS_PER_GET = 100
+# MarkLostBatch: one transaction locks every photo of a call; 500 keeps a call to a few hundred
+# milliseconds and its answer to a few hundred kilobytes, and the storage check to one call per 500 losses.
+MAX_LOST_PER_CALL = 500
 
 
 class PhotoService:
     def __init__(self, repo: Repository, cache: PhotoCache) -> None:
         self._repo = repo
         self._cache = cache
+        # The two views of a page's photos (see list_event_photos and sidecar/memo.py).
+        self._granted = IdentityMemo(d.granted)
+        self._withheld = IdentityMemo(d.withheld)
 
     # --- events ------------------------------------------------------------------
 
@@ -163,6 +170,34 @@ class PhotoService:
             updated = tx.get_photo(photo_id)
         return self._changed(caller, updated)
 
+    def mark_lost_many(self, caller: d.Caller, lost: list[tuple[str, str]]) -> list[d.Photo]:
+        """:meth:`mark_lost` for each (photo id, reason), in one transaction: each photo still
+        ready becomes failed with its reason, the others are answered as they are. A photo that
+        does not exist (or an id that cannot) is absent from the answer; request order, each id
+        once with its first reason. Nothing changes unless every reason is valid."""
+        d.check_caller(caller)
+        d.require_pipeline(caller)
+        if not lost:
+            raise d.InvalidArgument("at least one photo is required")
+        if len(lost) > MAX_LOST_PER_CALL:
+            raise d.InvalidArgument(f"at most {MAX_LOST_PER_CALL} photos per MarkLostBatch call,"
+                                    f" got {len(lost)}")
+        reasons: dict[str, str] = {}
+        for raw_id, raw_reason in lost:
+            reason = d.validate_reason(raw_reason)
+            try:
+                photo_id = d.parse_uuid(raw_id, "photo")
+            except d.NotFound:
+                continue
+            reasons.setdefault(photo_id, reason)
+        with self._repo.transaction() as tx:
+            photos = tx.lock_photos(list(reasons))
+            ready = {i: reasons[i] for i, p in photos.items() if p.status == READY}
+            tx.mark_failed_many(ready)
+            photos.update(tx.get_photos(list(ready)))
+        self._cache.photos_changed({i: photos[i].event_id for i in ready})
+        return [d.view_for(caller, photos[i], bought=False) for i in reasons if i in photos]
+
     def get_photo(self, caller: d.Caller, photo_id: str) -> d.Photo:
         d.check_caller(caller)
         photo_id = d.parse_uuid(photo_id, "photo")
@@ -211,8 +246,7 @@ class PhotoService:
             return tx.get_photo(photo_id)
 
     def _bought(self, caller: d.Caller, photo_ids: list[str]) -> set[str]:
-        with self._repo.transaction() as tx:
-            return tx.bought(caller.user_id, photo_ids)
+        return self._repo.bought(caller.user_id, photo_ids)
 
     def list_event_photos(self, caller: d.Caller, event_id: str, *, limit: int,
                           cursor: str) -> d.Page[d.Photo]:
@@ -231,7 +265,9 @@ class PhotoService:
         page = self._cache.photo_page(event.id, "all" if everything else "public", cursor, size, load)
         unsure = [p.id for p in page.items if d.needs_purchase_check(caller, p)]
         bought = self._bought(caller, unsure) if unsure else set()
-        return d.Page([d.view_for(caller, p, bought=p.id in bought) for p in page.items], page.next_cursor)
+        # d.view_for, with each view remembered for the cached page's photo objects.
+        return d.Page([self._granted(p) if d.may_have_everything(caller, p, bought=p.id in bought)
+                       else self._withheld(p) for p in page.items], page.next_cursor)
 
     def update_photo(self, caller: d.Caller, photo_id: str, change: d.PhotoChange) -> d.Photo:
         d.check_caller(caller)

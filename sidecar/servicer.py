@@ -158,6 +158,13 @@ class PhotoServicer(pb_grpc.PhotoServiceServicer):
         return m.photo(self._svc.mark_lost(caller_of(context), request.photo_id, request.reason))
 
     @rpc
+    def MarkLostBatch(self, request: pb.MarkLostBatchRequest,
+                      context: grpc.ServicerContext) -> pb.MarkLostBatchResponse:
+        photos = self._svc.mark_lost_many(caller_of(context),
+                                          [(x.photo_id, x.reason) for x in request.photos])
+        return pb.MarkLostBatchResponse(photos=[m.photo(p) for p in photos])
+
+    @rpc
     def IndexFaces(self, request: pb.IndexFacesRequest,
                    context: grpc.ServicerContext) -> pb.IndexFacesResponse:
         done = self._faces.index_faces(caller_of(context), request.photo_id, m.new_faces(request))

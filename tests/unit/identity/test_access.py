@@ -57,6 +57,10 @@ TD = "11111111-2222-3333-4444-555555555555.consul"
     ("photostack-operator", P + "MarkFailed", False, Verdict.DENIED),
     ("photostack-upload", P + "MarkLost", False, Verdict.DENIED),
     ("photostack-photos", P + "MarkLost", True, Verdict.DENIED),
+    ("photostack-operator", P + "MarkLostBatch", False, Verdict.ALLOW_AS_SERVICE),
+    ("photostack-operator", P + "MarkLostBatch", True, Verdict.DENIED),
+    ("photostack-upload", P + "MarkLostBatch", False, Verdict.DENIED),
+    ("photostack-photos", P + "MarkLostBatch", True, Verdict.DENIED),
     ("photostack-users", access.HEALTH_CHECK, False, Verdict.DENIED),  # no grant at all
     ("photo-sidecar", P + "GetPhoto", True, Verdict.DENIED),
 ])

@@ -63,6 +63,10 @@ class PhotoClient(ServiceClient):
     def mark_lost(self, request: pb.MarkLostRequest, *, user: Principal | None = None) -> pb.Photo:
         return self.call("MarkLost", request, user)
 
+    def mark_lost_batch(self, request: pb.MarkLostBatchRequest, *,
+                        user: Principal | None = None) -> pb.MarkLostBatchResponse:
+        return self.call("MarkLostBatch", request, user)
+
     def get_photo(self, request: pb.GetPhotoRequest, *, user: Principal | None = None) -> pb.Photo:
         return self.call("GetPhoto", request, user)
 

@@ -298,6 +298,18 @@ class MarkLostRequest(_message.Message):
     reason: str
     def __init__(self, photo_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class MarkLostBatchRequest(_message.Message):
+    __slots__ = ("photos",)
+    PHOTOS_FIELD_NUMBER: _ClassVar[int]
+    photos: _containers.RepeatedCompositeFieldContainer[MarkLostRequest]
+    def __init__(self, photos: _Optional[_Iterable[_Union[MarkLostRequest, _Mapping]]] = ...) -> None: ...
+
+class MarkLostBatchResponse(_message.Message):
+    __slots__ = ("photos",)
+    PHOTOS_FIELD_NUMBER: _ClassVar[int]
+    photos: _containers.RepeatedCompositeFieldContainer[Photo]
+    def __init__(self, photos: _Optional[_Iterable[_Union[Photo, _Mapping]]] = ...) -> None: ...
+
 class Face(_message.Message):
     __slots__ = ("x1", "y1", "x2", "y2", "score", "embedding")
     X1_FIELD_NUMBER: _ClassVar[int]

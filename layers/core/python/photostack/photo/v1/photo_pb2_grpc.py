@@ -108,6 +108,11 @@ class PhotoServiceStub:
                 request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.MarkLostRequest.SerializeToString,
                 response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.FromString,
                 _registered_method=True)
+        self.MarkLostBatch = channel.unary_unary(
+                '/photostack.photo.v1.PhotoService/MarkLostBatch',
+                request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.MarkLostBatchRequest.SerializeToString,
+                response_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.MarkLostBatchResponse.FromString,
+                _registered_method=True)
         self.IndexFaces = channel.unary_unary(
                 '/photostack.photo.v1.PhotoService/IndexFaces',
                 request_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.IndexFacesRequest.SerializeToString,
@@ -236,6 +241,12 @@ class PhotoServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def MarkLostBatch(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def IndexFaces(self, request, context):
         """Face search. IndexFaces (internal callers only) replaces a photo's faces; SearchFaces
         ranks an event's faces by cosine similarity to one face and answers with photos.
@@ -352,6 +363,11 @@ def add_PhotoServiceServicer_to_server(servicer, server):
                     servicer.MarkLost,
                     request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.MarkLostRequest.FromString,
                     response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.SerializeToString,
+            ),
+            'MarkLostBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkLostBatch,
+                    request_deserializer=photostack_dot_photo_dot_v1_dot_photo__pb2.MarkLostBatchRequest.FromString,
+                    response_serializer=photostack_dot_photo_dot_v1_dot_photo__pb2.MarkLostBatchResponse.SerializeToString,
             ),
             'IndexFaces': grpc.unary_unary_rpc_method_handler(
                     servicer.IndexFaces,
@@ -766,6 +782,33 @@ class PhotoService:
             '/photostack.photo.v1.PhotoService/MarkLost',
             photostack_dot_photo_dot_v1_dot_photo__pb2.MarkLostRequest.SerializeToString,
             photostack_dot_photo_dot_v1_dot_photo__pb2.Photo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkLostBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photostack.photo.v1.PhotoService/MarkLostBatch',
+            photostack_dot_photo_dot_v1_dot_photo__pb2.MarkLostBatchRequest.SerializeToString,
+            photostack_dot_photo_dot_v1_dot_photo__pb2.MarkLostBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,
