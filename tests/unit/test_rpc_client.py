@@ -91,3 +91,14 @@ def test_a_stub_is_built_once_per_channel_and_again_for_a_new_one(monkeypatch: p
     current["channel"] = object()  # the channel was forgotten and made again (a reconnect)
     assert client._invoke("127.0.0.1:1", "GetPhoto", request, 1.0, None) is current["channel"]
     assert _Stub.built == 2
+
+
+def test_opting_out_has_the_clients_one_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # It once had 10 s, when it scanned every indexed face; now it stores or drops one row.
+    resolver = ServiceResolver("photo-sidecar", consul_addr="", static_addr="127.0.0.1:1")
+    client = PhotoClient(resolver, deadline_s=2.0, identity=_Identity())  # type: ignore[arg-type]
+    deadlines: list[tuple[str, float]] = []
+    monkeypatch.setattr(client, "_attempts",
+                        lambda method, request, **kw: deadlines.append((method, kw["deadline_s"])))
+    client.set_face_indexing(pb.SetFaceIndexingRequest(enabled=True))
+    assert deadlines == [("SetFaceIndexing", 2.0)]

@@ -4,8 +4,9 @@ How calls are made (identity, deadlines, retries on UNAVAILABLE with re-resolvin
 Consul, the request id) is :class:`photostack.rpc.client.ServiceClient`'s and knows no
 domain; which methods are safe to repeat is said by the proto itself
 (``protos/photostack/photo/v1/photo.proto``, each method's ``idempotency_level``). What is
-left here is one line per method, so call sites stay typed, and the one per-method setting
-a proto option has no standard word for: a longer deadline.
+left here is one line per method, so call sites stay typed. Every method has the client's one
+deadline: SetFaceIndexing's 10 s went when opting out stopped scanning every indexed face
+(it stores or drops one row; searches apply references lazily, sidecar/face_index.py).
 """
 
 from __future__ import annotations
@@ -20,17 +21,13 @@ from photostack.tokens import Principal
 from photostack.warm import WarmSlot
 
 SERVICE = pb.DESCRIPTOR.services_by_name["PhotoService"]
-# Opting out compares the reference with every indexed face (see sidecar/face_service.py): a
-# batch job run inside a request, so it gets more time than a page view. Still well inside the
-# photos function's timeout.
-LONG_DEADLINES_S = {"SetFaceIndexing": 10.0}
 
 
 class PhotoClient(ServiceClient):
     def __init__(self, resolver: ServiceResolver, *, deadline_s: float,
                  identity: ConnectIdentity | None = None) -> None:
         super().__init__(SERVICE, pb_grpc.PhotoServiceStub, resolver, deadline_s=deadline_s,
-                         identity=identity, deadlines=LONG_DEADLINES_S, label="photo")
+                         identity=identity, label="photo")
 
     def create_event(self, request: pb.CreateEventRequest, *, user: Principal | None = None) -> pb.Event:
         return self.call("CreateEvent", request, user)
