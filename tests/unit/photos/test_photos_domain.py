@@ -96,7 +96,13 @@ class _RpcError(grpc.RpcError):
     ],
 )
 def test_grpc_status_maps_to_http(code: grpc.StatusCode, status: int) -> None:
-    assert to_api_error(_RpcError(code)).status == status
+    assert to_api_error(_RpcError(code), "photo").status == status
+
+
+def test_an_unavailable_service_is_named_in_the_message() -> None:
+    error = to_api_error(_RpcError(grpc.StatusCode.UNAVAILABLE), "ledger")
+    assert (error.status, error.message, error.headers) == (
+        503, "the ledger service is unavailable", {"Retry-After": "1"})
 
 
 def test_static_discovery_without_consul() -> None:

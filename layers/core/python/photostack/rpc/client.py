@@ -91,7 +91,7 @@ class ServiceClient:
                  resolver: ServiceResolver, *, deadline_s: float, identity: ConnectIdentity | None = None,
                  deadlines: Mapping[str, float] | None = None, label: str = "") -> None:
         self._service = service
-        self._label = label or resolver.service  # in messages: "the <label> service is not serving"
+        self._label = label or resolver.service  # in messages: "the <label> service is unavailable"
         self._stub = stub
         # address -> (channel, its stub): building a stub per call was ~0.3 ms, a tenth of the
         # photos page's handler time (py-spy); a new channel for the address builds a new stub.
@@ -130,7 +130,7 @@ class ServiceClient:
         if method == "Health":
             reply = health_pb2_grpc.HealthStub(ch).Check(request, timeout=timeout)
             if reply.status != health_pb2.HealthCheckResponse.SERVING:
-                raise unavailable(f"the {self._label} service is not serving")
+                raise unavailable(self._label, f"the {self._label} service is not serving")
             return reply
         return getattr(self._stub_for(address, ch), method)(
             request, timeout=timeout, metadata=(*(metadata or ()), *trace_metadata()))
@@ -183,7 +183,7 @@ class ServiceClient:
                 continue
             except grpc.RpcError as exc:
                 if exc.code() != grpc.StatusCode.UNAVAILABLE:  # type: ignore[attr-defined]
-                    raise to_api_error(exc) from exc
+                    raise to_api_error(exc, self._label) from exc
                 log.warning("instance unavailable", extra={
                     "service": service, "method": method, "address": address,
                     "details": exc.details()})  # type: ignore[attr-defined]
@@ -194,8 +194,8 @@ class ServiceClient:
                     break
                 self._pause(end)
         if last is not None:
-            raise to_api_error(last) from last
-        raise unavailable()
+            raise to_api_error(last, self._label) from last
+        raise unavailable(self._label)
 
     def _pick(self, tried: list[str]) -> str:
         try:

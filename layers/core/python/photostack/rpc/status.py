@@ -21,14 +21,18 @@ UNAVAILABLE_CODES = frozenset({
 })
 
 
-def unavailable(message: str = "the photo service is unavailable") -> errors.ServiceUnavailable:
-    return errors.ServiceUnavailable(message, headers={"Retry-After": "1"})
+def unavailable(service: str, message: str = "") -> errors.ServiceUnavailable:
+    """503 with Retry-After; the message names ``service`` (the caller's word for it, e.g. "photo")
+    unless ``message`` says more."""
+    return errors.ServiceUnavailable(message or f"the {service} service is unavailable",
+                                     headers={"Retry-After": "1"})
 
 
-def to_api_error(exc: grpc.RpcError) -> errors.ApiError:
+def to_api_error(exc: grpc.RpcError, service: str) -> errors.ApiError:
+    """The HTTP error for a failed call of ``service`` (named in the message of a 503)."""
     code = exc.code()  # type: ignore[attr-defined]
     if code in UNAVAILABLE_CODES:
-        return unavailable()
+        return unavailable(service)
     kind = _CLIENT_ERRORS.get(code)
     if kind is None:
         # Anything else is the service's fault, not the caller's; its details stay in the logs.
