@@ -26,6 +26,9 @@ from sidecar.domain import Derivative, Event, Page, Photo
 log = get_logger("sidecar.cache")
 
 DEFAULT_TTL_S = 60
+# Decoded photo pages kept in this process, by their cached JSON (a 50-photo page: ~40 kB of
+# text); the whole map is dropped when full.
+DECODED_PAGES = 64
 
 # Fill a field only if the hash's generation is still the one the reader saw.
 _FILL = """
@@ -90,16 +93,22 @@ class PhotoCache:
         self._ttl_s = ttl_s
         self._fill = client.register_script(_FILL)
         self._invalidate = client.register_script(_INVALIDATE)
+        self._pages: dict[bytes, Page[Photo]] = {}  # see _decoded_page
 
-    def _read(self, key: str, field: str) -> tuple[str, Any | None]:
-        """(generation, cached value or None)."""
+    def _read_raw(self, key: str, field: str) -> tuple[str, bytes | None]:
+        """(generation, the cached value's JSON or None)."""
         try:
             gen, raw = self._redis.hmget(key, ["gen", field])
         except redis.RedisError as exc:
             log.warning("cache read failed", extra={"error": str(exc)})
             return "\0unavailable", None
         token = gen.decode() if isinstance(gen, bytes) else (gen or "")
-        return token, (json.loads(raw) if raw else None)
+        return token, (raw.encode() if isinstance(raw, str) else raw) or None
+
+    def _read(self, key: str, field: str) -> tuple[str, Any | None]:
+        """(generation, cached value or None)."""
+        gen, raw = self._read_raw(key, field)
+        return gen, (json.loads(raw) if raw else None)
 
     def _store(self, key: str, gen: str, field: str, value: Any) -> None:
         if gen == "\0unavailable":
@@ -130,12 +139,26 @@ class PhotoCache:
                    load: Callable[[], Page[Photo]]) -> Page[Photo]:
         key = _event_key(event_id)
         field = f"page:{scope}:{limit}:{cursor}"
-        gen, cached = self._read(key, field)
-        if cached is not None:
-            return Page([photo_from_dict(p) for p in cached["items"]], cached["next_cursor"])
+        gen, raw = self._read_raw(key, field)
+        if raw is not None:
+            return self._decoded_page(raw)
         page = load()
         self._store(key, gen, field, {"items": [photo_to_dict(p) for p in page.items],
                                       "next_cursor": page.next_cursor})
+        return page
+
+    def _decoded_page(self, raw: bytes) -> Page[Photo]:
+        """The page a cached JSON value holds, decoded once per value: the same text gives
+        the same (immutable) objects back, so the caller's per-photo work can be remembered
+        (sidecar/memo.py). Keyed by the text itself, so a changed page (a write replaced the
+        value) can never be answered from here."""
+        page = self._pages.get(raw)
+        if page is None:
+            cached = json.loads(raw)
+            page = Page([photo_from_dict(p) for p in cached["items"]], cached["next_cursor"])
+            if len(self._pages) >= DECODED_PAGES:
+                self._pages.clear()
+            self._pages[raw] = page
         return page
 
     def photo_changed(self, photo_id: str, event_id: str) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from photostack import contract
@@ -196,11 +197,20 @@ def is_free_kind(kind: str) -> bool:
     return kind.split("_", 1)[0] in FREE_SIZES
 
 
-def view_for(caller: Caller, photo: Photo, *, bought: bool) -> Photo:
-    """The photo as this caller may have it: the one place the paywall is applied."""
+def view_for(caller: Caller, photo: Photo, *, bought: bool,
+             grant: Callable[[Photo], Photo] | None = None,
+             withhold: Callable[[Photo], Photo] | None = None) -> Photo:
+    """The photo as this caller may have it: the one place the paywall is applied.
+    ``grant`` and ``withhold`` may stand for :func:`granted` and :func:`withheld` (the same
+    functions, remembered: sidecar/memo.py)."""
     if may_have_everything(caller, photo, bought=bought):
-        return replace(photo, full_access=True)
-    return withheld(photo)
+        return granted(photo) if grant is None else grant(photo)
+    return withheld(photo) if withhold is None else withhold(photo)
+
+
+def granted(photo: Photo) -> Photo:
+    """Every size and the original's details: for a caller ``may_have_everything`` admits."""
+    return replace(photo, full_access=True)
 
 
 def withheld(photo: Photo) -> Photo:

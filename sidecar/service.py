@@ -265,9 +265,9 @@ class PhotoService:
         page = self._cache.photo_page(event.id, "all" if everything else "public", cursor, size, load)
         unsure = [p.id for p in page.items if d.needs_purchase_check(caller, p)]
         bought = self._bought(caller, unsure) if unsure else set()
-        # d.view_for, with each view remembered for the cached page's photo objects.
-        return d.Page([self._granted(p) if d.may_have_everything(caller, p, bought=p.id in bought)
-                       else self._withheld(p) for p in page.items], page.next_cursor)
+        # Each view is remembered for the cached page's photo objects (sidecar/memo.py).
+        return d.Page([d.view_for(caller, p, bought=p.id in bought, grant=self._granted,
+                                  withhold=self._withheld) for p in page.items], page.next_cursor)
 
     def update_photo(self, caller: d.Caller, photo_id: str, change: d.PhotoChange) -> d.Photo:
         d.check_caller(caller)

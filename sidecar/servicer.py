@@ -26,6 +26,7 @@ from sidecar.bib_service import BibService
 from sidecar.deadline import DeadlineExceeded, call_deadline
 from sidecar.face_service import FaceService
 from sidecar.identity import caller_of
+from sidecar.memo import IdentityMemo
 from sidecar.service import PhotoService
 
 log = get_logger("sidecar.rpc")
@@ -80,6 +81,10 @@ class PhotoServicer(pb_grpc.PhotoServiceServicer):
         self._svc = service
         self._faces = faces
         self._bibs = bibs
+        # The page's photos come back as the same view objects while the page is unchanged
+        # (PhotoService.list_event_photos), so their messages are remembered too. The response
+        # holds copies: building it copies each message in.
+        self._page_photo = IdentityMemo(m.photo)
 
     @rpc
     def CreateEvent(self, request: pb.CreateEventRequest, context: grpc.ServicerContext) -> pb.Event:
@@ -126,7 +131,7 @@ class PhotoServicer(pb_grpc.PhotoServiceServicer):
                         context: grpc.ServicerContext) -> pb.ListEventPhotosResponse:
         page = self._svc.list_event_photos(caller_of(context), request.event_id, limit=request.limit,
                                            cursor=request.cursor)
-        return pb.ListEventPhotosResponse(photos=[m.photo(p) for p in page.items],
+        return pb.ListEventPhotosResponse(photos=[self._page_photo(p) for p in page.items],
                                           next_cursor=page.next_cursor)
 
     @rpc

@@ -220,3 +220,35 @@ def test_pagination_is_stable_under_concurrent_inserts(
     assert len(seen) == len(set(seen)), "a photo appeared on two pages"
     assert set(before) <= set(seen), "a photo that existed before paging started was skipped"
     assert seen[: len(before)] == before
+
+
+def test_remembered_page_views_follow_every_write(
+    service: PhotoService, owner: d.Caller, pipeline: d.Caller, event: d.Event
+) -> None:
+    """The page's decoded photos and their views are remembered per cached value
+    (sidecar/memo.py): an unchanged page gives the same objects back, and every write that
+    changes what a viewer may see is seen by the next call."""
+    photos = [service.reserve_photo(owner, event.id, "image/jpeg", 1000) for _ in range(3)]
+    for p in photos:
+        service.register_derivatives(pipeline, p.id, processed(p.id, kinds=("thumb", "preview", "web")))
+    service.list_event_photos(STRANGER, event.id, limit=10, cursor="")  # a miss: fills Redis
+    first = service.list_event_photos(STRANGER, event.id, limit=10, cursor="")
+    again = service.list_event_photos(STRANGER, event.id, limit=10, cursor="")
+    assert {p.id for p in again.items} == {p.id for p in photos}
+    assert all(a is b for a, b in zip(first.items, again.items, strict=True))  # remembered
+    # The paywall holds for the remembered views: a stranger gets the free kinds only.
+    assert all(not p.full_access and p.original_key == "" and
+               {x.kind for x in p.derivatives} == {"thumb", "preview"} for p in again.items)
+    # The owner's view of the same photos is full, never the stranger's remembered one.
+    mine = service.list_event_photos(owner, event.id, limit=10, cursor="")
+    assert all(p.full_access and p.original_key for p in mine.items)
+    hidden, deleted, kept = photos
+    service.update_photo(owner, hidden.id, d.PhotoChange(visibility="private"))
+    assert {p.id for p in service.list_event_photos(STRANGER, event.id, limit=10, cursor="").items} == {
+        deleted.id, kept.id}
+    service.delete_photo(owner, deleted.id)
+    left = service.list_event_photos(STRANGER, event.id, limit=10, cursor="")
+    assert [p.id for p in left.items] == [kept.id]
+    service.update_photo(owner, kept.id, d.PhotoChange(price_minor=500, currency="EUR"))
+    (priced,) = service.list_event_photos(STRANGER, event.id, limit=10, cursor="").items
+    assert priced.price_minor == 500 and not priced.full_access
