@@ -16,7 +16,7 @@ from photostack.http import api_route, authenticate, int_query_param, json_respo
 from transactions import bootstrap, domain, simulated_checkout
 from transactions.errors import InvalidRequest, TooLarge
 from transactions.services import Outcome
-from transactions.web import ERRORS, dependency_errors
+from transactions.web import ERRORS
 from transactions.webhooks import SIGNATURE_HEADER
 
 app = Chalice(app_name="photostack-transactions")
@@ -26,12 +26,8 @@ ANY_ROLE = contract.ROLES
 
 def route(path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``api_route`` with this function's domain errors mapped through ``transactions.web.ERRORS``
-    and an unreachable database answered as a 503."""
-
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        return api_route(app, path, error_table=ERRORS, **kwargs)(dependency_errors(view))
-
-    return decorator
+    and an unreachable database answered as a 503 (the table's outages)."""
+    return api_route(app, path, error_table=ERRORS, **kwargs)
 
 
 def _request() -> Request:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-
 import psycopg2
 from photostack import errors
 
@@ -27,19 +24,8 @@ ERRORS = errors.ErrorTable(
     (e.IdempotencyKeyReused, errors.Unprocessable),
     (e.NotPurchasable, errors.Unprocessable),
     (e.Unavailable, errors.ServiceUnavailable),
+    # A database that cannot be reached is a 503 the client may retry, not a 500.
+    outages=errors.Outages((psycopg2.OperationalError, psycopg2.InterfaceError),
+                           "the database is unavailable; retry later", code="database_unavailable",
+                           retry_after_s=1),
 )
-
-
-def dependency_errors[**P, R](view: Callable[P, R]) -> Callable[P, R]:
-    """A database that cannot be reached is a 503 the client may retry, not a 500."""
-
-    @functools.wraps(view)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return view(*args, **kwargs)
-        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-            raise errors.ServiceUnavailable("the database is unavailable; retry later",
-                                            code="database_unavailable",
-                                            headers={"Retry-After": "1"}) from exc
-
-    return wrapped

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 import psycopg2
@@ -24,23 +22,12 @@ ERRORS = errors.ErrorTable(
     (domain.Throttled, errors.TooManyRequests),
     (domain.DependencyUnavailable, errors.ServiceUnavailable),
     (domain.UsersError, errors.BadRequest),
+    outages=errors.Outages((psycopg2.OperationalError, redis.ConnectionError, redis.TimeoutError),
+                           "the users service is unavailable right now"),
 )
 
-
-def domain_errors[**P, R](view: Callable[P, R]) -> Callable[P, R]:
-    """Turn the domain's exceptions into API errors (put it under ``api_route``)."""
-
-    @functools.wraps(view)
-    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return view(*args, **kwargs)
-        except domain.UsersError as exc:
-            raise ERRORS.to_api_error(exc) from exc
-        except (psycopg2.OperationalError, redis.ConnectionError, redis.TimeoutError) as exc:
-            # An outage, not a bug: say so, and let the client retry later.
-            raise errors.ServiceUnavailable("the users service is unavailable right now") from exc
-
-    return wrapped
+# Turns the domain's exceptions and outages into API errors (put it under ``api_route``).
+domain_errors = ERRORS.mapped
 
 
 def client_ip(request: Request) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -100,11 +101,30 @@ class DomainError(Exception):
         self.retry_after_s = retry_after_s
 
 
-class ErrorTable:
-    """One function's map from its domain errors to HTTP errors; the first matching row wins."""
+@dataclass(frozen=True)
+class Outages:
+    """Exceptions that mean a dependency is down, not a bug (a database that refuses the
+    connection, a Redis timeout): answered 503 with ``message`` (``code``, and Retry-After when
+    ``retry_after_s`` is set), so the client retries later instead of seeing a 500."""
 
-    def __init__(self, *rows: tuple[type[DomainError], type[ApiError]]) -> None:
+    kinds: tuple[type[Exception], ...]
+    message: str
+    code: str | None = None
+    retry_after_s: int | None = None
+
+    def to_api_error(self) -> ServiceUnavailable:
+        headers = {"Retry-After": str(self.retry_after_s)} if self.retry_after_s is not None else None
+        return ServiceUnavailable(self.message, code=self.code, headers=headers)
+
+
+class ErrorTable:
+    """One function's map from its domain errors to HTTP errors; the first matching row wins.
+    ``outages``: the function's dependency failures that are a 503 wherever they surface."""
+
+    def __init__(self, *rows: tuple[type[DomainError], type[ApiError]],
+                 outages: Outages | None = None) -> None:
         self.rows = rows
+        self.outages = outages
 
     def to_api_error(self, exc: DomainError) -> ApiError:
         headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
@@ -114,7 +134,9 @@ class ErrorTable:
         return ApiError("internal error")  # a domain error the edge forgot: a bug, a 500
 
     def mapped[**P, R](self, view: Callable[P, R]) -> Callable[P, R]:
-        """``view`` with its domain errors raised as the API errors of this table."""
+        """``view`` with its domain errors (and outages) raised as the API errors of this table."""
+        outages = self.outages
+        down = outages.kinds if outages is not None else ()
 
         @functools.wraps(view)
         def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -122,5 +144,8 @@ class ErrorTable:
                 return view(*args, **kwargs)
             except DomainError as exc:
                 raise self.to_api_error(exc) from exc
+            except down as exc:
+                assert outages is not None
+                raise outages.to_api_error() from exc
 
         return wrapped
