@@ -1,17 +1,15 @@
-"""The payment provider, played by tests and benches: it signs webhooks the way the real provider
-does (``transactions.webhooks``: HMAC-SHA256 over ``"<timestamp>.<raw body>"``). Test code, so it
-is not shipped with the function; the local stack's in-product stand-in for the web app is
-``transactions.simulated_checkout``, and operators confirm a top-up with the CLI
-(``photostack wallet topup``)."""
+"""The payment provider, played by tests and benches. The webhook is the product's own: the CLI's
+signer (``photostack_cli.webhook``, what ``photostack wallet topup`` sends; HMAC-SHA256 over
+``"<timestamp>.<raw body>"`` as ``transactions.webhooks`` verifies it), so the tests exercise what
+operators run and there is one copy of the signing. The local stack's in-product stand-in for the
+web app is ``transactions.simulated_checkout``."""
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from dataclasses import dataclass
 
-from transactions.webhooks import SIGNATURE_HEADER, signature_header
+from photostack_cli.webhook import signed_payment_webhook
 
 
 @dataclass(frozen=True)
@@ -26,13 +24,7 @@ class SimulatedProvider:
 
     def webhook(self, payment_id: str, status: str = "succeeded", *, event_id: str | None = None,
                 timestamp: int | None = None) -> SignedWebhook:
-        body = json.dumps({
-            "event_id": event_id or f"evt_{uuid.uuid4().hex}",
-            "payment_id": payment_id,
-            "status": status,
-        }).encode()
-        ts = int(time.time()) if timestamp is None else timestamp
-        return SignedWebhook(body, {
-            "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature_header(self._secret, body, ts),
-        })
+        body, headers = signed_payment_webhook(self._secret, payment_id, status=status,
+                                               event_id=event_id or f"evt_{uuid.uuid4().hex}",
+                                               now=timestamp)
+        return SignedWebhook(body, headers)
