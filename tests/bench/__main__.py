@@ -8,7 +8,9 @@ The run fails (exit 1) when a module raises or a row could not be measured
 (:class:`tests.bench.stats.NotMeasured`, or an older row's "not measured" text): a
 gap in the table is an error, not a figure. A Markdown summary of the run goes to
 ``.state/bench.md`` (the one before it is kept as ``.state/bench.prev.md``), so that
-two runs can be compared.
+two runs can be compared. A run of some modules only (``python -m tests.bench photos``)
+writes its own file, ``.state/bench.<name>[+<name>...].md`` (and ``.prev.md``), and leaves
+the full run's ``bench.md`` with every module's rows as it was.
 """
 
 from __future__ import annotations
@@ -87,6 +89,13 @@ def _commit() -> str:
     return head + (" (with uncommitted changes)" if dirty else "")
 
 
+def summary_path(selected: list[str], known: list[str]) -> Path:
+    """Where a run's summary goes: ``bench.md`` for every module, its own file for some."""
+    if not selected or set(selected) == set(known):
+        return SUMMARY
+    return SUMMARY.with_name(f"bench.{'+'.join(sorted(set(selected)))}.md")
+
+
 def summary(sections: list[Section], started: datetime.datetime, load: tuple[float, float, float]) -> str:
     failed = sum(len(s.failures) for s in sections)
     lines = [
@@ -109,7 +118,7 @@ def write_summary(text: str, path: Path | None = None) -> None:
     path = path or SUMMARY
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
-        path.replace(path.with_name("bench.prev.md"))
+        path.replace(path.with_name(path.name.removesuffix(".md") + ".prev.md"))
     path.write_text(text)
 
 
@@ -128,9 +137,10 @@ def main(argv: list[str]) -> int:
         section = run_module(name)
         print_section(section)
         sections.append(section)
-    write_summary(summary(sections, started, load))
+    path = summary_path(argv, known)
+    write_summary(summary(sections, started, load), path)
     failed = [s.name for s in sections if s.failures]
-    print(f"\nsummary: {SUMMARY.relative_to(ROOT)}" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    print(f"\nsummary: {path.relative_to(ROOT)}" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 
 

@@ -52,23 +52,39 @@ def test_a_measured_module_passes_and_prints_its_reference(fake: Path,
     assert harness.main(["good"]) == 0
     out = capsys.readouterr().out
     assert "1200/s" in out and "reference: pgledger: 7,559/s" in out
-    text = fake.read_text()
+    text = fake.with_name("bench.good.md").read_text()
     assert "| a: orders/s | 1200/s | pgledger: 7,559/s |" in text and "every row measured" in text
 
 
 @pytest.mark.parametrize("name", ["gap", "raises", "legacy"])
 def test_an_unmeasurable_row_fails_the_run(fake: Path, name: str) -> None:
     assert harness.main([name]) == 1
-    assert "**not measured**" in fake.read_text()
+    assert "**not measured**" in fake.with_name(f"bench.{name}.md").read_text()
 
 
 def test_the_previous_summary_is_kept_for_comparison(fake: Path) -> None:
+    assert harness.main([]) == 1
+    assert harness.main(["good", "gap", "raises", "legacy"]) == 1  # every module: the full run
+    assert "## good" in fake.with_name("bench.prev.md").read_text()
     assert harness.main(["good"]) == 0
+    assert harness.main(["legacy", "good"]) == 1
     assert harness.main(["good", "legacy"]) == 1
-    assert "every row measured" in fake.with_name("bench.prev.md").read_text()
-    assert "FAILED" in fake.read_text()
+    assert "every row measured" in fake.with_name("bench.good.md").read_text()
+    assert "FAILED" in fake.with_name("bench.good+legacy.prev.md").read_text()
+
+
+def test_a_run_of_some_modules_leaves_the_full_runs_summary_alone(fake: Path) -> None:
+    assert harness.main([]) == 1
+    full = fake.read_text()
+    assert all(f"## {name}" in full for name in ("good", "gap", "raises", "legacy"))
+    assert harness.main(["good"]) == 0
+    assert harness.main(["good"]) == 0
+    assert fake.read_text() == full  # every module's rows still there
+    assert not fake.with_name("bench.prev.md").exists()
+    assert fake.with_name("bench.good.prev.md").exists()
+    assert "## gap" not in fake.with_name("bench.good.md").read_text()
 
 
 def test_an_unknown_name_is_refused(fake: Path) -> None:
     assert harness.main(["nope"]) == 2
-    assert not fake.exists()
+    assert not list(fake.parent.glob("bench*.md"))
