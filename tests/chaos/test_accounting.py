@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.chaos.load import ACK, CLEAR, HUNG, UNCLEAR, Failed, Op, checked
-from tests.chaos.test_chaos import Phase, table
+from tests.chaos.test_chaos import Phase, error_summary, table
 
 pytestmark = pytest.mark.unit
 
@@ -47,3 +47,24 @@ def test_the_table_counts_each_operation_in_the_phase_it_started_in() -> None:
     rows = table(phases, ops, lost_refs={"p2"}).splitlines()
     assert rows[2] == "| calm | 2 (1 + 1) | 2 | 0 | 0 | 0 | - |"
     assert rows[3] == "| redis | 3 (2 + 1) | 1 | 1 | 1 | 1 | 1.5 s |"
+
+
+def test_failures_by_kind_are_reported_under_the_phase_they_started_in() -> None:
+    phases = [Phase("calm", start=0, end=10), Phase("consul", start=10, back=14, end=20),
+              Phase("redis", start=20, back=24)]  # the last phase has no end yet
+    ops = [Op("upload", 1, 2, ACK),
+           Op("order", 11, 12, CLEAR, "order 503 'catalog_unavailable' (request r1)"),
+           Op("order", 12, 13, CLEAR, "order 503 'catalog_unavailable' (request r2)"),
+           Op("upload", 13, 14, UNCLEAR, "reserve 502 '{}' (request r3)"),
+           Op("order", 9, 10.5, CLEAR, "order 503 'database_unavailable' (request r4)"),
+           Op("upload", 25, 26, HUNG, "no answer within 45 s: ReadTimeout")]
+    assert error_summary(phases, ops).splitlines() == [
+        "  calm:",
+        "    1 x order clear error: order 503 'database_unavailable'",
+        "  consul:",
+        "    2 x order clear error: order 503 'catalog_unavailable'",
+        "    1 x upload unclear error: reserve 502 '{}'",
+        "  redis:",
+        "    1 x upload hung: no answer within 45 s: ReadTimeout",
+    ]
+    assert error_summary(phases, [Op("upload", 1, 2, ACK)]) == ""

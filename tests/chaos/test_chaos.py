@@ -238,11 +238,16 @@ def ledger_violations() -> dict[str, list[Any]]:
 
 # ---- the report ------------------------------------------------------------------------------
 
+def in_phase(phase: Phase, op: Op) -> bool:
+    """An operation counts in the phase it started in (a phase still running has no end yet)."""
+    return phase.start <= op.started < (phase.end or float("inf"))
+
+
 def table(phases: list[Phase], ops: list[Op], lost_refs: set[str]) -> str:
     rows = ["| fault | attempted (uploads + orders) | acknowledged | lost | failed, clear error "
             "| failed, unclear or hung | time to recover |", "|---|---|---|---|---|---|---|"]
     for phase in phases:
-        mine = [op for op in ops if phase.start <= op.started < (phase.end or float("inf"))]
+        mine = [op for op in ops if in_phase(phase, op)]
         uploads = sum(op.kind == "upload" for op in mine)
         acked = [op for op in mine if op.outcome == ACK]
         recover = (f"{phase.recover_s:.1f} s" if phase.recover_s is not None
@@ -254,13 +259,26 @@ def table(phases: list[Phase], ops: list[Op], lost_refs: set[str]) -> str:
     return "\n".join(rows)
 
 
-def error_summary(ops: list[Op]) -> str:
-    counts: dict[str, int] = {}
+def error_summary(phases: list[Phase], ops: list[Op]) -> str:
+    """The failures by kind under the fault phase each started in (as the table counts them), in
+    the run's order, so a row's clear or unclear failures can be told apart; phases without
+    failures are left out."""
+    by_phase: dict[str, dict[str, int]] = {}
     for op in ops:
-        if op.outcome != ACK:
-            label = f"{op.kind} {op.outcome}: {op.detail.split(' (request ')[0][:90]}"
-            counts[label] = counts.get(label, 0) + 1
-    return "\n".join(f"  {n} x {label}" for label, n in sorted(counts.items(), key=lambda kv: -kv[1])[:20])
+        if op.outcome == ACK:
+            continue
+        phase = next((p.fault for p in phases if in_phase(p, op)), "(outside every phase)")
+        label = f"{op.kind} {op.outcome}: {op.detail.split(' (request ')[0][:90]}"
+        counts = by_phase.setdefault(phase, {})
+        counts[label] = counts.get(label, 0) + 1
+    lines = []
+    for phase in dict.fromkeys([*(p.fault for p in phases), *by_phase]):  # in the run's order
+        counts = by_phase.get(phase, {})
+        if not counts:
+            continue
+        lines.append(f"  {phase}:")
+        lines += [f"    {n} x {label}" for label, n in sorted(counts.items(), key=lambda kv: -kv[1])[:20]]
+    return "\n".join(lines)
 
 
 # ---- the test --------------------------------------------------------------------------------
@@ -324,7 +342,7 @@ def test_faults_under_load_lose_nothing_acknowledged() -> None:
     runtime = time.monotonic() - started
     text = (f"chaos suite ({'full' if FULL else 'bounded'}), {runtime:.0f} s,"
             f" client deadline {DEADLINE_S} s\n\n"
-            f"{report}\n\nfailures by kind:\n{error_summary(ops) or '  none'}\n"
+            f"{report}\n\nfailures by kind, per fault phase:\n{error_summary(phases, ops) or '  none'}\n"
             + ("(unclear failures while LocalStack itself restarts are its gateway's start-up answers,"
                " reported but not failed on)\n" if emulator_down else "")
             + f"redrive: {redriven or 'not needed'}\n"
