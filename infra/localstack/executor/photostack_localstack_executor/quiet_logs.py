@@ -11,6 +11,12 @@ internal request, built from copies of the request's and response's headers and 
 logger even checks its level: about a tenth of LocalStack's busy CPU under ``ab -c 32`` (py-spy,
 ``ResponseLogger``). Here only requests that failed (status 400 and up, with LocalStack's line and
 error code as before) are logged; ``PHOTOSTACK_LOCALSTACK_REQUEST_LOG=all`` logs every request.
+
+Twisted's access log: the HTTP server (rolo's ``TwistedGateway``, a twisted ``Site``) formats a
+combined-log-format line per request and writes it to ``twisted.python.log.logfile``, which nothing
+in LocalStack reads: no twisted log observer is ever started, so the lines only fill twisted's
+start-up buffer (LocalStack's log has none of them). About 3% of LocalStack's busy CPU under
+``ab -c 32`` (py-spy --gil, ``HTTPFactory.log``); the server no longer writes them.
 """
 
 from __future__ import annotations
@@ -67,3 +73,17 @@ def log_failed_requests_only() -> None:
 
     if not getattr(ResponseLogger.__call__, "photostack_failed_only", False):
         ResponseLogger.__call__ = failed_only(ResponseLogger.__call__)  # type: ignore[method-assign]
+
+
+def no_access_log(self: Any, request: Any) -> None:
+    """``Site.log`` (one access-log line per request), writing nothing."""
+
+
+no_access_log.photostack_no_access_log = True  # type: ignore[attr-defined]
+
+
+def drop_twisted_access_log() -> None:
+    from rolo.serving.twisted import TwistedGateway
+
+    if not getattr(TwistedGateway.log, "photostack_no_access_log", False):
+        TwistedGateway.log = no_access_log  # type: ignore[method-assign]

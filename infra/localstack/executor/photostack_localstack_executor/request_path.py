@@ -9,7 +9,8 @@ beyond the gateway itself; each cut keeps what a caller or a test observes:
 - lambda_logs.py: the functions' logs reach CloudWatch Logs in one PutLogEvents per log stream
   per quarter second instead of one per invocation;
 - metrics.py: a PutMetricData is one SQLite transaction, not one per datum;
-- quiet_logs.py: LocalStack's request log keeps the failed requests only.
+- quiet_logs.py: LocalStack's request log keeps the failed requests only, and its HTTP server
+  formats no access-log lines that nothing reads.
 
 The executor plugin (plugin.py) adds the Lambda metrics batching and the once-only deprecation
 warnings when LocalStack loads it.
@@ -28,3 +29,4 @@ def photostack_request_path() -> None:
     lambda_logs.install()
     metrics.one_transaction_per_put_metric_data()
     quiet_logs.log_failed_requests_only()
+    quiet_logs.drop_twisted_access_log()
