@@ -10,7 +10,9 @@ beyond the gateway itself; each cut keeps what a caller or a test observes:
   per quarter second instead of one per invocation;
 - metrics.py: a PutMetricData is one SQLite transaction, not one per datum;
 - quiet_logs.py: LocalStack's request log keeps the failed requests only, and its HTTP server
-  formats no access-log lines that nothing reads.
+  formats no access-log lines that nothing reads;
+- gc_policy.py: a full garbage collection walks only what was allocated since the last one (its
+  survivors are frozen), not LocalStack's whole heap, so its pause does not grow with the heap.
 
 The executor plugin (plugin.py) adds the Lambda metrics batching and the once-only deprecation
 warnings when LocalStack loads it.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from localstack.runtime import hooks
 
-from photostack_localstack_executor import apigateway_lambda, lambda_logs, metrics, quiet_logs
+from photostack_localstack_executor import apigateway_lambda, gc_policy, lambda_logs, metrics, quiet_logs
 
 
 @hooks.on_infra_start()
@@ -30,3 +32,4 @@ def photostack_request_path() -> None:
     metrics.one_transaction_per_put_metric_data()
     quiet_logs.log_failed_requests_only()
     quiet_logs.drop_twisted_access_log()
+    gc_policy.install()
