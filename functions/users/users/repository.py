@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg2.errors
-from photostack.db import dict_cursor
+from photostack.db import Database, dict_cursor
 from psycopg2.extensions import connection as Connection
 
 from users.domain import EmailTaken, RefreshRecord, User
@@ -18,6 +18,14 @@ _USER_COLUMNS = ("id::text AS id, email, display_name, role, password_hash, disa
 
 def _user(row: dict[str, Any] | None) -> User | None:
     return User(**row) if row else None
+
+
+def read_user(db: Database, user_id: str) -> User | None:
+    """One user, read as a transaction of its own in one round trip (``Database.one_message``):
+    GET /users/me's only query, where BEGIN with the settings and COMMIT around it were two more
+    round trips through PgBouncer per request."""
+    rows = db.one_message(f"SELECT {_USER_COLUMNS} FROM users WHERE id = %s", (user_id,))
+    return _user(rows[0] if rows else None)
 
 
 class UsersRepository:

@@ -32,7 +32,7 @@ from users.domain import (
     UserNotFound,
 )
 from users.passwords import Passwords
-from users.repository import UsersRepository
+from users.repository import UsersRepository, read_user
 from users.throttle import Throttle
 
 
@@ -91,9 +91,7 @@ class UsersService:
                                                   role=cmd.role, password_hash=password_hash)
 
     def me(self, principal: Principal) -> User:
-        with self._db.connection() as conn:
-            user = UsersRepository(conn).user_by_id(principal.user_id)
-        return self._active(user)
+        return self._active(read_user(self._db, principal.user_id))
 
     def public_profile(self, user_id: str) -> User:
         with self._db.connection() as conn:
