@@ -50,6 +50,32 @@ return #KEYS
 """
 
 
+# The generation a reader "saw" when Redis did not answer: it fills nothing.
+_UNAVAILABLE = "\0unavailable"
+
+
+@dataclasses.dataclass(frozen=True)
+class EventLook:
+    """One read of an event's hash (PhotoCache.look): its generation, the event's JSON and
+    the page JSON of the scope looked at (None: not cached)."""
+
+    gen: str
+    event: bytes | None
+    pages: dict[str, bytes | None]
+
+
+def _text(value: Any) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _raw(value: Any) -> bytes | None:
+    return (value.encode() if isinstance(value, str) else value) or None
+
+
+def _page_field(scope: str, cursor: str, limit: int) -> str:
+    return f"page:{scope}:{limit}:{cursor}"
+
+
 def _photo_key(photo_id: str) -> str:
     return f"ps:photo:{photo_id}"
 
@@ -101,9 +127,8 @@ class PhotoCache:
             gen, raw = self._redis.hmget(key, ["gen", field])
         except redis.RedisError as exc:
             log.warning("cache read failed", extra={"error": str(exc)})
-            return "\0unavailable", None
-        token = gen.decode() if isinstance(gen, bytes) else (gen or "")
-        return token, (raw.encode() if isinstance(raw, str) else raw) or None
+            return _UNAVAILABLE, None
+        return _text(gen) or "", _raw(raw)
 
     def _read(self, key: str, field: str) -> tuple[str, Any | None]:
         """(generation, cached value or None)."""
@@ -111,7 +136,7 @@ class PhotoCache:
         return gen, (json.loads(raw) if raw else None)
 
     def _store(self, key: str, gen: str, field: str, value: Any) -> None:
-        if gen == "\0unavailable":
+        if gen == _UNAVAILABLE:
             return
         try:
             self._fill(keys=[key], args=[gen, field, _encode(value), self._ttl_s])
@@ -132,14 +157,40 @@ class PhotoCache:
     def photo(self, photo_id: str, load: Callable[[], Photo | None]) -> Photo | None:
         return self._read_through(_photo_key(photo_id), "data", load, photo_to_dict, photo_from_dict)
 
-    def event(self, event_id: str, load: Callable[[], Event | None]) -> Event | None:
-        return self._read_through(_event_key(event_id), "event", load, dataclasses.asdict, event_from_dict)
+    def event(self, event_id: str, load: Callable[[], Event | None], *,
+              seen: EventLook | None = None) -> Event | None:
+        """The event; ``seen`` (from :meth:`look`) stands for reading its hash again."""
+        if seen is None:
+            return self._read_through(_event_key(event_id), "event", load, dataclasses.asdict,
+                                      event_from_dict)
+        if seen.event is not None:
+            return event_from_dict(json.loads(seen.event))
+        value = load()
+        if value is not None:
+            self._store(_event_key(event_id), seen.gen, "event", dataclasses.asdict(value))
+        return value
+
+    def look(self, event_id: str, scope: str, cursor: str, limit: int) -> EventLook:
+        """The event and its page (``scope``, ``cursor``) as cached now, in one round trip: the
+        page call read the event's hash twice (the event, then the page), ~0.1 ms more."""
+        fields = {scope: _page_field(scope, cursor, limit)}
+        try:
+            gen, event, *pages = self._redis.hmget(_event_key(event_id), ["gen", "event", *fields.values()])
+        except redis.RedisError as exc:
+            log.warning("cache read failed", extra={"error": str(exc)})
+            return EventLook(_UNAVAILABLE, None, {})
+        return EventLook(_text(gen) or "", _raw(event),
+                         {scope: _raw(page) for scope, page in zip(fields, pages, strict=True)})
 
     def photo_page(self, event_id: str, scope: str, cursor: str, limit: int,
-                   load: Callable[[], Page[Photo]]) -> Page[Photo]:
+                   load: Callable[[], Page[Photo]], *, seen: EventLook | None = None) -> Page[Photo]:
+        """The page; ``seen`` (from :meth:`look`) stands for reading its hash again."""
         key = _event_key(event_id)
-        field = f"page:{scope}:{limit}:{cursor}"
-        gen, raw = self._read_raw(key, field)
+        field = _page_field(scope, cursor, limit)
+        if seen is not None and scope in seen.pages:
+            gen, raw = seen.gen, seen.pages[scope]
+        else:
+            gen, raw = self._read_raw(key, field)
         if raw is not None:
             return self._decoded_page(raw)
         page = load()

@@ -17,7 +17,7 @@ from photostack.contract import FAILED, READY, original_key
 
 from sidecar import domain as d
 from sidecar import reservations
-from sidecar.cache import PhotoCache
+from sidecar.cache import EventLook, PhotoCache
 from sidecar.memo import IdentityMemo
 from sidecar.repository import Repository, Transaction
 
@@ -51,14 +51,14 @@ class PhotoService:
                     raise d.AlreadyExists("this idempotency key was used for a different event")
         return event
 
-    def _visible_event(self, caller: d.Caller, event_id: str) -> d.Event:
+    def _visible_event(self, caller: d.Caller, event_id: str, *, seen: EventLook | None = None) -> d.Event:
         event_id = d.parse_uuid(event_id, "event")
 
         def load() -> d.Event | None:
             with self._repo.transaction() as tx:
                 return tx.get_event(event_id)
 
-        event = self._cache.event(event_id, load)
+        event = self._cache.event(event_id, load, seen=seen)
         if event is None or not d.can_see_event(caller, event):
             raise d.NotFound("event not found")
         return event
@@ -251,8 +251,13 @@ class PhotoService:
     def list_event_photos(self, caller: d.Caller, event_id: str, *, limit: int,
                           cursor: str) -> d.Page[d.Photo]:
         d.check_caller(caller)
-        event = self._visible_event(caller, event_id)
         size = d.page_size(limit)
+        # The event and the page from one read of the event's cache entry. The page looked at
+        # is the public one unless the caller is privileged: for the event's owner (who sees all
+        # its photos, known once the event is read), photo_page reads its page afterwards.
+        seen = self._cache.look(d.parse_uuid(event_id, "event"), "all" if caller.privileged else "public",
+                                cursor, size)
+        event = self._visible_event(caller, event_id, seen=seen)
         after = d.decode_cursor(cursor)
         everything = d.sees_all_photos_of(caller, event)
 
@@ -262,7 +267,8 @@ class PhotoService:
                                               limit=size + 1)
             return _page(photos, size)
 
-        page = self._cache.photo_page(event.id, "all" if everything else "public", cursor, size, load)
+        page = self._cache.photo_page(event.id, "all" if everything else "public", cursor, size, load,
+                                      seen=seen)
         unsure = [p.id for p in page.items if d.needs_purchase_check(caller, p)]
         bought = self._bought(caller, unsure) if unsure else set()
         # Each view is remembered for the cached page's photo objects (sidecar/memo.py).

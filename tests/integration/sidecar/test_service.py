@@ -7,9 +7,14 @@ import uuid
 
 import psycopg2.errors
 import pytest
+import redis
+from photostack.db import Database
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from sidecar import domain as d
 from sidecar.cache import PhotoCache
+from sidecar.repository import Repository
 from sidecar.service import PhotoService
 
 pytestmark = pytest.mark.integration
@@ -252,3 +257,18 @@ def test_remembered_page_views_follow_every_write(
     service.update_photo(owner, kept.id, d.PhotoChange(price_minor=500, currency="EUR"))
     (priced,) = service.list_event_photos(STRANGER, event.id, limit=10, cursor="").items
     assert priced.price_minor == 500 and not priced.full_access
+
+
+def test_the_page_is_answered_from_postgres_while_redis_is_unreachable(
+    photos_db: Database, service: PhotoService, owner: d.Caller, pipeline: d.Caller, event: d.Event
+) -> None:
+    """The page's one read of the event's cache entry (PhotoCache.look) failing is a miss."""
+    photo = service.reserve_photo(owner, event.id, "image/jpeg", 1000)
+    service.register_derivatives(pipeline, photo.id, processed(photo.id))
+    nowhere = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    offline = PhotoService(Repository(photos_db), PhotoCache(nowhere))
+    for caller in (STRANGER, owner):
+        page = offline.list_event_photos(caller, event.id, limit=10, cursor="")
+        assert [p.id for p in page.items] == [photo.id]
+    with pytest.raises(d.NotFound):
+        offline.list_event_photos(STRANGER, str(uuid.uuid4()), limit=10, cursor="")
