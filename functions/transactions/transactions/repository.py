@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+import uuid
 import zlib
 from collections.abc import Iterable
 from typing import Any
@@ -206,6 +209,22 @@ def settle_payment(cur: Cursor, payment_id: str, status: str, entry_id: int | No
 
 
 # ---- orders -----------------------------------------------------------------
+
+def new_order_id() -> str:
+    """A new order's id: a UUIDv7 (RFC 9562), Unix milliseconds first, then 74 random bits.
+
+    The order id leads the keys of orders, order_items and entitlements (by order). Random
+    (v4) ids put every order on a random leaf page of each of those indexes, which outgrow
+    shared buffers: measured, one connection, 400 orders, about 1.5 of the order's 2.2 reads
+    from outside shared buffers per order were those three indexes (pg_statio). Time-ordered
+    ids append at the indexes' right-hand edge, whose pages stay in memory. The time part is
+    no secret (the order's created_at says it); an order is read only by its customer.
+    """
+    rand = int.from_bytes(os.urandom(10))
+    value = ((time.time_ns() // 1_000_000) & (1 << 48) - 1) << 80 | 0x7 << 76 \
+        | (rand >> 62 & 0xFFF) << 64 | 0b10 << 62 | rand & (1 << 62) - 1
+    return str(uuid.UUID(int=value))
+
 
 def hold_photos_for_sale(cur: Cursor, photo_ids: Iterable[str]) -> None:
     """Share each photo's sale lock until the transaction ends, in one statement.

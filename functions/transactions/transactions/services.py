@@ -198,7 +198,7 @@ class TransactionsService:
             raise
         currency = lines[0].currency
         total = sum(line.price_minor for line in lines)
-        order_id = str(uuid.uuid4())
+        order_id = repo.new_order_id()  # time-ordered: see there
         entry = ledger.order_entry(customer_id, order_id, lines)
         wallet = AccountRef.wallet(customer_id, currency)
         # Each sharded account (platform revenue, earnings) gets the shard of this order.
