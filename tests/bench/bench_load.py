@@ -1,6 +1,7 @@
 """Load benchmark: the emulated API path under `ab -c 32` (ApacheBench, Debian's apache2-utils).
 
     .venv/bin/python -m tests.bench.bench_load      (or through `make bench`; needs the deployed stack)
+    .venv/bin/python -m tests.bench.bench_load --rows probe,users     (some rows; see --help)
 
 Rows, each printed beside the trivial-function ceiling (GET /probe/ok) measured in the same run:
 - warm `ab -c 32` on GET /probe/ok, GET /users/me and GET /events/{id}/photos?limit=50:
@@ -42,6 +43,7 @@ WARM_SECONDS = 15  # each warm row runs this long (ab -t), so a slow stack does 
 PAGE = 50
 SEQUENTIAL = 200
 PHOTOS_FUNCTION = "photostack-photos"
+ROWS = frozenset({"probe", "users", "photos", "burst", "gateway", "cpu"})
 
 
 @dataclass(frozen=True)
@@ -184,67 +186,84 @@ def _restart_environments(function_name: str) -> None:
         lam.get_waiter("function_updated_v2").wait(FunctionName=function_name, WaiterConfig={"Delay": 0.2})
 
 
-def run() -> list[Row]:
+def run(rows: frozenset[str] | None = None) -> list[Row]:
+    """The load rows; ``rows`` picks some of ROWS (the probe ceiling is measured in every run, as
+    the reference each row is printed beside)."""
     import requests
     from photostack.tokens import issue_access_token
 
+    want = ROWS if rows is None else rows
+    if unknown := sorted(want - ROWS):
+        raise BenchError(f"no such load row: {', '.join(unknown)} (rows: {', '.join(sorted(ROWS))})")
     if not STACK_OUTPUTS.exists():
         raise BenchError("the stack is not deployed: run `make up`")
     outputs = json.loads(STACK_OUTPUTS.read_text())
     probe_url = f"{outputs['ProbeApiUrl'].rstrip('/')}/probe/ok"
     users_url = f"{outputs['UsersApiUrl'].rstrip('/')}/users/me"
-    user_token = _user_token(outputs["UsersApiUrl"].rstrip("/"))
-    event_id, direct = _photos_event()
-    viewer_token = issue_access_token("bench-load-viewer", "customer")[0]
-    photos_url = f"{outputs['PhotosApiUrl'].rstrip('/')}/events/{event_id}/photos?limit={PAGE}"
+    user_token = _user_token(outputs["UsersApiUrl"].rstrip("/")) if "users" in want else None
+    page = bool(want & {"photos", "burst", "gateway"})
+    warm: list[tuple[str, str | None]] = [(probe_url, None)]
+    if "users" in want:
+        warm.append((users_url, user_token))
+    if page:
+        event_id, direct = _photos_event()
+        viewer_token = issue_access_token("bench-load-viewer", "customer")[0]
+        photos_url = f"{outputs['PhotosApiUrl'].rstrip('/')}/events/{event_id}/photos?limit={PAGE}"
+        warm.append((photos_url, viewer_token))
 
-    # The first burst before anything else touches the photos function's fresh environments.
-    _restart_environments(PHOTOS_FUNCTION)
-    burst = ab(photos_url, CONCURRENCY, token=viewer_token, allow_errors=True)
+    c = CONCURRENCY
+    out: list[Row] = []
+    if "burst" in want:  # before anything else touches the photos function's fresh environments
+        _restart_environments(PHOTOS_FUNCTION)
+        burst = ab(photos_url, CONCURRENCY, token=viewer_token, allow_errors=True)
 
-    for url, token in ((probe_url, None), (users_url, user_token), (photos_url, viewer_token)):
+    for url, token in warm:
         ab(url, CONCURRENCY * 4, token=token, allow_errors=True)  # warm: every environment in use
     cpu_before = _cpu_s()
     ceiling = ab(probe_url, 50_000, seconds=WARM_SECONDS, allow_errors=True)
     cpu_after = _cpu_s()
     ls_ms, fn_ms = ((after - before) * 1000 / ceiling.complete
                     for before, after in zip(cpu_before, cpu_after, strict=True))
-    users = ab(users_url, 50_000, token=user_token, seconds=WARM_SECONDS, allow_errors=True)
-    photos = ab(photos_url, 50_000, token=viewer_token, seconds=WARM_SECONDS, allow_errors=True)
     beside = (f"ceiling, same run: GET /probe/ok (a function that does nothing) {ceiling.requests_per_s:.1f} "
               f"req/s, p99 {ceiling.p99_ms:.0f} ms")
+    if "probe" in want:
+        out.append(Row(f"load: ab -c {c} GET /probe/ok, warm (target >= 150 req/s)", ceiling.text(),
+                       "the trivial-function ceiling of this run"))
+    if "users" in want:
+        users = ab(users_url, 50_000, token=user_token, seconds=WARM_SECONDS, allow_errors=True)
+        out.append(Row(f"load: ab -c {c} GET /users/me, warm (target p99 <= 250 ms)", users.text(), beside))
+    if "photos" in want:
+        photos = ab(photos_url, 50_000, token=viewer_token, seconds=WARM_SECONDS, allow_errors=True)
+        out.append(Row(f"load: ab -c {c} GET /events/{{id}}/photos?limit={PAGE}, warm "
+                       "(target >= 100 req/s, p99 <= 500 ms)", photos.text(), beside))
+    if "burst" in want:
+        out.append(Row(f"load: first burst of {c} on the photos page, no environment started "
+                       "(target p99 <= 2 s)", burst.text(), beside))
+    if "gateway" in want:
+        http = requests.Session()
+        headers = {"Authorization": f"Bearer {viewer_token}"}
 
-    http = requests.Session()
-    headers = {"Authorization": f"Bearer {viewer_token}"}
+        def through_gateway() -> float:
+            started = time.perf_counter()
+            http.get(photos_url, headers=headers, timeout=30).raise_for_status()
+            return time.perf_counter() - started
 
-    def through_gateway() -> float:
-        started = time.perf_counter()
-        http.get(photos_url, headers=headers, timeout=30).raise_for_status()
-        return time.perf_counter() - started
-
-    _sequential(through_gateway, 10)
-    _sequential(direct, 10)
-    gateway_s = _sequential(through_gateway, SEQUENTIAL)
-    direct_s = _sequential(direct, SEQUENTIAL)
-    gateway_p50, direct_p50 = statistics.median(gateway_s) * 1000, statistics.median(direct_s) * 1000
-    probe_s = _sequential(lambda: _timed_get(http, probe_url), SEQUENTIAL)
-    probe_p50 = statistics.median(probe_s) * 1000
-
-    c = CONCURRENCY
-    return [
-        Row(f"load: ab -c {c} GET /probe/ok, warm (target >= 150 req/s)", ceiling.text(),
-            "the trivial-function ceiling of this run"),
-        Row(f"load: ab -c {c} GET /users/me, warm (target p99 <= 250 ms)", users.text(), beside),
-        Row(f"load: ab -c {c} GET /events/{{id}}/photos?limit={PAGE}, warm "
-            "(target >= 100 req/s, p99 <= 500 ms)", photos.text(), beside),
-        Row(f"load: first burst of {c} on the photos page, no environment started (target p99 <= 2 s)",
-            burst.text(), beside),
-        Row(f"load: photos page p50, gateway - straight to the sidecar (target <= 10 ms, n={SEQUENTIAL})",
-            f"{gateway_p50 - direct_p50:.1f} ms ({gateway_p50:.1f} - {direct_p50:.1f})",
-            f"GET /probe/ok p50 through the same gateway: {probe_p50:.1f} ms"),
-        Row(f"load: CPU per GET /probe/ok under ab -c {c}: LocalStack + function environments",
-            f"{ls_ms:.1f} + {fn_ms:.1f} ms", "CPU time of this stack's processes (/proc), not wall time"),
-    ]
+        _sequential(through_gateway, 10)
+        _sequential(direct, 10)
+        gateway_s = _sequential(through_gateway, SEQUENTIAL)
+        direct_s = _sequential(direct, SEQUENTIAL)
+        gateway_p50, direct_p50 = statistics.median(gateway_s) * 1000, statistics.median(direct_s) * 1000
+        probe_s = _sequential(lambda: _timed_get(http, probe_url), SEQUENTIAL)
+        probe_p50 = statistics.median(probe_s) * 1000
+        difference = f"{gateway_p50 - direct_p50:.1f} ms ({gateway_p50:.1f} - {direct_p50:.1f})"
+        out.append(Row(f"load: photos page p50, gateway - straight to the sidecar (target <= 10 ms, "
+                       f"n={SEQUENTIAL})", difference,
+                       f"GET /probe/ok p50 through the same gateway: {probe_p50:.1f} ms"))
+    if "cpu" in want:
+        out.append(Row(f"load: CPU per GET /probe/ok under ab -c {c}: LocalStack + function environments",
+                       f"{ls_ms:.1f} + {fn_ms:.1f} ms",
+                       "CPU time of this stack's processes (/proc), not wall time"))
+    return out
 
 
 def _timed_get(http: Any, url: str) -> float:
@@ -254,5 +273,11 @@ def _timed_get(http: Any, url: str) -> float:
 
 
 if __name__ == "__main__":
-    for row in run():
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The load rows of make bench (ab -c 32).")
+    parser.add_argument("--rows", default=",".join(sorted(ROWS)),
+                        help=f"comma-separated, of: {', '.join(sorted(ROWS))} (default: all)")
+    chosen = frozenset(name.strip() for name in parser.parse_args().rows.split(",") if name.strip())
+    for row in run(chosen):
         print(f"{row.metric:<90} {row.value}\n{'':<90} reference: {row.reference}")
