@@ -11,13 +11,26 @@ LocalStack and the stack are up, and it can be run at any time:
 
 Every ``ready`` photo's original (uploads bucket) and derivatives (derivatives bucket) are
 looked up in one listing of each bucket, taken after the photos were read: a photo's objects
-are written before it becomes ready, so a listing that lacks one means it is gone. A photo with an object
-missing is marked ``failed`` with a reason naming what is gone by the photo sidecar, which owns the
-photo rules (``MarkLostBatch``, ``MarkLost`` for up to 500 photos in one transaction: only a photo
-still ready changes, under its row lock, and the sidecar's cache forgets it and its event so that
-no reader keeps seeing it ``ready``); the check calls it with the operator's Connect certificate
-(``photostack-operator``, which `make up` issues), found through Consul as the functions find the
-sidecar. It says what it found in one line.
+are written before it becomes ready, so a listing that lacks one means it is gone.
+
+A photo whose original is still there and only derivatives are gone is rebuilt: the reconcile
+function (the upload path's re-drive, functions/upload/upload/reconcile.py) renders its
+derivatives again from that original, after checking that its ETag and SHA-256 are the ones
+the photo was registered with, and the photo stays ``ready`` with the same keys. It is not
+put back to ``pending`` meanwhile: a pending photo hides a photo buyers paid for, and a
+pending photo's owner can be handed a new upload URL for its original (an idempotent
+ReservePhoto replay), so the original that was sold could be replaced. A rebuild is idempotent
+(the same objects written again; the sidecar accepts the same registration twice and changes
+nothing). A photo that cannot be rebuilt (the original changed or is unreadable) is failed as
+below; one whose rebuild hit an outage (S3, the sidecar, Redis, the function) is left as it
+is and named in the report, for the next check.
+
+A photo whose original is gone, or that cannot be rebuilt, is marked ``failed`` with a reason naming
+what is gone by the photo sidecar, which owns the photo rules (``MarkLostBatch``, ``MarkLost`` for
+up to 500 photos in one transaction: only a photo still ready changes, under its row lock, and the
+sidecar's cache forgets it and its event so that no reader keeps seeing it ``ready``); the check
+calls it with the operator's Connect certificate (``photostack-operator``, which `make up` issues),
+found through Consul as the functions find the sidecar. It says what it found in one line.
 
 A bucket that does not exist at all is not taken as "every object lost": the check refuses to
 act (exit 2) — the stack is not deployed, or it looks at the wrong endpoint.
@@ -32,7 +45,7 @@ import os
 import sys
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +62,9 @@ SIDECAR_DEADLINE_S = 10.0
 # call a photo marked 239 photos/s, batches of 500 3,966 photos/s (one run, same sidecar): a batch
 # is one transaction, one UPDATE and one cache round trip.
 MARK_BATCH = 500
+# Photos per rebuild call of the reconcile function (its MAX_REBUILDS_PER_CALL).
+REBUILD_BATCH = 25
+RECONCILE_FUNCTION = "photostack-reconcile"
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,8 @@ class ReadyPhoto:
     event_id: str
     original_key: str
     derivative_keys: tuple[str, ...]
+    sha256: str = ""  # what the photo was registered with: a rebuild must read the same original
+    original_etag: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,7 @@ class Loss:
     event_id: str
     missing: tuple[str, ...]  # s3://bucket/key of each missing object
     original_missing: bool
+    not_rebuilt: str = ""  # only derivatives gone, and why a rebuild from the original failed
 
     @property
     def reason(self) -> str:
@@ -73,7 +92,8 @@ class Loss:
         if self.original_missing:
             more = f" and {derivatives} derivative(s)" if derivatives else ""
             return f"lost from storage: the original {self.missing[0]}{more}"[:500]
-        return f"lost from storage: {derivatives} derivative(s), first {self.missing[0]}"[:500]
+        why = f"; not rebuilt: {self.not_rebuilt}" if self.not_rebuilt else ""
+        return f"lost from storage: {derivatives} derivative(s), first {self.missing[0]}{why}"[:500]
 
 
 @dataclass
@@ -82,22 +102,31 @@ class Report:
     losses: list[Loss] = field(default_factory=list)
     marked_failed: int = 0
     dry_run: bool = False
+    rebuilt: list[str] = field(default_factory=list)  # photo ids ready again, derivatives rewritten
+    not_rebuilt: list[str] = field(default_factory=list)  # left ready after an outage: next check
 
     def summary(self) -> str:
         if not self.losses:
             return f"storage check: {self.checked} ready photos checked, all objects present"
         originals = sum(1 for x in self.losses if x.original_missing)
-        action = "would mark failed (dry run)" if self.dry_run else f"{self.marked_failed} marked failed"
+        only_derivatives = len(self.losses) - originals
+        if self.dry_run:
+            action = (f"would rebuild {only_derivatives} from their originals and mark {originals} failed"
+                      " (dry run)")
+        else:
+            action = f"{len(self.rebuilt)} rebuilt from their originals, {self.marked_failed} marked failed"
+            if self.not_rebuilt:
+                action += (f", {len(self.not_rebuilt)} not rebuilt (an outage; left as they are for the"
+                           f" next check: {', '.join(self.not_rebuilt[:MAX_LISTED])})")
         ids = ", ".join(x.photo_id for x in self.losses[:MAX_LISTED])
         more = f" and {len(self.losses) - MAX_LISTED} more" if len(self.losses) > MAX_LISTED else ""
-        only_derivatives = len(self.losses) - originals
         return (f"storage check: {self.checked} ready photos checked, {len(self.losses)} with objects "
-                f"missing ({originals} originals, {only_derivatives} only derivatives) -> {action} "
-                f"with reason 'lost from storage': {ids}{more}")
+                f"missing ({originals} originals, {only_derivatives} only derivatives) -> {action}: "
+                f"{ids}{more}")
 
     def as_dict(self) -> dict[str, Any]:
         return {"checked": self.checked, "missing": len(self.losses), "marked_failed": self.marked_failed,
-                "dry_run": self.dry_run,
+                "rebuilt": self.rebuilt, "not_rebuilt": self.not_rebuilt, "dry_run": self.dry_run,
                 "losses": [{"photo_id": x.photo_id, "event_id": x.event_id, "missing": list(x.missing),
                             "reason": x.reason} for x in self.losses]}
 
@@ -153,12 +182,13 @@ def list_keys(s3: Any, bucket: str) -> set[str]:
 def load_ready_photos(conn: Any, event_id: str | None = None) -> list[ReadyPhoto]:
     with conn.cursor() as cur:
         cur.execute("SELECT p.id::text, p.event_id::text, p.original_key,"
-                    " coalesce(array_agg(d.key ORDER BY d.kind) FILTER (WHERE d.key IS NOT NULL), '{}')"
+                    " coalesce(array_agg(d.key ORDER BY d.kind) FILTER (WHERE d.key IS NOT NULL), '{}'),"
+                    " coalesce(p.sha256, ''), coalesce(p.original_etag, '')"
                     " FROM photos.photos p LEFT JOIN photos.derivatives d ON d.photo_id = p.id"
                     " WHERE p.status = %(ready)s"
                     " AND (%(event)s::uuid IS NULL OR p.event_id = %(event)s::uuid)"
                     " GROUP BY p.id ORDER BY p.id", {"event": event_id, "ready": contract.READY})
-        return [ReadyPhoto(r[0], r[1], r[2], tuple(r[3])) for r in cur.fetchall()]
+        return [ReadyPhoto(r[0], r[1], r[2], tuple(r[3]), r[4], r[5]) for r in cur.fetchall()]
 
 
 def operator_client(settings: Any, consul_state: Path = DEFAULT_CONSUL_STATE) -> Any:
@@ -203,6 +233,68 @@ def mark_lost(client: Any, losses: Sequence[Loss], *, batch: int = MARK_BATCH) -
     return changed
 
 
+def lambda_client(endpoint: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+                        aws_secret_access_key="test",
+                        config=Config(read_timeout=330, retries={"max_attempts": 0}))
+
+
+def rebuild(client: Any, photos: Sequence[ReadyPhoto], *,
+            batch: int = REBUILD_BATCH) -> dict[str, tuple[str, str]]:
+    """Asks the reconcile function to rebuild each photo's derivatives from its original,
+    ``batch`` photos a call; (status, reason) per photo id: ready (rebuilt), failed (cannot be),
+    skipped (no longer ready), ignored, or error (an outage: S3, the sidecar, Redis, or the
+    function itself could not be called)."""
+    import datetime as dt
+
+    answers: dict[str, tuple[str, str]] = {}
+    for start in range(0, len(photos), batch):
+        chunk = photos[start:start + batch]
+        detail = {"rebuild": [{"key": p.original_key, "sha256": p.sha256, "etag": p.original_etag}
+                              for p in chunk]}
+        # The EventBridge "Scheduled Event" shape the reconcile handler receives (photostack admin redrive).
+        event = {"version": "0", "id": "photostack-storage-check", "detail-type": "Scheduled Event",
+                 "source": "photostack.storage-check", "account": "000000000000",
+                 "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": "us-east-1",
+                 "resources": [], "detail": detail}
+        try:
+            reply = client.invoke(FunctionName=RECONCILE_FUNCTION, Payload=json.dumps(event).encode())
+            body = json.loads(reply["Payload"].read() or b"null")
+            if reply.get("FunctionError") or not isinstance(body, dict):
+                raise RuntimeError(str(body.get("errorMessage") if isinstance(body, dict) else body)[:300])
+            by_key = {a["key"]: (a["status"], a["reason"]) for a in body["rebuilt"]}
+        except Exception as exc:
+            by_key = {}
+            error = f"{RECONCILE_FUNCTION} not invoked: {type(exc).__name__}: {exc}"[:300]
+            print(f"storage check: {error}", file=sys.stderr)
+        for photo in chunk:
+            answers[photo.photo_id] = by_key.get(photo.original_key, ("error", "no answer"))
+    return answers
+
+
+def settle(losses: Sequence[Loss], answers: dict[str, tuple[str, str]],
+           report: Report) -> list[Loss]:
+    """The losses to mark failed: every lost original, and each photo whose rebuild answered
+    that it cannot be done (with why in its reason); rebuilt photos and those an outage kept
+    from being rebuilt go into the report instead."""
+    lost = []
+    for loss in losses:
+        if loss.original_missing:
+            lost.append(loss)
+            continue
+        status, why = answers.get(loss.photo_id, ("error", "not asked"))
+        if status == "ready":
+            report.rebuilt.append(loss.photo_id)
+        elif status == "error":
+            report.not_rebuilt.append(loss.photo_id)
+        else:
+            lost.append(replace(loss, not_rebuilt=why or status))
+    return lost
+
+
 def stack_endpoint_and_buckets(settings: Any) -> tuple[str, str, str]:
     outputs: dict[str, Any] = {}
     path = ROOT / ".state" / "stack-outputs.json"
@@ -227,7 +319,12 @@ def run(*, dry_run: bool = False, event_id: str | None = None) -> Report:
         losses = find_losses(photos, uploads_bucket=uploads, derivatives_bucket=derivatives, listed=listed)
         report = Report(checked=len(photos), losses=losses, dry_run=dry_run)
         if losses and not dry_run:
-            report.marked_failed = len(mark_lost(operator_client(settings), losses))
+            by_id = {p.photo_id: p for p in photos}
+            rebuildable = [by_id[x.photo_id] for x in losses if not x.original_missing]
+            answers = rebuild(lambda_client(endpoint), rebuildable) if rebuildable else {}
+            lost = settle(losses, answers, report)
+            if lost:
+                report.marked_failed = len(mark_lost(operator_client(settings), lost))
     finally:
         conn.close()
     return report

@@ -536,14 +536,18 @@ def admin_check_storage(
     event: Annotated[str | None, typer.Option(help="Only the photos of this event (its id).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Mark failed every ready photo whose original or derivatives are gone from S3."""
+    """Rebuild ready photos whose derivatives are gone from S3; mark failed those whose original is."""
     report = admin.check_storage(dry_run=dry_run, event_id=event)
     if as_json:
         emit_json(report)
         return
-    done = "would be marked failed" if dry_run else "marked failed"
-    out.print(f"{report['checked']} ready photos checked, {report['missing']} with objects missing, "
-              f"{report['marked_failed'] if not dry_run else report['missing']} {done}")
+    if dry_run:
+        done = "nothing changed (dry run)"
+    else:
+        done = f"{len(report.get('rebuilt', []))} rebuilt, {report['marked_failed']} marked failed"
+        if report.get("not_rebuilt"):
+            done += f", {len(report['not_rebuilt'])} not rebuilt (an outage; run it again)"
+    out.print(f"{report['checked']} ready photos checked, {report['missing']} with objects missing, {done}")
     for loss in report["losses"]:
         out.print(f"  {loss['photo_id']}: {loss['reason']}")
 

@@ -15,6 +15,7 @@ from photostack.config import get_settings
 from photostack.contract import ORIGINALS_PREFIX
 from photostack.jsonlog import elapsed_ms, get_logger, request_id_var
 from upload import bootstrap
+from upload.reconcile import rebuild_requests
 
 app = Chalice(app_name="photostack-upload")
 log = get_logger("upload")
@@ -43,10 +44,17 @@ def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
     """Re-drive the upload DLQ and originals that never became ready (upload/reconcile.py).
 
     ``photostack admin redrive`` invokes it with ``detail`` naming the window, e.g.
-    ``{"min_age_s": 0}`` to take every original regardless of age.
+    ``{"min_age_s": 0}`` to take every original regardless of age. The storage check invokes it
+    with ``{"rebuild": [{"key", "sha256", "etag"}, ...]}`` for ready photos whose derivatives are
+    gone: only those are rebuilt, and the answer is ``{"rebuilt": [...]}``.
     """
     request_id_var.set(getattr(event.context, "aws_request_id", None))
     detail = event.detail if isinstance(event.detail, dict) else {}
+    if "rebuild" in detail:  # the storage check: ready photos whose derivatives are gone
+        answers = bootstrap.rebuild(rebuild_requests(detail["rebuild"]))
+        for answer in answers:
+            metrics.emit("PhotosRebuilt", status=answer["status"])
+        return {"rebuilt": answers}
     expire_after = _number(detail, "expire_after_s", 0.0)
     event_id = detail.get("event_id")
     report = bootstrap.reconcile(min_age_s=_number(detail, "min_age_s", 120.0),

@@ -1,10 +1,12 @@
-"""A ready photo whose objects are gone from S3 is reported and marked failed by the storage check.
+"""A ready photo whose objects are gone from S3 is rebuilt or marked failed by the storage check.
 
 Through the deployed stack: photos uploaded and processed the normal way, then one loses its
 original and another one derivative, behind the stack's back (as after a lost S3 state). The
-check (`photostack admin check-storage`, what `make up` runs) names both, marks them failed
-with a reason, and the photos API shows that at once (the sidecar's cache was invalidated);
-the untouched photo stays ready. Scoped to the test's own event, so it touches nobody else's.
+check (`photostack admin check-storage`, what `make up` runs) names both; the one that kept its
+original is rebuilt by the reconcile function (the derivative is back under its key, and the
+photo is still ready), the one whose original is gone is marked failed with a reason, and the
+photos API shows that at once (the sidecar's cache was invalidated); the untouched photo stays
+ready. Scoped to the test's own event, so it touches nobody else's.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def check_storage(event_id: str) -> dict[str, Any]:
     return report
 
 
-def test_a_ready_photo_whose_objects_are_gone_is_reported_and_marked_failed(stack: dict[str, str]) -> None:
+def test_lost_derivatives_are_rebuilt_and_a_lost_original_is_marked_failed(stack: dict[str, str]) -> None:
     apis = Apis.of(stack)
     photographer = person(apis, "photographer")
     event_id = create_event(apis, photographer, "Storage check: lost objects")
@@ -49,10 +51,12 @@ def test_a_ready_photo_whose_objects_are_gone_is_reported_and_marked_failed(stac
     derivatives = s3.list_objects_v2(Bucket=stack["DerivativesBucketName"],
                                      Prefix=f"derivatives/{event_id}/{lost_derivative}/")["Contents"]
     gone_key = sorted(d["Key"] for d in derivatives)[0]
+    gone_type = s3.head_object(Bucket=stack["DerivativesBucketName"], Key=gone_key)["ContentType"]
     s3.delete_object(Bucket=stack["DerivativesBucketName"], Key=gone_key)
 
     report = check_storage(event_id)
-    assert (report["checked"], report["missing"], report["marked_failed"]) == (3, 2, 2), report
+    assert (report["checked"], report["missing"], report["marked_failed"]) == (3, 2, 1), report
+    assert (report["rebuilt"], report["not_rebuilt"]) == ([lost_derivative], []), report
     by_photo = {loss["photo_id"]: loss for loss in report["losses"]}
     assert set(by_photo) == {lost_original, lost_derivative}
     original_url = f"s3://{stack['UploadsBucketName']}/originals/{event_id}/{lost_original}"
@@ -64,10 +68,12 @@ def test_a_ready_photo_whose_objects_are_gone_is_reported_and_marked_failed(stac
     assert after[lost_original]["status"] == "failed"
     reason = after[lost_original]["failure_reason"]
     assert reason.startswith(f"lost from storage: the original {original_url}"), reason
-    assert after[lost_derivative]["status"] == "failed"
-    assert gone_key in after[lost_derivative]["failure_reason"]
+    assert after[lost_derivative]["status"] == "ready"
     assert after[intact]["status"] == "ready"
+    rebuilt = s3.head_object(Bucket=stack["DerivativesBucketName"], Key=gone_key)
+    assert (rebuilt["ContentType"], rebuilt["ContentLength"] > 0) == (gone_type, True)
 
-    # Nothing left to find: the failed photos are no longer ready, the intact one is whole.
+    # Nothing left to find: the failed photo is no longer ready, the other two are whole.
     again = check_storage(event_id)
-    assert (again["checked"], again["missing"], again["marked_failed"]) == (1, 0, 0), again
+    assert (again["checked"], again["missing"], again["marked_failed"]) == (2, 0, 0), again
+    assert again["rebuilt"] == [], again

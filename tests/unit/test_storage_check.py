@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.storage_check import Loss, ReadyPhoto, Report, find_losses
+from infra.storage_check import Loss, ReadyPhoto, Report, find_losses, settle
 
 pytestmark = pytest.mark.unit
 
@@ -58,7 +58,28 @@ def test_the_summary_is_one_line_with_counts_and_ids() -> None:
     line = report.summary()
     assert "\n" not in line
     assert line.startswith("storage check: 12 ready photos checked, 10 with objects missing (10 originals, "
-                           "0 only derivatives) -> 10 marked failed")
+                           "0 only derivatives) -> 0 rebuilt from their originals, 10 marked failed: ")
     assert "p0, p1" in line and line.endswith("and 2 more")
     assert Report(checked=3).summary() == "storage check: 3 ready photos checked, all objects present"
-    assert "would mark failed (dry run)" in Report(checked=12, losses=found, dry_run=True).summary()
+    assert "would rebuild 0 from their originals and mark 10 failed (dry run)" in Report(
+        checked=12, losses=found, dry_run=True).summary()
+
+
+def test_only_derivatives_gone_are_rebuilt_and_only_what_cannot_be_is_failed() -> None:
+    photos = [ready(n) for n in range(5)]
+    found = losses(photos, listed(*photos, without=(
+        "originals/e1/p0", *(p.derivative_keys[0] for p in photos[1:]))))
+    answers = {"p1": ("ready", "derivatives rebuilt from the original"),
+               "p2": ("failed", "the original is not the one the photo was registered with"),
+               "p3": ("error", "ConnectionError: the photo service is unavailable")}  # p4: no answer
+    report = Report(checked=5, losses=found)
+    to_fail = settle(found, answers, report)
+    assert [x.photo_id for x in to_fail] == ["p0", "p2"]
+    assert to_fail[0].reason == "lost from storage: the original s3://up/originals/e1/p0"
+    assert to_fail[1].reason == ("lost from storage: 1 derivative(s), first s3://der/derivatives/e1/p2/0.jpg;"
+                                 " not rebuilt: the original is not the one the photo was registered with")
+    assert (report.rebuilt, report.not_rebuilt) == (["p1"], ["p3", "p4"])  # an outage is not a loss
+    report.marked_failed = 2
+    line = report.summary()
+    assert "-> 1 rebuilt from their originals, 2 marked failed, 2 not rebuilt (an outage" in line
+    assert report.as_dict()["rebuilt"] == ["p1"]

@@ -16,7 +16,7 @@ from upload.config import load_upload_settings
 from upload.decode import DecodeLimits
 from upload.notify import SqsPhotoReadyNotifier
 from upload.pipeline import ProcessResult, UploadLimits, UploadProcessor
-from upload.reconcile import Reconciler, Report
+from upload.reconcile import RebuildRequest, Reconciler, Report
 from upload.records import s3_records
 from upload.registry import GrpcPhotoRegistry
 from upload.storage import S3ObjectStore
@@ -84,3 +84,7 @@ def reconcile(min_age_s: float, max_age_s: float, limit: int, *, expire_after_s:
               event_id: str = "") -> Report:
     return _reconciler.get().run(min_age_s=min_age_s, max_age_s=max_age_s, limit=limit,
                                  expire_after_s=expire_after_s, event_id=event_id)
+
+
+def rebuild(requests: list[RebuildRequest]) -> list[dict[str, str]]:
+    return _reconciler.get().rebuild(requests)

@@ -81,6 +81,15 @@ class ProcessResult:
 
 
 @dataclass(frozen=True)
+class Built:
+    """An original's derivatives, rendered and written, and what the sidecar records of it."""
+
+    rendered: Rendered
+    stored: list[StoredDerivative]
+    original: OriginalInfo
+
+
+@dataclass(frozen=True)
 class UploadLimits:
     max_bytes: int = MAX_UPLOAD_BYTES
     decode: DecodeLimits = field(default_factory=DecodeLimits)
@@ -157,26 +166,92 @@ class UploadProcessor:
         return outcome
 
     def _convert(self, bucket: str, key: str, photo: PhotoKey, head: ObjectHead) -> ProcessResult:
+        built = self._build(bucket, key, photo, head)
+        if isinstance(built, str):
+            return self._fail(photo, built)
+        try:
+            self.registry.register_derivatives(photo.photo_id, original=built.original,
+                                               derivatives=built.stored)
+        except RegistryRefused as exc:
+            # Never leave it pending: a refusal of well-formed derivatives is a failure to record.
+            return self._fail(photo, f"the derivatives could not be registered ({exc})")
+        source = built.rendered.source
+        log.info("photo ready", extra={"photo_id": photo.photo_id, "notes": built.rendered.notes,
+                                       "width": source.width, "height": source.height})
+        self._announce(photo, built.stored)
+        return ProcessResult(Status.READY, "; ".join(built.rendered.notes), photo.photo_id)
+
+    def rebuild(self, bucket: str, key: str, *, sha256: str, etag: str = "") -> ProcessResult:
+        """Writes a ``ready`` photo's derivatives again from its original: the storage check
+        found some of them gone from S3 while the original is still there.
+
+        Only from the original the photo was registered with (what buyers paid for): ``etag``
+        (when recorded) and ``sha256`` are what the photo's row holds, checked before anything
+        is written; the sidecar checks the hash again (RegisterDerivatives on a ready photo
+        accepts only the same original and keys, and changes nothing). The photo stays ``ready``
+        throughout and keeps its keys, so a repeated or concurrent rebuild writes the same
+        objects again: no work claim is needed, and none is left behind to stop a later
+        rebuild. Nothing is marked failed here: FAILED answers say why it cannot be rebuilt,
+        and the caller (the storage check) marks the photo lost. S3, sidecar or Redis errors
+        raise (the next check tries again)."""
+        photo = parse_key(key)
+        if photo is None:
+            return ProcessResult(Status.IGNORED, f"key {key[:200]!r} is not originals/<event_id>/<photo_id>")
+        status = self.registry.get_status(photo.photo_id)
+        if status is None:
+            return ProcessResult(Status.IGNORED, "the photo is not known to the photo service",
+                                 photo.photo_id)
+        if status is not PhotoStatus.READY:
+            return ProcessResult(Status.SKIPPED, f"the photo is {status.value}", photo.photo_id)
+        try:
+            head = self.store.head(bucket, key)
+        except ObjectMissing:
+            return ProcessResult(Status.FAILED, "the original no longer exists", photo.photo_id)
+        if etag and head.etag != etag:
+            return ProcessResult(Status.FAILED, "the original is not the one the photo was registered with"
+                                 f" (ETag {head.etag}, registered {etag})", photo.photo_id)
+        try:
+            built = self._build(bucket, key, photo, head, expect_sha256=sha256)
+        except ObjectMissing:
+            return ProcessResult(Status.FAILED, "the original no longer exists", photo.photo_id)
+        if isinstance(built, str):
+            return ProcessResult(Status.FAILED, f"the original cannot be processed again: {built}",
+                                 photo.photo_id)
+        try:
+            self.registry.register_derivatives(photo.photo_id, original=built.original,
+                                               derivatives=built.stored)
+        except RegistryRefused as exc:
+            return ProcessResult(Status.FAILED, f"the photo service refused the rebuilt derivatives ({exc})",
+                                 photo.photo_id)
+        log.info("derivatives rebuilt", extra={"photo_id": photo.photo_id, "count": len(built.stored)})
+        return ProcessResult(Status.READY, "derivatives rebuilt from the original", photo.photo_id)
+
+    def _build(self, bucket: str, key: str, photo: PhotoKey, head: ObjectHead, *,
+               expect_sha256: str = "") -> Built | str:
+        """The derivatives rendered from the original and written, or why they cannot be."""
         size, watermark_text = head.size, head.metadata.get(WATERMARK_METADATA)
         if size > self.limits.max_bytes:
-            return self._fail(photo, f"the file is {_mib(size)}; the limit is {_mib(self.limits.max_bytes)}")
+            return f"the file is {_mib(size)}; the limit is {_mib(self.limits.max_bytes)}"
         if size == 0:
-            return self._fail(photo, "the file is empty")
+            return "the file is empty"
         try:
             data = self.store.get(bucket, key, etag=head.etag, max_bytes=self.limits.max_bytes,
                                   version_id=head.version_id)
         except ObjectTooLarge:
-            return self._fail(photo, f"the file is larger than the limit of {_mib(self.limits.max_bytes)}")
+            return f"the file is larger than the limit of {_mib(self.limits.max_bytes)}"
+        digest = hashlib.sha256(data).hexdigest()
+        if expect_sha256 and digest != expect_sha256:
+            return f"its SHA-256 {digest} is not the registered {expect_sha256}"
 
         try:
             rendered = render(data, watermark.clean_text(watermark_text), self.limits.decode, self.encode)
         except ImageRejected as exc:
-            return self._fail(photo, exc.reason)
+            return exc.reason
         except MemoryError:
-            return self._fail(photo, "the image needs more memory to process than the function has")
+            return "the image needs more memory to process than the function has"
         except Exception as exc:
             log.exception("unexpected error while converting", extra={"photo_id": photo.photo_id})
-            return self._fail(photo, f"the image could not be processed ({type(exc).__name__})")
+            return f"the image could not be processed ({type(exc).__name__})"
 
         stored = self._store(photo, rendered)
         source = rendered.source
@@ -185,22 +260,14 @@ class UploadProcessor:
             width=source.width,
             height=source.height,
             bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
+            sha256=digest,
             etag=head.etag,
             version_id=head.version_id,
             captured_at=source.captured_at,
             camera_make=source.camera_make,
             camera_model=source.camera_model,
         )
-        try:
-            self.registry.register_derivatives(photo.photo_id, original=original, derivatives=stored)
-        except RegistryRefused as exc:
-            # Never leave it pending: a refusal of well-formed derivatives is a failure to record.
-            return self._fail(photo, f"the derivatives could not be registered ({exc})")
-        log.info("photo ready", extra={"photo_id": photo.photo_id, "notes": rendered.notes,
-                                       "width": source.width, "height": source.height})
-        self._announce(photo, stored)
-        return ProcessResult(Status.READY, "; ".join(rendered.notes), photo.photo_id)
+        return Built(rendered, stored, original)
 
     def _announce(self, photo: PhotoKey, stored: list[StoredDerivative]) -> None:
         """The photo is ready whatever happens here: a lost notice costs face indexing of one

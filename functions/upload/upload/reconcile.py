@@ -22,6 +22,10 @@ same exactly-once work claims) as the S3 trigger:
   states, expires it (``failed`` with the reason). Its original is looked up first: one that
   is there is left to the re-drive above, and when S3 cannot say, nothing is expired.
 
+- **Ready photos whose derivatives are gone** (the storage check, infra/storage_check.py, found
+  them while their original is still there): :meth:`Reconciler.rebuild` writes them again from
+  the original the photo was registered with (:meth:`UploadProcessor.rebuild`).
+
 Runs on a schedule (template.yaml) and on demand (``photostack admin redrive``).
 """
 
@@ -48,11 +52,42 @@ log = get_logger("upload.reconcile")
 class Processor(Protocol):
     def process(self, bucket: str, key: str) -> ProcessResult: ...
 
+    def rebuild(self, bucket: str, key: str, *, sha256: str, etag: str = "") -> ProcessResult: ...
+
 
 class Reservations(Protocol):
     def idle_reservations(self, idle_s: int, *, event_id: str, limit: int) -> list[IdleReservation]: ...
 
     def expire_reservation(self, photo_id: str, idle_s: int) -> PhotoStatus | None: ...
+
+
+# Photos per rebuild call: each renders one original (well under a second for a camera JPEG),
+# so a call stays far inside the function's 300 s.
+MAX_REBUILDS_PER_CALL = 25
+
+
+@dataclass(frozen=True)
+class RebuildRequest:
+    """A ready photo to rebuild: its original's key and what its row records of that original."""
+
+    key: str
+    sha256: str
+    etag: str = ""
+
+
+def rebuild_requests(raw: Any) -> list[RebuildRequest]:
+    """The rebuild list, each entry checked: a malformed one raises (the caller is an operator tool)."""
+    if not isinstance(raw, list) or len(raw) > MAX_REBUILDS_PER_CALL:
+        raise ValueError(f"rebuild must be a list of at most {MAX_REBUILDS_PER_CALL} photos")
+    requests = []
+    for entry in raw:
+        fields = entry if isinstance(entry, dict) else {}
+        key, sha256, etag = (fields.get(name, "") for name in ("key", "sha256", "etag"))
+        if not (isinstance(key, str) and key and isinstance(sha256, str) and len(sha256) == 64
+                and isinstance(etag, str)):
+            raise ValueError("each photo to rebuild needs its original's key, sha256 (hex) and etag")
+        requests.append(RebuildRequest(key, sha256, etag))
+    return requests
 
 
 @dataclass
@@ -104,6 +139,28 @@ class Reconciler:
                                      event_id=event_id, limit=limit)
         log.info("reconciled", extra=report.as_dict())
         return report
+
+    def rebuild(self, requests: list[RebuildRequest]) -> list[dict[str, str]]:
+        """Each photo's derivatives written again from its original, in order: its photo id,
+        status (ready: rebuilt; failed: cannot be, with the reason; skipped: no longer ready;
+        ignored: not ours; error: S3, the sidecar or Redis failed, try again later)."""
+        if len(requests) > MAX_REBUILDS_PER_CALL:
+            raise ValueError(f"at most {MAX_REBUILDS_PER_CALL} photos per rebuild call, got {len(requests)}")
+        answers = []
+        for request in requests:
+            try:
+                outcome = self.processor.rebuild(self.uploads_bucket, request.key, sha256=request.sha256,
+                                                 etag=request.etag)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"[:300]
+                log.warning("rebuild failed", extra={"key": request.key, "error": error})
+                answers.append({"key": request.key, "photo_id": "", "status": "error", "reason": error})
+                continue
+            answers.append({"key": request.key, "photo_id": outcome.photo_id or "",
+                            "status": outcome.status.value, "reason": outcome.reason})
+        log.info("rebuilt", extra={"requested": len(requests),
+                                   "ready": sum(a["status"] == "ready" for a in answers)})
+        return answers
 
     # ---- the dead-letter queue ---------------------------------------------------------
 

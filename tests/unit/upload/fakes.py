@@ -97,6 +97,10 @@ class MemoryPhotoRegistry:
         record = self.photos.get(photo_id)
         if record is None or record.status is PhotoStatus.FAILED or self.refuse_registration:
             raise RegistryRefused("photo not found or failed")
+        if record.status is PhotoStatus.READY and record.original is not None and (
+                record.original.sha256 != original.sha256
+                or {d.key for d in record.derivatives} != {d.key for d in derivatives}):
+            raise RegistryRefused("the photo is already registered with other derivatives")
         self.registrations += 1
         record.status, record.original, record.derivatives = PhotoStatus.READY, original, tuple(derivatives)
 
