@@ -387,6 +387,27 @@ def function_names(cfn: Any) -> dict[str, str]:
             if r["ResourceType"] == "AWS::Lambda::Function"}
 
 
+def lifecycle_rules(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A bucket's CloudFormation lifecycle rules in the S3 API's shape (the parts the template uses)."""
+    return [{"ID": r["Id"], "Status": r["Status"], "Filter": {"Prefix": r.get("Prefix", "")},
+             **({"AbortIncompleteMultipartUpload": r["AbortIncompleteMultipartUpload"]}
+                if "AbortIncompleteMultipartUpload" in r else {})} for r in rules]
+
+
+def apply_lifecycle_rules(template: dict[str, Any], s3: Any, cfn: Any) -> None:
+    """LocalStack's CloudFormation leaves out a bucket's LifecycleConfiguration (its
+    AWS::S3::Bucket provider neither puts it on create nor updates a bucket): put the
+    template's rules with the S3 API, so the local buckets carry what AWS applies."""
+    buckets = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+               for r in cfn.describe_stack_resources(StackName=STACK)["StackResources"]
+               if r["ResourceType"] == "AWS::S3::Bucket"}
+    for logical_id, resource in template["Resources"].items():
+        rules = resource.get("Properties", {}).get("LifecycleConfiguration", {}).get("Rules")
+        if resource["Type"] == "AWS::S3::Bucket" and rules and logical_id in buckets:
+            s3.put_bucket_lifecycle_configuration(Bucket=buckets[logical_id],
+                                                  LifecycleConfiguration={"Rules": lifecycle_rules(rules)})
+
+
 def sync_function_code(template: dict[str, Any], lam: Any, names: dict[str, str]) -> list[str]:
     """Point each function whose code differs from its packaged artifact at that artifact."""
     updated = []
@@ -532,6 +553,7 @@ def main(argv: list[str] | None = None) -> None:
     if action == "code":
         action = f"code of {', '.join(updated)} updated" if updated else "unchanged"
     wait_functions_active(lam, template)
+    apply_lifecycle_rules(template, s3, cfn)
     outputs = local_outputs(cfn)
     # The web app's files and its config.json (the API URLs above) into the web bucket.
     outputs["WebUrl"] = web_publish.publish(s3, outputs["WebBucketName"], outputs, endpoint=ENDPOINT,

@@ -286,7 +286,7 @@ def settle(losses: Sequence[Loss], answers: dict[str, tuple[str, str]],
             lost.append(loss)
             continue
         status, why = answers.get(loss.photo_id, ("error", "not asked"))
-        if status == "ready":
+        if status == contract.READY:
             report.rebuilt.append(loss.photo_id)
         elif status == "error":
             report.not_rebuilt.append(loss.photo_id)

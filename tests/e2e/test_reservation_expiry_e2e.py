@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 from photostack_cli.admin import RECONCILE_FUNCTION, scheduled_event
 
 from tests.conftest import aws_client
@@ -61,3 +62,36 @@ def test_a_reservation_without_bytes_expires_failed_with_the_reason_and_an_uploa
     # Nothing is left to expire in this event.
     again = reconcile({**ONLY_EXPIRY, "event_id": event_id})
     assert (again["reservations_idle"], again["reservations_expired"]) == (0, 0), again
+
+
+def test_an_expired_reservation_leaves_no_multipart_upload_behind(stack: dict[str, str]) -> None:
+    """A big upload started (its first part stored) and never completed: when the reservation
+    expires its multipart upload is aborted, so its parts go; the bucket's lifecycle rule is
+    the backstop (and is there on the deployed bucket)."""
+    apis = Apis.of(stack)
+    photographer = person(apis, "photographer")
+    event_id = create_event(apis, photographer, "Expiry: a multipart upload never completed")
+    started = reserve(apis, photographer, event_id, bytes(images.MULTIPART_THRESHOLD + 1), "image/png")
+    reserved_at = time.monotonic()
+    target = started.target
+    assert target["method"] == "MULTIPART", target
+    first = target["parts"][0]
+    put = requests.put(first["url"], data=started.data[:int(first["size_bytes"])], timeout=60)
+    assert put.status_code == 200, put.text
+    s3, bucket, key = aws_client("s3"), stack["UploadsBucketName"], f"originals/{event_id}/{started.photo_id}"
+
+    def open_uploads() -> list[str]:
+        listed = s3.list_multipart_uploads(Bucket=bucket, Prefix=key).get("Uploads", [])
+        return [u["UploadId"] for u in listed if u["Key"] == key]
+
+    assert open_uploads() == [target["upload_id"]]
+
+    time.sleep(max(0.0, EXPIRE_AFTER_S + 1 - (time.monotonic() - reserved_at)))
+    report = reconcile({**ONLY_EXPIRY, "event_id": event_id})
+    assert (report["reservations_expired"], report["multipart_aborted"]) == (1, 1), report
+    assert photo(apis, photographer, started.photo_id)["status"] == "failed"
+    assert open_uploads() == []
+
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert [r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] for r in rules
+            if r["Status"] == "Enabled" and "AbortIncompleteMultipartUpload" in r] == [1], rules

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.deploy import load_template
+from infra.deploy import lifecycle_rules, load_template
 from tests.apps import load_app
 
 pytestmark = pytest.mark.unit
@@ -65,3 +65,14 @@ def test_template_is_cfn_lint_clean() -> None:
     result = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(ROOT / "template.yaml")],
                             capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_uploads_bucket_aborts_incomplete_multipart_uploads(template: dict[str, Any]) -> None:
+    """The backstop for a multipart upload the reconciler could not abort (upload/reconcile.py)."""
+    rules = template["Resources"]["UploadsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert [r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] for r in rules
+            if r["Status"] == "Enabled" and "AbortIncompleteMultipartUpload" in r] == [1]
+    # What deploy.py puts on the LocalStack bucket (its CloudFormation leaves the rules out).
+    assert lifecycle_rules(rules) == [{"ID": "abort-incomplete-multipart-uploads", "Status": "Enabled",
+                                       "Filter": {"Prefix": ""},
+                                       "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]

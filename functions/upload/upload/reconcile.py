@@ -20,7 +20,10 @@ same exactly-once work claims) as the S3 trigger:
   original is still not in the bucket once the URLs expired plus a grace
   (``reservation_expiry_s``) can no longer receive one: the sidecar, which decides photo
   states, expires it (``failed`` with the reason). Its original is looked up first: one that
-  is there is left to the re-drive above, and when S3 cannot say, nothing is expired.
+  is there is left to the re-drive above, and when S3 cannot say, nothing is expired. A
+  multipart upload started for it and never completed is aborted once it is expired (its parts
+  are stored, and billed, until then); the uploads bucket's lifecycle rule
+  (AbortIncompleteMultipartUpload, template.yaml) is the backstop when that abort fails.
 
 - **Ready photos whose derivatives are gone** (the storage check, infra/storage_check.py, found
   them while their original is still there): :meth:`Reconciler.rebuild` writes them again from
@@ -42,7 +45,7 @@ from photostack.contract import ORIGINALS_PREFIX
 from photostack.jsonlog import get_logger
 
 from upload.errors import WorkInProgressError
-from upload.pipeline import ProcessResult
+from upload.pipeline import ProcessResult, Status
 from upload.ports import IdleReservation, PhotoStatus
 from upload.records import s3_records
 
@@ -99,6 +102,7 @@ class Report:
     reservations_idle: int = 0  # pending photos nobody uploaded to for the expiry time
     reservations_expired: int = 0  # of those, failed now: their original never came
     reservations_kept: int = 0  # their original is there after all, or they were renewed meanwhile
+    multipart_aborted: int = 0  # uploads started for expired reservations, never completed
     # ready / failed / skipped / ignored, or busy / error (tried again next run)
     outcomes: Counter[str] = field(default_factory=Counter)
 
@@ -107,7 +111,7 @@ class Report:
                 "dead_letters_kept": self.dead_letters_kept, "originals_seen": self.originals_seen,
                 "reservations_idle": self.reservations_idle,
                 "reservations_expired": self.reservations_expired,
-                "reservations_kept": self.reservations_kept,
+                "reservations_kept": self.reservations_kept, "multipart_aborted": self.multipart_aborted,
                 "outcomes": dict(sorted(self.outcomes.items()))}
 
 
@@ -159,7 +163,7 @@ class Reconciler:
             answers.append({"key": request.key, "photo_id": outcome.photo_id or "",
                             "status": outcome.status.value, "reason": outcome.reason})
         log.info("rebuilt", extra={"requested": len(requests),
-                                   "ready": sum(a["status"] == "ready" for a in answers)})
+                                   "rebuilt": sum(a["status"] == Status.READY.value for a in answers)})
         return answers
 
     # ---- the dead-letter queue ---------------------------------------------------------
@@ -266,8 +270,30 @@ class Reconciler:
             if status is PhotoStatus.FAILED:
                 report.reservations_expired += 1
                 log.info("reservation expired", extra={"photo_id": reservation.photo_id, "idle_s": idle_s})
+                report.multipart_aborted += self._abort_multipart(reservation)
             else:
                 report.reservations_kept += 1
+
+    def _abort_multipart(self, reservation: IdleReservation) -> int:
+        """Aborts the multipart uploads open for an expired reservation's key (only after it is
+        failed: a renewed reservation's upload is in use); how many. An S3 error is logged, not
+        raised: the photo is expired either way, and the bucket's lifecycle rule aborts the
+        upload later."""
+        aborted = 0
+        try:
+            pages = self.s3.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.uploads_bucket, Prefix=reservation.original_key)
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    if upload["Key"] != reservation.original_key:  # a longer key with this prefix
+                        continue
+                    self.s3.abort_multipart_upload(Bucket=self.uploads_bucket, Key=upload["Key"],
+                                                   UploadId=upload["UploadId"])
+                    aborted += 1
+        except Exception as exc:
+            log.warning("multipart upload of an expired reservation not aborted",
+                        extra={"photo_id": reservation.photo_id, "error": f"{type(exc).__name__}: {exc}"})
+        return aborted
 
     def _original_exists(self, key: str) -> bool:
         """Whether the reservation's original is in the bucket; raises when S3 cannot say."""

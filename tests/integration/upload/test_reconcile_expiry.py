@@ -125,3 +125,60 @@ def test_pending_photos_with_their_bytes_are_redriven_however_large_the_bucket(
     assert processor.processed == [stuck.original_key]  # not the young one, nor the bucket's others
     assert report.originals_seen == 1 and report.outcomes["ready"] == 1
     assert reservations.status[never_came.photo_id] is PhotoStatus.PENDING  # not idle 900 s yet
+
+
+def open_uploads(s3: Any, bucket: str, key: str) -> list[str]:
+    listed = s3.list_multipart_uploads(Bucket=bucket, Prefix=key).get("Uploads", [])
+    return [u["UploadId"] for u in listed if u["Key"] == key]
+
+
+def test_an_expired_reservation_leaves_no_multipart_upload_behind(s3: Any, buckets: tuple[str, str]) -> None:
+    """The photographer started a multipart upload (a part is stored) and never completed it: the
+    expiry aborts it, so its parts go; a kept reservation's upload, and another key's, are left."""
+    uploads, _ = buckets
+    reservations = MemoryReservations()
+    expired, renewed = reservations.reserve(), reservations.reserve(idle_s=10)
+    longer_key = expired.original_key + "x"  # shares the prefix, not the key
+    for key in (expired.original_key, expired.original_key, renewed.original_key, longer_key):
+        upload_id = s3.create_multipart_upload(Bucket=uploads, Key=key)["UploadId"]
+        s3.upload_part(Bucket=uploads, Key=key, UploadId=upload_id, PartNumber=1, Body=b"x" * 1024)
+    assert len(open_uploads(s3, uploads, expired.original_key)) == 2
+
+    report = Reconciler(NoProcessing(), s3, None, uploads_bucket=uploads, dlq_url="",
+                        reservations=reservations, reservation_expiry_s=900).run(min_age_s=3600)
+
+    assert reservations.expired == [(expired.photo_id, 900)]
+    assert open_uploads(s3, uploads, expired.original_key) == []
+    assert report.multipart_aborted == 2 and report.as_dict()["multipart_aborted"] == 2
+    assert len(open_uploads(s3, uploads, renewed.original_key)) == 1  # still pending: in use
+    assert len(open_uploads(s3, uploads, longer_key)) == 1
+    for key in (renewed.original_key, longer_key):
+        for upload_id in open_uploads(s3, uploads, key):
+            s3.abort_multipart_upload(Bucket=uploads, Key=key, UploadId=upload_id)
+
+
+def test_an_abort_that_fails_does_not_undo_the_expiry(s3: Any, buckets: tuple[str, str]) -> None:
+    uploads, _ = buckets
+    reservations = MemoryReservations()
+    expired = reservations.reserve()
+    upload_id = s3.create_multipart_upload(Bucket=uploads, Key=expired.original_key)["UploadId"]
+
+    report = Reconciler(NoProcessing(), ListUploadsFails(s3), None, uploads_bucket=uploads, dlq_url="",
+                        reservations=reservations, reservation_expiry_s=900).run(min_age_s=3600)
+
+    assert reservations.status[expired.photo_id] is PhotoStatus.FAILED
+    assert (report.reservations_expired, report.multipart_aborted) == (1, 0)
+    s3.abort_multipart_upload(Bucket=uploads, Key=expired.original_key, UploadId=upload_id)
+
+
+class ListUploadsFails(HeadFails):
+    """Real S3, except that listing multipart uploads answers 503."""
+
+    def head_object(self, **kwargs: Any) -> Any:
+        return self._s3.head_object(**kwargs)
+
+    def get_paginator(self, name: str) -> Any:
+        if name == "list_multipart_uploads":
+            raise ClientError({"Error": {"Code": "503", "Message": "Service Unavailable"}},
+                              "ListMultipartUploads")
+        return self._s3.get_paginator(name)
