@@ -76,10 +76,18 @@ def test_original_key_round_trips() -> None:
 def test_bib_number_is_one_letter_at_most_then_one_to_six_digits() -> None:
     assert all(contract.BIB_NUMBER.match(n) for n in ("7", "1234", "000123", "A123", "Z999999"))
     assert not any(contract.BIB_NUMBER.match(n) for n in ("", "12AB", "AB12", "1234567", "a12", "1 2"))
-    # The API's query pattern is the same rule before the API upper-cases the value.
-    for sample in (*BIB_SAMPLES, "a1", "z999999", "a1234567", "ab1"):
+    # The API's query pattern is the same rule before the API strips and upper-cases the value
+    # (photos/bibs.py parse_bib): what the document admits is exactly what the API takes.
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    for sample in (*BIB_SAMPLES, "a1", "z999999", "a1234567", "ab1", " 123", "A12 ", "\t 7\n", "1 2", "A 1",
+                   "\u3000z9\u00a0", "\u0131" + "12", "\u017f" + "1", "\u00df" + "1", "\ufeff1", "\u200b1",
+                   "x",
+                   *(f"{s}A1{s}" for s in spaces)):
         assert (re.fullmatch(contract.BIB_QUERY_PATTERN, sample) is None) == (
-            contract.BIB_NUMBER.fullmatch(sample.upper()) is None), sample
+            contract.BIB_NUMBER.fullmatch(sample.strip().upper()) is None), repr(sample)
+    # Every letter the API's upper-casing turns into A-Z, and no other.
+    letters = [chr(c) for c in range(0x110000) if contract.BIB_NUMBER.fullmatch(chr(c).upper() + "1")]
+    assert [x for x in letters if not re.fullmatch(contract.BIB_QUERY_PATTERN, x + "1")] == []
 
 
 def test_cursor_codec_round_trips_and_refuses_garbage() -> None:

@@ -175,7 +175,8 @@ SPEC = ApiSpec(
                  "description": "only the caller's own events"},
         "bib": {"name": "bib", "in": "query", "required": False,
                 "schema": {"type": "string", "pattern": contract.BIB_QUERY_PATTERN},
-                "description": "a bib number (1-6 digits, optionally after one letter): only the photos "
-                               "where it was read, surest first"},
+                "description": "a bib number (1-6 digits, optionally after one letter, either case; "
+                               "whitespace around it is ignored): only the photos where it was read, "
+                               "surest first"},
     },
 )

@@ -85,9 +85,13 @@ WEB_KINDS = (derivative_kind(WEB, "jpg"), derivative_kind(WEB, "webp"), WEB)
 # only these, and the API answers 400 to any other ?bib= before calling it.
 _BIB_DIGITS = "[0-9]{1,6}"
 BIB_NUMBER = re.compile(rf"^[A-Z]?{_BIB_DIGITS}$")
-# What a client may write in ?bib= (the API upper-cases it, so either case): the OpenAPI
-# document's pattern, spelled out because JSON Schema patterns take no flags.
-BIB_QUERY_PATTERN = rf"^[A-Za-z]?{_BIB_DIGITS}$"
+# What a client may write in ?bib=, the OpenAPI document's pattern: the API strips the value
+# (str.strip) and upper-cases it (str.upper), so either case and surrounding whitespace; spelled
+# out because JSON Schema patterns take no flags. The whitespace is str.strip's, which JSON
+# Schema's (ECMA-262) \s is not; the letters are those whose str.upper() is one of A-Z (U+0131
+# dotless i and U+017F long s besides a-z).
+_STRIPPED = r"[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*"
+BIB_QUERY_PATTERN = rf"^{_STRIPPED}[A-Za-z\u0131\u017f]?{_BIB_DIGITS}{_STRIPPED}$"
 
 # --- proto enums <-> the strings of the JSON API and the database ---------------------
 # A string is its proto value's name without the prefix, lower case (VISIBILITY_PUBLIC ->
