@@ -63,7 +63,7 @@ chaos: up  ## kill -9 each service in turn under load (sidecars, Redis, PostgreS
 bench: up  ## benchmarks, printed side by side with their references
 	@$(PY) -m tests.bench
 
-check-storage:  ## mark failed every ready photo whose objects are gone from S3 (DRY_RUN=1: only report)
+check-storage:  ## rebuild ready photos whose derivatives are gone from S3, fail those whose original is (DRY_RUN=1: only report)
 	@$(PY) -m infra.storage_check $(if $(DRY_RUN),--dry-run)
 
 status:  ## which services are up

@@ -6,8 +6,9 @@ It invokes the function through the Lambda API of the stack's endpoint (LocalSta
 on AWS, the credentials and region of the environment).
 
 ``photostack admin check-storage`` runs the storage check of the repository this CLI is installed
-from (``infra/storage_check.py``, what ``make up`` runs): every ``ready`` photo whose objects are
-gone from S3 is marked ``failed`` with a reason. It reads PostgreSQL directly, as an operator.
+from (``infra/storage_check.py``, what ``make up`` runs): every ``ready`` photo whose derivatives
+are gone from S3 is rebuilt from its original by the reconcile function, and one whose original
+is gone is marked ``failed`` with a reason. It reads PostgreSQL directly, as an operator.
 """
 
 from __future__ import annotations
