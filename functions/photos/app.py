@@ -11,7 +11,15 @@ from photos.face_search_limit import face_search_limit, source_ip
 from photos.selfies import MAX_BODY_BYTES as SELFIE_BODY_BYTES
 from photos.web import ERRORS
 from photostack.contract import EVENT_CREATORS, UPLOADERS
-from photostack.http import api_route, authenticate, int_query_param, json_response, query_param, read_json
+from photostack.http import (
+    api_route,
+    authenticate,
+    int_query_param,
+    json_response,
+    json_text_response,
+    query_param,
+    read_json,
+)
 
 app = Chalice(app_name="photostack-photos")
 
@@ -71,8 +79,8 @@ def list_event_photos(event_id: str) -> Response:
     if bib is not None:  # photos where this bib number was read, best first
         found = bootstrap.service().bib_search(principal, event_id, bib, cursor=cursor, limit=limit)
         return json_response(found)
-    found = bootstrap.service().list_event_photos(principal, event_id, cursor=cursor, limit=limit)
-    return json_response(found)
+    page = bootstrap.service().list_event_photos(principal, event_id, cursor=cursor, limit=limit)
+    return json_text_response(page)
 
 
 @route("/photos/{photo_id}", methods=["GET"])

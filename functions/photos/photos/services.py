@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from photostack.contract import PENDING, VISIBILITY_TO_PB
+from photostack.http import json_text
 from photostack.photo.v1 import photo_pb2 as pb
 from photostack.photo_client import PhotoClient
 from photostack.tokens import Principal
 
 from photos import bibs, domain, presenters, selfies
 from photos import errors as e
+from photos.page_bodies import PageBodies
 from photos.storage import Storage
+
+PAGE_BODY_TTL_S = 5.0
 
 OPT_OUT_NOTICE = ("Only the embedding of this selfie (512 numbers computed from your face) is kept, "
                   "to recognise you in indexed photos; the image itself is not stored. Faces that match "
@@ -24,6 +28,8 @@ class PhotosService:
     def __init__(self, client: PhotoClient, storage: Storage) -> None:
         self._client = client
         self._storage = storage
+        # A twentieth of the URLs' lifetime at most (see photos/page_bodies.py), 5 s at 300 s.
+        self._page_bodies = PageBodies(ttl_s=min(PAGE_BODY_TTL_S, storage.ttl_s / 20))
 
     def _photo(self, p: pb.Photo, principal: Principal) -> dict[str, Any]:
         return presenters.photo(p, self._storage.derivative_url, viewer_id=principal.user_id)
@@ -62,16 +68,19 @@ class PhotosService:
 
     # photos
 
-    def list_event_photos(
-        self, principal: Principal, event_id: str, *, cursor: str, limit: int
-    ) -> dict[str, Any]:
+    def list_event_photos(self, principal: Principal, event_id: str, *, cursor: str, limit: int) -> str:
+        """The page as JSON text (photostack.http.json_text), kept a few seconds per answer of the
+        sidecar (photos/page_bodies.py): the sidecar is asked on every call."""
         page = self._client.list_event_photos(
             pb.ListEventPhotosRequest(event_id=event_id, cursor=cursor, limit=limit), user=principal
         )
-        return {
+        viewer = principal.user_id
+        # An owner's photos carry more for them (presenters.photo): their id is part of the key.
+        owner = viewer if any(p.owner_id == viewer for p in page.photos) else ""
+        return self._page_bodies.get((page.SerializeToString(deterministic=True), owner), lambda: json_text({
             "photos": [self._photo(p, principal) for p in page.photos],
             "next_cursor": page.next_cursor or None,
-        }
+        }))
 
     def bib_search(self, principal: Principal, event_id: str, bib: str, *, cursor: str,
                    limit: int) -> dict[str, Any]:

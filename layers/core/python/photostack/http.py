@@ -37,8 +37,18 @@ MAX_JSON_DEPTH = 32
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]+|\\.)*"?|[\[\]{}]')
 
 
+def json_text(body: Any) -> str:
+    """``body`` as the JSON text every answer carries."""
+    return json.dumps(body, default=str)
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=json.dumps(body, default=str), status_code=status,
+    return json_text_response(json_text(body), status, headers)
+
+
+def json_text_response(text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """An answer whose JSON text (:func:`json_text`) was made, or kept, beforehand."""
+    return Response(body=text, status_code=status,
                     headers={**JSON_HEADERS, **cors_headers(), **(headers or {})})
 
 
