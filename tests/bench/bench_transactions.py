@@ -136,6 +136,18 @@ def _unlist_photos(db: Database, events: list[str]) -> None:
         cur.execute("DELETE FROM photos.events WHERE id = ANY(%s::uuid[])", (events,))
 
 
+def _unlist_leftovers(db: Database) -> None:
+    """Photos that an earlier run listed and could not remove (killed mid-level): the bench's
+    events are the ones named 'bench' of its photographers (``bench-p-...``). Run under the
+    stack lock, as the bench is, so no other run's level is in progress."""
+    with db.cursor() as cur:
+        cur.execute("SELECT id::text AS id FROM photos.events"
+                    " WHERE name = 'bench' AND owner_id LIKE 'bench-p-%'")
+        events = [r["id"] for r in cur.fetchall()]
+    if events:
+        _unlist_photos(db, events)
+
+
 def _service(db: Database, catalog: InMemoryCatalog, fee_bps: int) -> TransactionsService:
     return TransactionsService(db, catalog, S3Presigner(None), fee_bps=fee_bps, webhook_secret=SECRET,
                                uploads_bucket="bench", presign_ttl_s=60)
@@ -149,12 +161,15 @@ def _level(service: TransactionsService, dsn: str, fee_bps: int, clients: int, p
         _fund(service, c, 1_000_000)
     # Enough listed photos for any client at ~3x the rate this machine reached (not timed).
     per_client = PHOTOS_PER_LEVEL // clients + 200
-    photos = [_list_photos(service.db, per_client, photographers, i) for i in range(clients)]
-    # Started ahead of time so that process start-up is not measured.
-    start_at = time.time() + 1.0 + 0.05 * clients
-    stop_at = start_at + seconds
+    photos: list[list[CatalogPhoto]] = []
     context = multiprocessing.get_context("fork")
     try:
+        # Inside the try: what was listed is removed again even when a later listing fails.
+        for i in range(clients):
+            photos.append(_list_photos(service.db, per_client, photographers, i))
+        # Started ahead of time so that process start-up is not measured.
+        start_at = time.time() + 1.0 + 0.05 * clients
+        stop_at = start_at + seconds
         with context.Pool(clients) as pool:
             results = pool.starmap(_client, [(dsn, fee_bps, c, photos[i], start_at, stop_at)
                                              for i, c in enumerate(customers)])
@@ -191,6 +206,7 @@ def ledger_rows(seconds: float = SECONDS_PER_LEVEL) -> tuple[list[Row], dict[int
     migrate(settings.database_url, ["photos", "transactions"])
     db = Database(settings.database_url, schema="transactions", maxconn=4)
     service = _service(db, InMemoryCatalog(), fee_bps)
+    _unlist_leftovers(db)
     photographers = [f"bench-p-{uuid.uuid4().hex[:12]}" for _ in range(5)]
     rows: list[Row] = []
     rates: dict[int, float] = {}
