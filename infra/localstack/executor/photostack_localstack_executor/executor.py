@@ -173,7 +173,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         if logs:
             SHIPPER.ship(logs)  # CloudWatch's EMF extraction, which LocalStack lacks
         if answer.get("type") == "result":
-            body = str(answer.get("body", "null")).encode()
+            body: bytes = answer["body"]  # the result's JSON text as the function's json.dumps wrote it
             return InvocationResult(request_id, body, is_error=False, logs=logs)
         error = json.dumps(answer.get("error")).encode()
         return InvocationResult(request_id, error, is_error=True, logs=logs)

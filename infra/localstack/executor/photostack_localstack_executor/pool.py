@@ -73,7 +73,8 @@ class EnvironmentGone(Exception):
 
 
 class ProcessEnvironment:
-    """One runtime.py supervisor over the pipe channel: JSON lines in on stdin, out on a pipe."""
+    """One runtime.py supervisor over the pipe channel: JSON lines in on stdin, out on a pipe (a
+    result's line followed by the result's raw JSON text, see runtime.py)."""
 
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str,
                  output: collections.deque[str] | None = None) -> None:
@@ -113,6 +114,13 @@ class ProcessEnvironment:
             raise EnvironmentGone("the environment exited" if ready else
                                   f"the environment did not answer within {wait_s:.0f} s")
         answer: dict[str, Any] = json.loads(line)
+        if answer.get("type") == "result":
+            # The result's JSON text follows its line as raw bytes: taken as they are, never parsed here.
+            length = int(answer.pop("length"))
+            body = self._answers.read(length)
+            if len(body) != length or self._answers.read(1) != b"\n":
+                raise EnvironmentGone("the environment exited in the middle of an answer")
+            answer["body"] = body
         return answer
 
     def wait_ready(self, wait_s: float = STARTUP_TIMEOUT_S) -> None:
@@ -124,7 +132,8 @@ class ProcessEnvironment:
         self.init_ms = float(message.get("init_ms") or 0.0)
 
     def invoke(self, invocation: Mapping[str, Any], wait_s: float) -> dict[str, Any]:
-        """One invocation's answer: ``{"id", "logs", "type": "result", "body"}`` or ``... "error"``."""
+        """One invocation's answer: ``{"id", "logs", "type": "result", "body"}`` (``body``: the result's
+        JSON text, bytes) or ``{"id", "logs", "type": "error", "error"}``."""
         assert self.process.stdin is not None
         try:
             self.process.stdin.write(json.dumps(invocation).encode() + b"\n")
