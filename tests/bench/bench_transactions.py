@@ -22,7 +22,18 @@ on average, almost all on CPU), so orders/s is about 2 cores / CPU per order. Pe
 PostgreSQL 1.3-1.5 ms (2.0 before migration 0006, when every order re-planned its
 statements), each client process ~0.4 ms (psycopg2 and the service; one connection, 1,000
 orders, cProfile: the service's Python outside the driver is under 0.1 ms), PgBouncer
-0.06 ms. The API rows need the deployed stack
+0.06 ms. Per one-photo order PostgreSQL does 10 index lookups of account rows (pg_stat_user_indexes
+over 320 orders: 3 on the primary key, 7 on (id, currency), the postings' 3 foreign-key checks
+among them), 4 of journal_entries (3 postings' foreign keys, the order's
+deferred one) and 2 of orders (foreign keys of order_items, entitlements); the entry's 3
+postings are summed twice (after the insert and at commit). Measured without effect (one
+connection, 3 alternating rounds of 300-500 orders, backend CPU 0.90-1.02 ms per order either
+way): the account lock merged with the wallet read, EXISTS before the ownership and re-check
+aggregates, the one-photo sale hold without its sorting loop, the balance guard as a trigger
+WHEN clause; accounts fillfactor 10 (also 30) at 32 clients, 5 alternating pairs of levels:
+no consistent change. Without the two postings foreign keys: 0.92-0.96 -> 0.86-0.88 ms (one
+connection, 3x500), 32 clients +7 / +8 / -1 % (not done: their rule would need another check).
+The API rows need the deployed stack
 (``.state/stack-outputs.json``) and a running photo sidecar; without them the bench
 fails (:class:`~tests.bench.stats.NotMeasured`).
 """
