@@ -247,7 +247,7 @@ localstack_up() {
     export LAMBDA_RUNTIME_EXECUTOR=process
     export PHOTOSTACK_LAMBDA_PYTHON="$STATE/lambda-runtime/bin/python"
     # Local concurrency policy (executor pool.py): at most this many runtime processes per function
-    # version, default the core count (at least 2); a burst queues for a free one instead of
+    # version, default the core count plus one; a burst queues for a free one instead of
     # starting a process per request. Unset: the executor derives it from os.process_cpu_count().
     if [[ -n "${PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS:-}" ]]; then export PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS; fi
     # LocalStack's own calls to itself (API Gateway -> Lambda invoke, Lambda -> CloudWatch Logs and

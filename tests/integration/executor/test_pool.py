@@ -183,11 +183,12 @@ def test_when_localstack_lets_go_of_every_environment_the_processes_stop(functio
 
 
 @pytest.mark.parametrize(("environ", "cores", "expected"), [
-    ({}, 2, 2), ({}, 1, 2), ({}, 16, 16),
+    ({}, 2, 3), ({}, 1, 2), ({}, 16, 17),
     ({"PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS": "1"}, 8, 1),
     ({"PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS": " 6 "}, 2, 6),
 ])
-def test_the_bound_defaults_to_the_core_count(environ: dict[str, str], cores: int, expected: int) -> None:
+def test_the_bound_defaults_to_one_more_than_the_core_count(environ: dict[str, str], cores: int,
+                                                            expected: int) -> None:
     assert pool_module.max_environments(environ, cores) == expected
 
 

@@ -5,9 +5,19 @@ LocalStack starts one more execution environment for every invocation that finds
 burst of 32 requests started 32 runtimes (64 processes) on a 2-core machine, each importing its
 handler at once: the machine thrashed (p99 9.6 s). Here LocalStack's environments are cheap
 handles; the processes behind them come from one pool per function version that starts at most
-``PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS`` of them (default: the number of cores the machine has,
-``os.process_cpu_count()``, at least 2). An invocation that finds every process busy waits in
+``PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS`` of them (default: one more than the number of cores the
+machine has, ``os.process_cpu_count() + 1``). An invocation that finds every process busy waits in
 line for the next free one instead of starting another.
+
+Why one more than the cores: a warm handler mostly waits on its own I/O (py-spy on the users and
+photos workers under ``ab -c 32``: most of their samples in libpq's read/poll or gRPC's wait for
+the sidecar), and with exactly one process per core those waits left the CPUs short of work while
+32 requests queued. On 2 cores, LocalStack restarted and the stack redeployed per run, runs
+alternating, ``bench_load --rows users,photos,burst``: with 3 processes the photo page's p99 was
+375-450 ms (mean 415, 5 runs), p95 mean 301 ms, max 583-866 ms; with 2, p99 387-460 ms (mean 438,
+4 runs), p95 mean 317 ms, max 734-975 ms; /users/me the same either way (p99 201-234 ms); the first
+burst's p99 0.8-1.2 s either way. A small gain, all in the tail. 4 processes were worse (page p99
+404 ms, burst p99 1.9 s: more handler imports at once on 2 cores).
 
 What stays as on AWS:
 - one invocation per environment (process) at a time; a handler gets its whole timeout from the
@@ -42,7 +52,8 @@ ANSWER_MARGIN_S = 15.0  # beyond the function's timeout: its logs, a killed work
 
 def max_environments(environ: Mapping[str, str] | None = None, cores: int | None = None) -> int:
     """The bound per function version: ``$PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS``, else the core count
-    (at least 2, so one long invocation never holds up every other)."""
+    plus one (so at least 2: one long invocation never holds up every other; the extra one runs
+    while the others wait on their I/O, see the module's docstring)."""
     environ = os.environ if environ is None else environ
     raw = environ.get(MAX_ENVIRONMENTS_ENV, "").strip()
     if raw:
@@ -52,7 +63,7 @@ def max_environments(environ: Mapping[str, str] | None = None, cores: int | None
         return value
     if cores is None:
         cores = os.process_cpu_count() or 1
-    return max(2, cores)
+    return cores + 1
 
 
 class InitError(Exception):
