@@ -268,7 +268,7 @@ class PhotoChanged(Exception):
 
 _PLACE_ORDER_SQL = (
     "SELECT outcome, request_hash, response FROM place_order_checked(%s, %s, %s, %s, %s, %s, %s,"
-    " %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s)")
+    " %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s, %s)")
 
 _ERRORS = {"PSOWN": lambda detail: AlreadyOwned(detail.split(", ")),
            "PSNSF": lambda detail: WalletShort(int(detail or 0)),
@@ -277,13 +277,15 @@ _ERRORS = {"PSOWN": lambda detail: AlreadyOwned(detail.split(", ")),
 
 def place_order(db: Database, order_id: str, customer_id: str, key: str, request_hash: str, entry: Entry,
                 lines: list[SaleLine], account_ids: dict[AccountRef, int],
-                wallet: AccountRef) -> dict[str, Any]:
+                wallet: AccountRef, *, sees_private_events: bool = False) -> dict[str, Any]:
     """The whole order as one transaction in one round trip (the SQL function
     ``place_order_checked``, migration 0005): its response.
 
     In that one statement: the sale hold on the photos, the re-check of every photo under it
     against the photos schema's sale status (gone, unlisted, another price or owner: nothing
-    is written), then all writes (``place_order``). Raises :class:`PhotoChanged`,
+    is written; a photo of a private event unless ``sees_private_events``: the buyer's catalog
+    read showed it, as it does to admins, migration 0007), then all writes (``place_order``).
+    Raises :class:`PhotoChanged`,
     :class:`KeyTaken` when a committed order already holds ``key`` (nothing was written),
     :class:`AlreadyOwned`, :class:`WalletShort`.
     """
@@ -295,7 +297,7 @@ def place_order(db: Database, order_id: str, customer_id: str, key: str, request
             [li.photo_id for li in lines], [li.owner_id for li in lines], [li.price_minor for li in lines],
             [li.fee_minor for li in lines], [li.net_minor for li in lines],
             [account_ids[p.account] for p in entry.postings], [p.amount_minor for p in entry.postings],
-            account_ids[wallet]))
+            account_ids[wallet], sees_private_events))
     except psycopg2.Error as exc:
         known = _ERRORS.get(exc.pgcode or "")
         if known is not None:

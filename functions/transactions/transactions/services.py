@@ -74,6 +74,12 @@ def _payment_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _sees_private_events(buyer: Principal | None) -> bool:
+    """Whether the catalog read as ``buyer`` shows photos of private events to them (the
+    sidecar's rule: privileged roles do); the re-check under the sale hold applies the same."""
+    return buyer is not None and buyer.role in contract.PRIVILEGED_ROLES
+
+
 def _is_unique_violation(exc: psycopg2.Error, constraint: str) -> bool:
     diag = getattr(exc, "diag", None)
     return (exc.pgcode == psycopg2.errorcodes.UNIQUE_VIOLATION
@@ -210,7 +216,7 @@ class TransactionsService:
             # later finds the sale and only unlists: a buyer never pays for a photo whose original
             # is gone), and every write (repository.place_order, migration 0005).
             response = repo.place_order(self.db, order_id, customer_id, key, request_hash, entry, lines,
-                                        ids, wallet)
+                                        ids, wallet, sees_private_events=_sees_private_events(buyer))
         except repo.PhotoChanged as exc:
             replay = self._replay_if_claimed(customer_id, key, request_hash)
             if replay is not None:
