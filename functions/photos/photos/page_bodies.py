@@ -13,36 +13,15 @@ least half their lifetime left), which is why ``ttl_s`` is a small fraction of t
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
+
+from photos.kept import KeptValues
 
 MAX_BODIES = 32  # a 50-photo page is ~65 kB of JSON
 
 
-class PageBodies:
+class PageBodies(KeptValues[str]):
     def __init__(self, ttl_s: float, max_entries: int = MAX_BODIES,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._ttl_s = ttl_s
-        self._max = max_entries
-        self._clock = clock
-        self._bodies: OrderedDict[Hashable, tuple[str, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, build: Callable[[], str]) -> str:
-        now = self._clock()
-        with self._lock:
-            hit = self._bodies.get(key)
-            if hit is not None and hit[1] > now:
-                return hit[0]
-        body = build()
-        with self._lock:
-            self._bodies[key] = (body, now + self._ttl_s)
-            self._bodies.move_to_end(key)
-            while len(self._bodies) > self._max:
-                self._bodies.popitem(last=False)
-        return body
-
-    def __len__(self) -> int:
-        return len(self._bodies)
+        super().__init__(ttl_s, max_entries, clock)

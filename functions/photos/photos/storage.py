@@ -6,9 +6,7 @@ to S3. Originals are never presigned for reading here.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +16,7 @@ from photostack.s3_presign import Credentials, GetUrlSigner
 
 from photos import errors as e
 from photos.domain import CompletedPart, part_sizes
+from photos.kept import KeptValues
 
 log = get_logger("photos.storage")
 
@@ -32,29 +31,14 @@ class PresignedUrls:
     def __init__(
         self, ttl_s: int, max_entries: int = PRESIGNED_CACHE_SIZE, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._clock = clock
-        self._ttl_s = ttl_s
-        self._max = max_entries
-        self._urls: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        self._lock = threading.Lock()
+        # Stored at signing, a URL lives ttl_s: it is handed out for the first half of that.
+        self._urls: KeptValues[str] = KeptValues(ttl_s / 2, max_entries, clock)
 
     def get(self, key: str, sign: Any) -> str:
-        now = self._clock()
-        with self._lock:
-            hit = self._urls.get(key)
-            if hit is not None and hit[1] - now > self._ttl_s / 2:
-                return hit[0]
-        url: str = sign(key)
-        with self._lock:
-            self._urls[key] = (url, now + self._ttl_s)
-            self._urls.move_to_end(key)
-            while len(self._urls) > self._max:
-                self._urls.popitem(last=False)
-        return url
+        return self._urls.get(key, lambda: str(sign(key)))
 
     def clear(self) -> None:
-        with self._lock:
-            self._urls.clear()
+        self._urls.clear()
 
 
 class Storage:
