@@ -243,6 +243,13 @@ localstack_up() {
     cd "$STATE/localstack"
     export GATEWAY_LISTEN="127.0.0.1:$LOCALSTACK_PORT"
     export LOCALSTACK_VOLUME_DIR="$STATE/localstack/volume"
+    # A temp folder of its own ($TMPDIR/localstack). LocalStack takes this machine for a container,
+    # so its temp folder would be the machine's /tmp/localstack, which every LocalStack empties when
+    # it starts and stops (CLEAR_TMP_FOLDER), and CloudWatch keeps its metrics (SQLite) in it: the
+    # durable-state test's own LocalStack deleted the store under the running stack, and every
+    # PutMetricData after it (EMF metrics, Lambda's) failed with "unable to open database file".
+    export TMPDIR="$STATE/localstack/tmp"
+    mkdir -p "$TMPDIR"
     export SERVICES="s3,sqs,lambda,apigateway,cloudformation,logs,iam,sts,ssm,events,secretsmanager,scheduler,cloudwatch"
     export LAMBDA_RUNTIME_EXECUTOR=process
     export PHOTOSTACK_LAMBDA_PYTHON="$STATE/lambda-runtime/bin/python"

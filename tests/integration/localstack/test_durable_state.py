@@ -45,7 +45,11 @@ class LocalStack:
         (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: photostack-durable-under-test\n"
                                        "Version: 0\n")
         (dist / "entry_points.txt").write_text(ENTRY_POINTS)
+        # A temp folder of its own: LocalStack empties its temp folder when it starts, and by default
+        # (it takes this machine for a container) that is the machine's /tmp/localstack.
+        (tmp / "tmp").mkdir()
         self.env = {**os.environ, "GATEWAY_LISTEN": f"127.0.0.1:{self.port}", "SERVICES": "s3,sqs",
+                    "TMPDIR": str(tmp / "tmp"),
                     "LOCALSTACK_VOLUME_DIR": str(tmp / "volume"), "PROVIDER_OVERRIDE_S3": "durable",
                     "PROVIDER_OVERRIDE_SQS": "durable", "PHOTOSTACK_DURABLE_STATE_DIR": str(self.state),
                     "PYTHONPATH": f"{EXECUTOR}:{tmp / 'site'}", "DNS_ADDRESS": "0",
