@@ -11,6 +11,8 @@ import json
 import os
 import sys
 import textwrap
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -135,6 +137,7 @@ def test_a_queued_invocation_that_gets_no_environment_in_time_is_throttled(funct
     try:
         with pytest.raises(pool_module.Throttled):
             pool.acquire(wait_s=0.2)
+        assert pool.waiting() == 0  # it left the line when it gave up
     finally:
         pool.release(busy)
     assert invoke(pool, {"n": 2})["type"] == "result"  # and it serves again once released
@@ -195,3 +198,75 @@ def test_the_bound_defaults_to_one_more_than_the_core_count(environ: dict[str, s
 def test_a_bound_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         pool_module.max_environments({"PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS": "0"}, 2)
+
+
+def _until(done: Any, deadline_s: float = 30.0) -> None:
+    """Waits for another thread to reach a state (not a timing assumption: it polls until then)."""
+    deadline = time.monotonic() + deadline_s
+    while not done():
+        assert time.monotonic() < deadline, "the other thread never got there"
+        time.sleep(0.001)
+
+
+def test_a_released_environment_goes_to_the_invocation_that_waited_not_to_a_newcomer(
+        function: Function) -> None:
+    pool = function.pool(limit=1)
+    held = pool.acquire(wait_s=30)
+    with ThreadPoolExecutor(1) as threads:
+        waited = threads.submit(pool.acquire, 30)
+        _until(lambda: pool.waiting() == 1)
+        pool.release(held)
+        # Arriving after the release, it still queues behind the one that waited (and gives up at once).
+        with pytest.raises(pool_module.Throttled):
+            pool.acquire(wait_s=0)
+        served = waited.result(timeout=30)
+    assert served is held
+    assert pool.waiting() == 0
+    pool.release(served)
+
+
+def test_waiting_invocations_are_served_in_the_order_they_arrived(function: Function) -> None:
+    pool = function.pool(limit=1)
+    held = pool.acquire(wait_s=30)
+    served: list[int] = []
+
+    def wait_in_line(n: int) -> None:
+        env = pool.acquire(wait_s=30)
+        served.append(n)
+        pool.release(env)
+
+    with ThreadPoolExecutor(5) as threads:
+        for n in range(5):
+            threads.submit(wait_in_line, n)
+            _until(lambda n=n: pool.waiting() == n + 1)
+        pool.release(held)
+    assert served == [0, 1, 2, 3, 4]
+    assert pool.waiting() == 0
+
+
+def test_a_start_that_fails_lets_the_next_waiter_start_a_process(function: Function) -> None:
+    gate = threading.Event()
+    calls: list[int] = []
+
+    def spawn() -> Any:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            gate.wait(30)
+            raise OSError("no process this time")
+        return function.spawn()
+
+    pool = pool_module.EnvironmentPool(spawn, 1)
+    pool.attach()
+    with ThreadPoolExecutor(2) as threads:
+        first = threads.submit(pool.acquire, 30)
+        _until(lambda: len(calls) == 1)  # the first is starting the only process allowed
+        second = threads.submit(pool.acquire, 30)
+        _until(lambda: pool.waiting() == 1)
+        gate.set()
+        with pytest.raises(OSError):
+            first.result(timeout=30)
+        env = second.result(timeout=30)
+    assert env.alive()
+    assert pool.waiting() == 0
+    pool.release(env)
+    assert invoke(pool, {"n": 5})["type"] == "result"
