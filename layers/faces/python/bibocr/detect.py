@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import onnxruntime as ort
+from onnxmodels import RELEASING_RUN
 from PIL import Image
 
 THRESH = 0.3
@@ -58,7 +59,7 @@ def detector_input(image: Image.Image, max_side: int) -> tuple[np.ndarray, float
 
 def detect_text(image: Image.Image, session: ort.InferenceSession, max_side: int = 1536) -> list[TextBox]:
     tensor, sx, sy = detector_input(image, max_side)
-    prob = session.run(None, {session.get_inputs()[0].name: tensor})[0][0, 0]
+    prob = session.run(None, {session.get_inputs()[0].name: tensor}, RELEASING_RUN)[0][0, 0]
     boxes = []
     for ys, xs in components(prob > THRESH):
         box = rotated_box(xs, ys, prob)

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 import onnxruntime as ort
+from onnxmodels import RELEASING_RUN
 from PIL import Image
 
 from bibocr.detect import TextBox
@@ -51,7 +52,7 @@ def recognize(crops: list[Image.Image], session: ort.InferenceSession,
     for i, c in enumerate(crops):
         arr = np.asarray(c.convert("RGB"), dtype=np.float32)[:, :, ::-1] / 127.5 - 1.0
         batch[i, :, :, : c.width] = arr.transpose(2, 0, 1)
-    probs = session.run(None, {session.get_inputs()[0].name: batch})[0]
+    probs = session.run(None, {session.get_inputs()[0].name: batch}, RELEASING_RUN)[0]
     classes = allowed_classes(charset)
     return [decode(p[:, classes], classes, charset) for p in probs]
 
