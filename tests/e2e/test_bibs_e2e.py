@@ -20,10 +20,16 @@ import pytest
 import requests
 
 from infra.bib_images import clean_sample
+from tests.conftest import aws_client
 from tests.e2e.test_faces_e2e import DATA, TIMEOUT, account, create_event
 from tests.integration.cli.conftest import Cli
 
 pytestmark = pytest.mark.e2e
+
+INDEX_QUEUE = "photostack-faces-index"  # template.yaml: FacesIndexQueue
+# Indexing four photos takes seconds on a quiet stack; the wait is generous but ends before
+# pytest's 300 s timeout (setup and uploads come first), so that its message is what is reported.
+WAIT_S = 200
 
 
 def upload_jpeg(base: str, who: dict[str, str], event_id: str, data: bytes) -> str:
@@ -41,9 +47,44 @@ def by_bib(base: str, who: dict[str, str], event_id: str, number: str, **params:
                         timeout=TIMEOUT)
 
 
+def index_queue() -> str:
+    """The face-index queue and its dead-letter queue, as a failure message states them."""
+    sqs = aws_client("sqs")
+    parts = []
+    for name in (INDEX_QUEUE, f"{INDEX_QUEUE}-dlq"):
+        try:
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            parts.append(f"{name}: {got['ApproximateNumberOfMessages']} waiting, "
+                         f"{got['ApproximateNumberOfMessagesNotVisible']} in flight")
+        except Exception as exc:  # the message must come out even when LocalStack does not answer
+            parts.append(f"{name}: not read ({type(exc).__name__})")
+    return "; ".join(parts)
+
+
+def pending(base: str, owner: dict[str, str], photo_ids: set[str]) -> dict[str, str]:
+    """Where each photo still missing from the answers stands, as its owner sees it."""
+    states = {}
+    for photo_id in sorted(photo_ids):
+        try:
+            r = requests.get(f"{base}/photos/{photo_id}", headers=owner, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            states[photo_id] = f"not read ({type(exc).__name__})"
+            continue
+        body = r.json() if r.status_code == 200 else {}
+        states[photo_id] = (f"status {body.get('status')}, faces step "
+                            f"{'done' if body.get('faces') else 'not done'}"
+                            if body else f"GET answered {r.status_code}")
+    return states
+
+
 def wait_found(base: str, who: dict[str, str], event_id: str, want: dict[str, set[str]],
-               timeout_s: float = 300) -> dict[str, list[dict[str, Any]]]:
-    """Poll ?bib= for every number until it answers the photos expected (indexing is asynchronous)."""
+               owner: dict[str, str], timeout_s: float = WAIT_S) -> dict[str, list[dict[str, Any]]]:
+    """Poll ?bib= for every number until it answers the photos expected (indexing is asynchronous).
+
+    The wait ends well before pytest's own timeout, so that a failure says what was still missing:
+    each missing photo's status and whether its faces step ran, and the index queue's depth."""
     deadline = time.monotonic() + timeout_s
     got: dict[str, list[dict[str, Any]]] = {}
     while time.monotonic() < deadline:
@@ -54,8 +95,11 @@ def wait_found(base: str, who: dict[str, str], event_id: str, want: dict[str, se
         if all({p["id"] for p in got[n]} >= ids for n, ids in want.items()):
             return got
         time.sleep(2)
-    seen = {n: [p["id"] for p in got.get(n, [])] for n in want}
-    raise AssertionError(f"not found in {timeout_s} s: {seen}, wanted {want}")
+    missing = {n: ids - {p["id"] for p in got.get(n, [])} for n, ids in want.items()}
+    missing = {n: ids for n, ids in missing.items() if ids}
+    raise AssertionError(
+        f"bibs not found in {timeout_s:.0f} s: number -> photos missing {missing}; those photos: "
+        f"{pending(base, owner, set().union(*missing.values()))}; {index_queue()}")
 
 
 def test_bib_search_finds_uploaded_photos_through_the_deployed_stack(stack: dict[str, str],
@@ -73,7 +117,8 @@ def test_bib_search_finds_uploaded_photos_through_the_deployed_stack(stack: dict
     big, small = photo([shared, alone], 130, 1), photo([shared], 60, 2)
     third, bare = photo([other], 110, 3), photo([], 110, 4)
 
-    got = wait_found(base, customer, event_id, {shared: {big, small}, alone: {big}, other: {third}})
+    got = wait_found(base, customer, event_id, {shared: {big, small}, alone: {big}, other: {third}},
+                     photographer)
     assert {p["id"] for p in got[shared]} == {big, small}  # exactly those: not the other photos
     assert {p["id"] for p in got[alone]} == {big} and {p["id"] for p in got[other]} == {third}
     confidences = [p["bib"]["confidence"] for p in got[shared]]
