@@ -43,7 +43,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import IO, Any
+from typing import IO, Any, cast
 
 MAX_ENVIRONMENTS_ENV = "PHOTOSTACK_LAMBDA_MAX_ENVIRONMENTS"
 STARTUP_TIMEOUT_S = 30.0  # the runtime itself gives the handler import 10 s (AWS's init phase)
@@ -254,12 +254,13 @@ class EnvironmentPool:
         oldest of them, never taken by one that arrived later. With one shared condition, a
         newcomer took the process between the release and the woken waiter's return, and the
         waiter that lost went to the back of the line: the slowest requests of a load run were
-        the ones that lost this race repeatedly (a closed loop of 32 threads over 3 processes,
-        12 ms each: p50 13 ms but p99 4.1 s, vs 138/164 ms handed out in order). Under ``ab -c
-        32`` on 2 cores, LocalStack restarted and the stack redeployed per run, alternating:
-        ``GET /users/me`` p99 304-328 ms (3 runs) vs 374-410 ms (2), the 50-photo page p99 482-590
-        ms vs 632-652 ms, max 338-397 vs 540-602 ms and 545-679 vs 790-946 ms, requests/s a few
-        percent higher (the machine was busy with other work: compare runs with each other).
+        the ones that lost this race again and again (a closed loop of 32 threads over 3
+        processes, 8-16 ms each: p50 13 ms but p99 4.1 s; handed out in order, p50 132 ms, p99
+        145 ms, the same throughput). ``ab -c 32`` on 2 cores, LocalStack restarted and the stack
+        redeployed before each run, alternating in one lock hold: ``GET /users/me`` p99 240/235 ms
+        vs 343/279 ms before (max 282/298 vs 473/437), the 50-photo page p99 358/372 vs 422/512 ms
+        (max 433/447 vs 539/758), requests/s unchanged; over all such runs of that evening, on a
+        busy machine, /users/me p99 222-328 ms (7 runs, median 264) vs 279-410 (5, median 343).
         """
         deadline = time.monotonic() + wait_s
         with self._lock:
@@ -284,9 +285,9 @@ class EnvironmentPool:
                                         f"({self.limit} running, {MAX_ENVIRONMENTS_ENV})")
                     waiter.wait(remaining)
                 grant = waiter.grant
-        if isinstance(grant, ProcessEnvironment):
-            return grant
-        return self._start()
+        if grant is _START:
+            return self._start()
+        return cast(ProcessEnvironment, grant)
 
     def release(self, env: ProcessEnvironment) -> None:
         with self._lock:
