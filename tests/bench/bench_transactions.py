@@ -13,7 +13,9 @@ revenue account and one photographer's earnings: those are the hot accounts (spl
 into shard rows, migration 0003). Everything inside a client's timed loop is the service's
 own work (pricing from the catalog's answer, the ledger entry, the one-statement order
 through PgBouncer) plus the idempotency key that a real client would send; nothing of the
-harness runs per order.
+harness runs per order. Each ledger row also prints where the level's CPU went, per order:
+PostgreSQL's processes (from /proc, over the timed part), the client processes' own, and how
+busy all cores were, with the share of those two (the rest was other work on the machine).
 
 Where the time of an order goes (issue #17, 32 clients, 2 shared cores, CPU read from /proc
 over the middle of a level): the machine is CPU-bound (97-100 % busy) and an order spends
@@ -33,6 +35,47 @@ aggregates, the one-photo sale hold without its sorting loop, the balance guard 
 WHEN clause; accounts fillfactor 10 (also 30) at 32 clients, 5 alternating pairs of levels:
 no consistent change. Without the two postings foreign keys: 0.92-0.96 -> 0.86-0.88 ms (one
 connection, 3x500), 32 clients +7 / +8 / -1 % (not done: their rule would need another check).
+That check, measured: the postings' foreign keys dropped and checked once per statement in
+settle_postings (an entry lookup, the balance UPDATE joined on (id, currency) counting the rows
+it moved), with the order in one PL/pgSQL frame (place_order inlined into
+place_order_checked), toggled on the dev database between blocks of 100 orders on one direct
+connection (backend CPU from /proc/<pid>/schedstat, 8 blocks per side, old/new/new/old...):
+1.071 ms per order before, 1.062 after, so not done either: the check costs what the six
+foreign-key lookups cost.
+
+perf (all CPUs, 499 Hz, 3 s in a 32-client level, PostgreSQL 15 without debug symbols): of
+PostgreSQL's samples, two thirds are the order function's statements (executor start-up
+per statement alone 16 %, after-statement triggers 19 % of which the foreign-key lookups 7 %,
+CHECK constraints 6 %: PostgreSQL re-reads their expressions for every INSERT/UPDATE
+statement), the top-level message's parse, analysis and planning 10 %, commit 11 % (WAL
+flush 3.5 %), loopback TCP about 5 %. No one part is large: what costs is the number of
+statements and checks an order runs (about 25 executor runs).
+
+Server settings, measured without effect (alternating runs of the 1/8/32-client levels, n=3
+per side): shared_buffers 1 GB instead of 128 MB (restart before every run): 32 clients
+554/390/454 vs 633/425/536 orders/s, blocks read per order unchanged (0.81-1.42 vs
+0.88-1.27): they are new pages of the growing tables and indexes, not cache misses, and
+backends wrote no buffers either way; wal_compression=lz4 vs off: 32 clients 446/484/537 vs
+541/459/450 (8 clients 788/400/538 vs 544/459/473). Full-page images are 0.07-0.8 per order
+(more right after a checkpoint), about a third of the 5-8 kB of WAL per order, written
+without a CPU cost that shows. photos.photos (181 MB for 26,000 rows) is churned by the
+seeded photos of every level, but autovacuum keeps up (ten runs in 40 minutes) and the
+order's re-check there is one primary-key lookup: nothing to gain from a VACUUM in the bench.
+
+What bounds p95: 32 clients that each wait for their order form a closed loop, so the mean
+latency is 32 / orders per second (30-33 ms at the quiet runs' 975-1,067/s), and p95 there is
+about twice the mean (65-72 ms). p95 <= 50 ms so needs about 1,400 orders/s, i.e. at most
+~1.4 ms of CPU per order on 2 cores, from ~2.0 ms now (PostgreSQL 1.3-1.5, the client
+~0.4-0.6 in cProfile/process_time, PgBouncer 0.06, the kernel's loopback TCP). On a shared
+machine (other sessions' tests took a third of the CPU in these runs) the level's figures
+move 20-30 % between runs; compare backend CPU per order instead. The CPU per order itself
+grows with the clients (the rows' own figures, one run, 21:25, others at 6-11 % of the cores):
+1 / 8 / 32 / 64 clients: PostgreSQL 1.02 / 1.26 / 1.32 / 1.49 ms, client processes 0.37 /
+0.48 / 0.55 / 0.67 ms (602 / 972 / 937 / 839 orders/s, p95 at 32: 79.6 ms). One client's
+1.4 ms would carry ~1,400 orders/s on 2 cores. The statements per order are the same at
+every level; the third more CPU at 32 clients comes with 32 processes and 20 server
+connections sharing 2 cores (each order crosses client -> PgBouncer -> PostgreSQL and back,
+caches are shared, locks contended): not yet measured apart, the next place to look.
 The API rows need the deployed stack
 (``.state/stack-outputs.json``) and a running photo sidecar; without them the bench
 fails (:class:`~tests.bench.stats.NotMeasured`).
@@ -42,6 +85,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import random
 import statistics
 import sys
@@ -49,6 +93,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +138,9 @@ def _fund(service: TransactionsService, user: str, amount: int) -> None:
 
 
 def _client(dsn: str, fee_bps: int, customer: str, photos: list[CatalogPhoto], start_at: float,
-            stop_at: float) -> list[float]:
-    """One client process: its own connection, ordering one new photo after another until ``stop_at``.
+            stop_at: float) -> tuple[list[float], float]:
+    """One client process: its own connection, ordering one new photo after another until
+    ``stop_at``. Its latencies, and the CPU seconds it spent in its timed loop.
 
     The photos were listed beforehand (in the photos schema, where each order re-checks them
     under its sale hold); the catalog's answer comes from memory, as the sidecar's would.
@@ -104,6 +150,7 @@ def _client(dsn: str, fee_bps: int, customer: str, photos: list[CatalogPhoto], s
     service = _service(db, catalog, fee_bps)
     latencies: list[float] = []
     time.sleep(max(0.0, start_at - time.time()))
+    cpu_started = time.process_time()
     try:
         for photo in photos:
             if time.time() >= stop_at:
@@ -113,9 +160,52 @@ def _client(dsn: str, fee_bps: int, customer: str, photos: list[CatalogPhoto], s
             latencies.append(time.perf_counter() - t)
         else:
             raise NotMeasured("a bench client ran out of listed photos before the level ended")
+        cpu = time.process_time() - cpu_started
     finally:
         db.close()
-    return latencies
+    return latencies, cpu
+
+
+def _cpu_seconds(comm_prefix: str) -> float | None:
+    """CPU seconds (user + system) that the running processes named ``comm_prefix``... have
+    used so far, from /proc; None where /proc is not there to read (not Linux)."""
+    ticks, seen = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        if text[text.index("(") + 1:text.rindex(")")].startswith(comm_prefix):
+            fields = text[text.rindex(")") + 2:].split()
+            ticks, seen = ticks + int(fields[11]) + int(fields[12]), True
+    return ticks / os.sysconf("SC_CLK_TCK") if seen else None
+
+
+def _busy_and_total() -> tuple[float, float] | None:
+    """The machine's busy and total CPU seconds so far, all cores (/proc/stat)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - fields[3] - fields[4]) / tick, sum(fields) / tick  # less idle and iowait
+
+
+@dataclass
+class LevelCpu:
+    """Where a level's CPU went, per order: the figure that bounds orders/s on a small machine."""
+
+    postgres_ms: float | None
+    clients_ms: float
+    busy_percent: float | None
+    ours_percent: float | None  # PostgreSQL's and the clients' share of all cores: the rest was others'
+
+    def text(self) -> str:
+        parts = [f"PostgreSQL {self.postgres_ms:.2f}" if self.postgres_ms is not None else "",
+                 f"client processes {self.clients_ms:.2f} ms CPU per order"]
+        busy = f", all cores {self.busy_percent:.0f} % busy" if self.busy_percent is not None else ""
+        ours = f" ({self.ours_percent:.0f} % these two)" if self.ours_percent is not None and busy else ""
+        return ", ".join(p for p in parts if p) + busy + ours
 
 
 def _list_photos(db: Database, count: int, photographers: list[str], seed: int) -> list[CatalogPhoto]:
@@ -165,8 +255,9 @@ def _service(db: Database, catalog: InMemoryCatalog, fee_bps: int) -> Transactio
 
 
 def _level(service: TransactionsService, dsn: str, fee_bps: int, clients: int, photographers: list[str],
-           seconds: float) -> tuple[int, float, list[float]]:
-    """``clients`` processes (as concurrent Lambda instances are), each with its own funded customer."""
+           seconds: float) -> tuple[int, float, list[float], LevelCpu]:
+    """``clients`` processes (as concurrent Lambda instances are), each with its own funded customer:
+    orders placed, the timed seconds, every latency, and where the CPU went meanwhile."""
     customers = [f"bench-c-{uuid.uuid4().hex[:12]}" for _ in range(clients)]
     for c in customers:
         _fund(service, c, 1_000_000)
@@ -182,12 +273,28 @@ def _level(service: TransactionsService, dsn: str, fee_bps: int, clients: int, p
         start_at = time.time() + 1.0 + 0.05 * clients
         stop_at = start_at + seconds
         with context.Pool(clients) as pool:
-            results = pool.starmap(_client, [(dsn, fee_bps, c, photos[i], start_at, stop_at)
-                                             for i, c in enumerate(customers)])
+            pending = pool.starmap_async(_client, [(dsn, fee_bps, c, photos[i], start_at, stop_at)
+                                                   for i, c in enumerate(customers)])
+            # CPU read over the timed part only (the listing and the pool's start-up are not).
+            time.sleep(max(0.0, start_at - time.time()))
+            pg_before, machine_before = _cpu_seconds("postgres"), _busy_and_total()
+            results = pending.get()
+            pg_after, machine_after = _cpu_seconds("postgres"), _busy_and_total()
     finally:
         _unlist_photos(service.db, [p[0].event_id for p in photos if p])
-    flat = [x for per in results for x in per]
-    return len(flat), stop_at - start_at, flat
+    flat = [x for per, _ in results for x in per]
+    orders = max(1, len(flat))
+    postgres_s = pg_after - pg_before if pg_before is not None and pg_after is not None else None
+    clients_s = sum(c for _, c in results)
+    machine_s = machine_after[1] - machine_before[1] if machine_before and machine_after else 0.0
+    cpu = LevelCpu(
+        postgres_ms=postgres_s * 1000 / orders if postgres_s is not None else None,
+        clients_ms=clients_s * 1000 / orders,
+        busy_percent=(100 * (machine_after[0] - machine_before[0]) / machine_s
+                      if machine_before and machine_after and machine_s > 0 else None),
+        ours_percent=100 * (postgres_s + clients_s) / machine_s if postgres_s is not None and machine_s > 0
+        else None)
+    return len(flat), stop_at - start_at, flat, cpu
 
 
 def _violations(db: Database) -> int:
@@ -223,14 +330,14 @@ def ledger_rows(seconds: float = SECONDS_PER_LEVEL) -> tuple[list[Row], dict[int
     rates: dict[int, float] = {}
     try:
         for clients in LEVELS:
-            count, elapsed, samples = _level(service, settings.database_url, fee_bps,
-                                             clients, photographers, seconds)
+            count, elapsed, samples, cpu = _level(service, settings.database_url, fee_bps,
+                                                  clients, photographers, seconds)
             if not count:
                 raise NotMeasured(f"no order completed with {clients} client(s)")
             rates[clients] = count / elapsed
             rows.append(Row(f"transactions: orders/s against the ledger, {clients} client(s)",
                             f"{count / elapsed:.0f}/s  (p50 {_pct(samples, 50):.1f} ms, "
-                            f"p95 {_pct(samples, 95):.1f} ms, n={count})",
+                            f"p95 {_pct(samples, 95):.1f} ms, n={count}; {cpu.text()})",
                             LEDGER_REFERENCE if clients == 32 else ""))
         rows.append(Row("transactions: ledger invariant violations after the bench", str(_violations(db)),
                         "must be 0"))
