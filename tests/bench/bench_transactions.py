@@ -76,6 +76,11 @@ grows with the clients (the rows' own figures, one run, 21:25, others at 6-11 % 
 every level; the third more CPU at 32 clients comes with 32 processes and 20 server
 connections sharing 2 cores (each order crosses client -> PgBouncer -> PostgreSQL and back,
 caches are shared, locks contended): not yet measured apart, the next place to look.
+Context switches per order (/proc/<pid>/status, same run shape): PostgreSQL's processes 3.6
+at 1 client, 5.1 at 32; the client processes 1.9 and 2.4; PgBouncer 2.1 and 1.8. Group
+commit re-checked on the one-statement order (commit_delay 500 vs 0, reload, alternating,
+n=3, a quieter hour): 32 clients 1,065 / 1,020 / 991 vs 854 / 995 / 999 orders/s, p95 57.2 /
+62.0 / 63.2 vs 70.8 / 62.7 / 61.9 ms, PostgreSQL 1.16-1.25 ms per order either way: kept.
 The API rows need the deployed stack
 (``.state/stack-outputs.json``) and a running photo sidecar; without them the bench
 fails (:class:`~tests.bench.stats.NotMeasured`).
