@@ -68,10 +68,13 @@ def build_reconciler() -> Reconciler:
     upload = load_upload_settings()
     client_config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3,
                            read_timeout=20)
+    registry = GrpcPhotoRegistry(get_photo_client())
     return Reconciler(service(), boto3.client("s3", config=client_config),
                       boto3.client("sqs", config=client_config), uploads_bucket=settings.uploads_bucket,
                       dlq_url=upload.dead_letter_queue_url,
-                      reservations=GrpcPhotoRegistry(get_photo_client()),
+                      index_queue_url=upload.faces_queue_url,
+                      index_dlq_url=upload.faces_dead_letter_queue_url, photos=registry,
+                      reservations=registry,
                       # A reservation's URLs live presign_ttl_s; after that and the grace, no
                       # upload can still arrive.
                       reservation_expiry_s=settings.presign_ttl_s + upload.reservation_grace_s)

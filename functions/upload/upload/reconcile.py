@@ -25,6 +25,14 @@ same exactly-once work claims) as the S3 trigger:
   are stored, and billed, until then); the uploads bucket's lifecycle rule
   (AbortIncompleteMultipartUpload, template.yaml) is the backstop when that abort fails.
 
+- **The face-index dead-letter queue.** A photo-ready notice the face-index function failed on
+  ``maxReceiveCount`` times (an outage, an OOM-killed batch) lands there, and its photo would
+  never be searchable by face or bib. Each notice is sent back to the index queue, unless its
+  photo no longer exists or is no longer ready (dropped: the indexer would skip it anyway), or it
+  was sent back ``MAX_INDEX_REDRIVES`` times already (a notice that fails every time: parked in
+  the dead-letter queue for an operator, hidden ``PARK_S`` between runs, logged as an error).
+  Both dead-letter queues go through one loop (:meth:`Reconciler.drain`), bounded by ``limit``.
+
 - **Ready photos whose derivatives are gone** (the storage check, infra/storage_check.py, found
   them while their original is still there): :meth:`Reconciler.rebuild` writes them again from
   the original the photo was registered with (:meth:`UploadProcessor.rebuild`).
@@ -39,6 +47,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Protocol
 
 from photostack.contract import ORIGINALS_PREFIX
@@ -58,6 +67,10 @@ class Processor(Protocol):
     def rebuild(self, bucket: str, key: str, *, sha256: str, etag: str = "") -> ProcessResult: ...
 
 
+class PhotoLookup(Protocol):
+    def get_status(self, photo_id: str) -> PhotoStatus | None: ...
+
+
 class Reservations(Protocol):
     def idle_reservations(self, idle_s: int, *, event_id: str, limit: int) -> list[IdleReservation]: ...
 
@@ -67,6 +80,19 @@ class Reservations(Protocol):
 # Photos per rebuild call: each renders one original (well under a second for a camera JPEG),
 # so a call stays far inside the function's 300 s.
 MAX_REBUILDS_PER_CALL = 25
+
+# How often one index notice is sent back from the dead-letter queue: each time the indexer
+# tries it maxReceiveCount (4) times, so a notice that fails for a reason of its own is not
+# tried forever; one that outlived an outage needs one.
+MAX_INDEX_REDRIVES = 3
+REDRIVES_ATTRIBUTE = "photostack-redrives"
+PARK_S = 12 * 3600  # SQS's longest visibility: a parked notice costs a run one receive twice a day
+
+
+class Verdict(Enum):
+    DONE = "done"  # deleted from the dead-letter queue: redriven, finished or nothing to do
+    RETRY = "retry"  # the cause persists: visible again after retry_after_s
+    PARK = "park"  # given up on: left in the dead-letter queue for an operator
 
 
 @dataclass(frozen=True)
@@ -103,6 +129,11 @@ class Report:
     reservations_expired: int = 0  # of those, failed now: their original never came
     reservations_kept: int = 0  # their original is there after all, or they were renewed meanwhile
     multipart_aborted: int = 0  # uploads started for expired reservations, never completed
+    index_dead_letters: int = 0  # face-index notices read from its DLQ
+    index_redriven: int = 0  # sent back to the index queue
+    index_dropped: int = 0  # deleted: photo gone or not ready, or not a notice
+    index_kept: int = 0  # photo status or send failed: left for the next run
+    index_parked: int = 0  # sent back MAX_INDEX_REDRIVES times already: left for an operator
     # ready / failed / skipped / ignored, or busy / error (tried again next run)
     outcomes: Counter[str] = field(default_factory=Counter)
 
@@ -112,13 +143,17 @@ class Report:
                 "reservations_idle": self.reservations_idle,
                 "reservations_expired": self.reservations_expired,
                 "reservations_kept": self.reservations_kept, "multipart_aborted": self.multipart_aborted,
+                "index_dead_letters": self.index_dead_letters, "index_redriven": self.index_redriven,
+                "index_dropped": self.index_dropped, "index_kept": self.index_kept,
+                "index_parked": self.index_parked,
                 "outcomes": dict(sorted(self.outcomes.items()))}
 
 
 class Reconciler:
     def __init__(self, processor: Processor, s3: Any, sqs: Any, *, uploads_bucket: str, dlq_url: str,
                  retry_after_s: int = 60, reservations: Reservations | None = None,
-                 reservation_expiry_s: int = 900,
+                 reservation_expiry_s: int = 900, index_queue_url: str = "", index_dlq_url: str = "",
+                 photos: PhotoLookup | None = None,
                  now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.processor = processor
         self.reservations = reservations
@@ -128,6 +163,9 @@ class Reconciler:
         self.uploads_bucket = uploads_bucket
         self.dlq_url = dlq_url
         self.retry_after_s = retry_after_s  # a kept dead letter is visible again after this
+        self.index_queue_url = index_queue_url
+        self.index_dlq_url = index_dlq_url
+        self.photos = photos  # the ready check of an index notice; None: left to the indexer
         self.now = now
 
     def run(self, *, min_age_s: float = 120, max_age_s: float = 7 * 86400, limit: int = 1000,
@@ -137,6 +175,8 @@ class Reconciler:
         report = Report()
         if self.dlq_url:
             self.drain_dead_letters(report, limit=limit)
+        if self.index_dlq_url and self.index_queue_url:
+            self.redrive_index_notices(report, limit=limit)
         self.redrive_originals(report, min_age_s=min_age_s, max_age_s=max_age_s, limit=limit)
         if self.reservations is not None:
             self.expire_reservations(report, idle_s=expire_after_s or self.reservation_expiry_s,
@@ -169,31 +209,46 @@ class Reconciler:
     # ---- the dead-letter queue ---------------------------------------------------------
 
     def drain_dead_letters(self, report: Report, *, limit: int) -> None:
+        def redrive(message: dict[str, Any]) -> Verdict:
+            report.dead_letters += 1
+            if self._redrive_message(message, report):
+                report.dead_letters_done += 1
+                return Verdict.DONE
+            report.dead_letters_kept += 1
+            return Verdict.RETRY
+
+        self.drain(self.dlq_url, redrive, limit=limit)
+
+    def drain(self, queue_url: str, handle: Callable[[dict[str, Any]], Verdict], *, limit: int) -> int:
+        """Hands each message of a dead-letter queue to ``handle`` once, at most ``limit`` of them,
+        and deletes it, keeps it for the next run or parks it as told; how many were handled."""
         seen: set[str] = set()
-        while report.dead_letters < limit:
-            reply = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10,
-                                             WaitTimeSeconds=0, VisibilityTimeout=120)
+        handled = 0
+        while handled < limit:
+            reply = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=min(10, limit - handled),
+                                             WaitTimeSeconds=0, VisibilityTimeout=120,
+                                             MessageAttributeNames=[REDRIVES_ATTRIBUTE])
             messages = reply.get("Messages", [])
             if not messages:
-                return
+                return handled
             for message in messages:
                 if message["MessageId"] in seen:
                     # Kept earlier in this run and already visible again: the queue has come
                     # round, so this run is done. Receiving it hid it again: undo that.
-                    self._keep(message)
-                    return
+                    self._keep(queue_url, message, self.retry_after_s)
+                    return handled
                 seen.add(message["MessageId"])
-                report.dead_letters += 1
-                if self._redrive_message(message, report):
-                    self.sqs.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=message["ReceiptHandle"])
-                    report.dead_letters_done += 1
+                handled += 1
+                verdict = handle(message)
+                if verdict is Verdict.DONE:
+                    self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
                 else:
-                    self._keep(message)
-                    report.dead_letters_kept += 1
+                    self._keep(queue_url, message, PARK_S if verdict is Verdict.PARK else self.retry_after_s)
+        return handled
 
-    def _keep(self, message: dict[str, Any]) -> None:
-        self.sqs.change_message_visibility(QueueUrl=self.dlq_url, ReceiptHandle=message["ReceiptHandle"],
-                                           VisibilityTimeout=self.retry_after_s)
+    def _keep(self, queue_url: str, message: dict[str, Any], hidden_s: int) -> None:
+        self.sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"],
+                                           VisibilityTimeout=hidden_s)
 
     def _redrive_message(self, message: dict[str, Any], report: Report) -> bool:
         try:
@@ -205,6 +260,61 @@ class Reconciler:
             report.outcomes["unreadable"] += 1
             return True  # nothing to re-drive, and keeping it would only repeat this
         return all(self._process(bucket, key, report) for bucket, key in targets)
+
+    # ---- the face-index dead-letter queue ------------------------------------------------
+
+    def redrive_index_notices(self, report: Report, *, limit: int) -> None:
+        def redrive(message: dict[str, Any]) -> Verdict:
+            report.index_dead_letters += 1
+            verdict, outcome = self._redrive_index_notice(message)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            return verdict
+
+        self.drain(self.index_dlq_url, redrive, limit=limit)
+
+    def _redrive_index_notice(self, message: dict[str, Any]) -> tuple[Verdict, str]:
+        """What to do with one dead index notice, and which of the report's counts it adds to."""
+        body = message.get("Body") or ""
+        try:
+            notice = json.loads(body)
+            photo_id = notice["photo_id"]
+            if not (isinstance(photo_id, str) and photo_id):
+                raise TypeError("photo_id")
+        except (ValueError, KeyError, TypeError):
+            # The indexer drops these too (BadNotice): sending it back would only repeat that.
+            log.warning("dead index notice that is not a photo-ready notice; dropped",
+                        extra={"id": message["MessageId"], "body": body[:200]})
+            return Verdict.DONE, "index_dropped"
+        attribute = message.get("MessageAttributes", {}).get(REDRIVES_ATTRIBUTE, {})
+        try:
+            redrives = int(attribute.get("StringValue", "0"))
+        except ValueError:
+            redrives = 0
+        if redrives >= MAX_INDEX_REDRIVES:
+            log.error("index notice failed after every redrive; left in the dead-letter queue",
+                      extra={"photo_id": photo_id, "redrives": redrives})
+            return Verdict.PARK, "index_parked"
+        if self.photos is not None:
+            try:
+                status = self.photos.get_status(photo_id)
+            except Exception as exc:
+                log.warning("photo of a dead index notice not looked up",
+                            extra={"photo_id": photo_id, "error": f"{type(exc).__name__}: {exc}"})
+                return Verdict.RETRY, "index_kept"
+            if status is not PhotoStatus.READY:
+                # Gone or failed: the indexer would only skip it (one sidecar call each time).
+                log.info("dead index notice dropped", extra={"photo_id": photo_id,
+                                                            "status": status or "deleted"})
+                return Verdict.DONE, "index_dropped"
+        try:
+            self.sqs.send_message(QueueUrl=self.index_queue_url, MessageBody=body, MessageAttributes={
+                REDRIVES_ATTRIBUTE: {"DataType": "Number", "StringValue": str(redrives + 1)}})
+        except Exception as exc:
+            log.warning("dead index notice not sent back", extra={"photo_id": photo_id,
+                                                                  "error": f"{type(exc).__name__}: {exc}"})
+            return Verdict.RETRY, "index_kept"
+        log.info("index notice redriven", extra={"photo_id": photo_id, "redrives": redrives + 1})
+        return Verdict.DONE, "index_redriven"
 
     # ---- originals that never made it ----------------------------------------------------
 
