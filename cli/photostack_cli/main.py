@@ -515,8 +515,9 @@ def admin_redrive(
     limit: Annotated[int, typer.Option(help="At most this many dead letters and originals.")] = 1000,
     as_json: JsonOpt = False,
 ) -> None:
-    """Process again the upload dead-letter queue and originals that never became ready, and expire
-    reservations whose bytes never came (failed, with the reason)."""
+    """Process again the upload dead-letter queue and originals that never became ready, send the
+    face-index dead-letter queue back to its queue, and expire reservations whose bytes never came
+    (failed, with the reason)."""
     report = admin.redrive(min_age_s=min_age, limit=limit)
     if as_json:
         emit_json(report)
@@ -524,7 +525,9 @@ def admin_redrive(
     outcomes = ", ".join(f"{n} {k}" for k, n in report.get("outcomes", {}).items()) or "nothing to do"
     r = report
     out.print(f"dead letters: {r.get('dead_letters', 0)} read, {r.get('dead_letters_done', 0)} done, "
-              f"{r.get('dead_letters_kept', 0)} kept; originals looked at: "
+              f"{r.get('dead_letters_kept', 0)} kept; face-index dead letters: "
+              f"{r.get('index_redriven', 0)} sent back, {r.get('index_dropped', 0)} dropped, "
+              f"{r.get('index_kept', 0)} kept, {r.get('index_parked', 0)} parked; originals looked at: "
               f"{r.get('originals_seen', 0)}; reservations expired: {r.get('reservations_expired', 0)}"
               f" of {r.get('reservations_idle', 0)} idle; {outcomes}")
 

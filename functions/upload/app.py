@@ -41,7 +41,8 @@ def on_upload(event: S3Event) -> dict[str, Any]:
 
 @app.schedule(Rate(RECONCILE_EVERY_MINUTES, unit=Rate.MINUTES))
 def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
-    """Re-drive the upload DLQ and originals that never became ready (upload/reconcile.py).
+    """Re-drive the upload DLQ, the face-index DLQ (back to its queue) and originals that never
+    became ready (upload/reconcile.py).
 
     ``photostack admin redrive`` invokes it with ``detail`` naming the window, e.g.
     ``{"min_age_s": 0}`` to take every original regardless of age. The storage check invokes it
