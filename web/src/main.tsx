@@ -1,5 +1,5 @@
 import { render } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, currentSession, loadConfig, onSession, signIn, signOut, signUp, type Session } from "./api";
 import { Account, Cart, Downloads, Gallery, Home } from "./customer";
 import { Earnings, StudioEvent, StudioEvents } from "./studio";
@@ -194,10 +194,17 @@ function App() {
     );
   }, []);
   const path = usePath();
+  const shownPath = useRef<string | null>(null);
   useEffect(() => {
     // Move focus to the new page's heading, so keyboard and screen-reader users follow along.
+    // When only the app's start finished (the same page, now loaded), focus moves only if the
+    // person has not put it somewhere yet: someone who tabbed into the navigation while the
+    // page said "Loading…" keeps their place (Enter on "Cart" went nowhere when it was taken).
+    const pageChanged = shownPath.current !== path;
+    shownPath.current = path;
+    const untouched = !document.activeElement || document.activeElement === document.body;
     const h = document.querySelector<HTMLElement>("main h1");
-    if (h) {
+    if (h && (pageChanged || untouched)) {
       h.tabIndex = -1;
       h.focus({ preventScroll: true });
     }
