@@ -18,7 +18,6 @@ The machine is shared: compare rows of one run with each other, not across runs.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import statistics
@@ -35,6 +34,7 @@ for extra in (ROOT, ROOT / "layers" / "core" / "python"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from tests.bench.procstat import processes  # noqa: E402
 from tests.bench.stats import NotMeasured, Row  # noqa: E402
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
@@ -153,21 +153,14 @@ def _cpu_s() -> tuple[float, float]:
     """CPU seconds used so far by the stack's LocalStack (its pid file) and by its function
     environments (its runtime.py children and their workers). Other LocalStacks on the machine
     are not counted."""
-    tick = os.sysconf("SC_CLK_TCK")
     pid_file = ROOT / ".state" / "run" / "localstack.pid"
     localstack_pid = int(pid_file.read_text().strip())
-    used: dict[int, tuple[int, float]] = {}  # pid -> (parent, CPU seconds)
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        used[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-    if localstack_pid not in used:
+    running = processes()
+    if localstack_pid not in running:
         raise BenchError(f"LocalStack (pid {localstack_pid}) is not running")
-    environments = {pid for pid, (parent, _) in used.items() if parent == localstack_pid}
-    environments |= {pid for pid, (parent, _) in used.items() if parent in environments}
-    return used[localstack_pid][1], sum(used[pid][1] for pid in environments)
+    environments = {pid for pid, p in running.items() if p.parent == localstack_pid}
+    environments |= {pid for pid, p in running.items() if p.parent in environments}
+    return running[localstack_pid].cpu_s, sum(running[pid].cpu_s for pid in environments)
 
 
 def _sequential(call: Any, n: int) -> list[float]:

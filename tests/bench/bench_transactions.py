@@ -117,6 +117,7 @@ from transactions.presign import S3Presigner  # noqa: E402
 from transactions.services import TransactionsService  # noqa: E402
 
 from infra.db.migrate import migrate  # noqa: E402
+from tests.bench.procstat import processes  # noqa: E402
 from tests.bench.stats import NotMeasured, Row  # noqa: E402
 from tests.catalog_fakes import InMemoryCatalog, original_key  # noqa: E402
 from tests.payment_fakes import SimulatedProvider  # noqa: E402
@@ -173,17 +174,9 @@ def _client(dsn: str, fee_bps: int, customer: str, photos: list[CatalogPhoto], s
 
 def _cpu_seconds(comm_prefix: str) -> float | None:
     """CPU seconds (user + system) that the running processes named ``comm_prefix``... have
-    used so far, from /proc; None where /proc is not there to read (not Linux)."""
-    ticks, seen = 0, False
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # the process ended meanwhile
-            continue
-        if text[text.index("(") + 1:text.rindex(")")].startswith(comm_prefix):
-            fields = text[text.rindex(")") + 2:].split()
-            ticks, seen = ticks + int(fields[11]) + int(fields[12]), True
-    return ticks / os.sysconf("SC_CLK_TCK") if seen else None
+    used so far; None where there is none (or no /proc to read: not Linux)."""
+    used = [p.cpu_s for p in processes().values() if p.name.startswith(comm_prefix)]
+    return sum(used) if used else None
 
 
 def _busy_and_total() -> tuple[float, float] | None:
