@@ -94,6 +94,16 @@ def _gateway_refusal(r: requests.Response) -> str:
         return ""
 
 
+def connection_outcome(exc: requests.ConnectionError) -> str:
+    """Refused: the service behind the port is down, and the caller knows it. Reset, or closed
+    without an answer: the process serving the request died under it (kill -9); which of the two
+    the caller sees depends only on whether the kernel still held bytes the process had not read.
+    Either way the caller was told that it got no answer, not handed one that looks like success."""
+    text = str(exc).lower()
+    died = ("refused", "reset", "closed connection without response")
+    return CLEAR if any(word in text for word in died) else UNCLEAR
+
+
 class Failed(Exception):
     """One step of an operation failed; ``outcome`` says how clearly."""
 
@@ -186,9 +196,7 @@ class Load:
             except requests.Timeout as exc:
                 op.outcome, op.detail = HUNG, f"no answer within {DEADLINE_S} s: {type(exc).__name__}"
             except requests.ConnectionError as exc:
-                # Connection refused: the service behind the port is down, and the caller knows it.
-                refused = "refused" in str(exc).lower() or "reset" in str(exc).lower()
-                op.outcome = CLEAR if refused else UNCLEAR
+                op.outcome = connection_outcome(exc)
                 op.detail = f"connection: {str(exc)[-120:]}"
             except _Exhausted:
                 return

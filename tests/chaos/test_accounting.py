@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 
 import pytest
 import requests
+import urllib3
 
-from tests.chaos.load import ACK, CLEAR, HUNG, UNCLEAR, Failed, Op, checked
+from tests.chaos.load import ACK, CLEAR, HUNG, UNCLEAR, Failed, Op, checked, connection_outcome
 from tests.chaos.test_chaos import Phase, error_summary, table
 
 pytestmark = pytest.mark.unit
@@ -36,6 +38,23 @@ def test_our_error_envelope_and_s3_error_codes_are_clear_a_bare_5xx_is_not() -> 
     assert outcome_of(response(503, s3_error, "application/xml")) == CLEAR
     assert outcome_of(response(502, b'{"message": "Internal server error"}')) == UNCLEAR
     assert outcome_of(response(500, b"Traceback (most recent call last)", "text/plain")) == UNCLEAR
+
+
+def aborted(reason: Exception) -> requests.ConnectionError:
+    """What requests raises when the connection broke mid-request (as urllib3 wraps it)."""
+    return requests.ConnectionError(urllib3.exceptions.ProtocolError("Connection aborted.", reason))
+
+
+def test_a_server_that_is_down_or_died_mid_request_is_clear_other_connection_errors_are_not() -> None:
+    refused = requests.ConnectionError("HTTPConnectionPool(host='127.0.0.1', port=4566): Max retries exceeded"
+                                       " (Caused by NewConnectionError([Errno 111] Connection refused))")
+    assert connection_outcome(refused) == CLEAR
+    # kill -9 of the process serving the request: a reset, or a close before any answer.
+    assert connection_outcome(aborted(ConnectionResetError(104, "Connection reset by peer"))) == CLEAR
+    closed = aborted(http.client.RemoteDisconnected("Remote end closed connection without response"))
+    assert connection_outcome(closed) == CLEAR
+    assert connection_outcome(aborted(http.client.BadStatusLine("HTTP/1.1 2"))) == UNCLEAR
+    assert connection_outcome(requests.ConnectionError("Failed to resolve 'api.example'")) == UNCLEAR
 
 
 def test_the_table_counts_each_operation_in_the_phase_it_started_in() -> None:
