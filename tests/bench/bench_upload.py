@@ -365,7 +365,6 @@ def _upload_each(paths: list[Path], photos: str, auth: dict[str, str], event_id:
     return []
 
 
-INDEX_QUEUE = "photostack-faces-index"  # template.yaml: FacesIndexQueue
 DRAIN_TIMEOUT_S = 600
 
 
@@ -379,15 +378,14 @@ def index_drained_row(stack: dict[str, str], photos: int) -> tuple[str, str]:
     """
     import boto3
 
+    from tests.index_queue import INDEX_QUEUE, queue_depth
+
     label = f"LocalStack: last photo ready -> face-index queue empty ({photos} photos: faces + bibs)"
     sqs = boto3.client("sqs", endpoint_url=stack.get("Endpoint", "http://127.0.0.1:4566"),
                        region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
-    url = sqs.get_queue_url(QueueName=INDEX_QUEUE)["QueueUrl"]
     started, empty_reads, left = time.perf_counter(), 0, -1
     while time.perf_counter() - started < DRAIN_TIMEOUT_S:
-        got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-        left = int(got["ApproximateNumberOfMessages"]) + int(got["ApproximateNumberOfMessagesNotVisible"])
+        left = queue_depth(sqs, INDEX_QUEUE).total
         empty_reads = empty_reads + 1 if left == 0 else 0
         if empty_reads == 2:  # the counts are approximate: empty twice in a row
             return (label, f"{time.perf_counter() - started:.0f} s")

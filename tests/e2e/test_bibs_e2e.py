@@ -22,11 +22,11 @@ import requests
 from infra.bib_images import clean_sample
 from tests.conftest import aws_client
 from tests.e2e.test_faces_e2e import DATA, TIMEOUT, account, create_event
+from tests.index_queue import INDEX_DLQ, INDEX_QUEUE, queue_depth
 from tests.integration.cli.conftest import Cli
 
 pytestmark = pytest.mark.e2e
 
-INDEX_QUEUE = "photostack-faces-index"  # template.yaml: FacesIndexQueue
 # Indexing four photos takes seconds on a quiet stack; the wait is generous but ends before
 # pytest's 300 s timeout (setup and uploads come first), so that its message is what is reported.
 WAIT_S = 200
@@ -51,13 +51,9 @@ def index_queue() -> str:
     """The face-index queue and its dead-letter queue, as a failure message states them."""
     sqs = aws_client("sqs")
     parts = []
-    for name in (INDEX_QUEUE, f"{INDEX_QUEUE}-dlq"):
+    for name in (INDEX_QUEUE, INDEX_DLQ):
         try:
-            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-            got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-            parts.append(f"{name}: {got['ApproximateNumberOfMessages']} waiting, "
-                         f"{got['ApproximateNumberOfMessagesNotVisible']} in flight")
+            parts.append(f"{name}: {queue_depth(sqs, name).text()}")
         except Exception as exc:  # the message must come out even when LocalStack does not answer
             parts.append(f"{name}: not read ({type(exc).__name__})")
     return "; ".join(parts)

@@ -21,12 +21,12 @@ import pytest
 from tests.conftest import aws_client
 from tests.e2e.journey_support import Apis, create_event, person, photo, reserve, send, wait_processed
 from tests.e2e.test_reconcile_e2e import redrive
+from tests.index_queue import INDEX_DLQ, INDEX_QUEUE
 
 pytestmark = pytest.mark.e2e
 
 FACE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "faces" / "people" / "amy" / \
     "amy2.png"
-INDEX_QUEUE, DEAD_LETTERS = "photostack-faces-index", "photostack-faces-index-dlq"
 
 
 def set_trigger(lam: Any, mapping: str, enabled: bool) -> None:
@@ -58,7 +58,7 @@ def test_a_photo_whose_index_notice_was_dead_lettered_is_indexed_after_redrive(
     event_id = create_event(apis, photographer, "Reconcile: dead-lettered face index")
     sqs, lam = aws_client("sqs"), aws_client("lambda")
     index_url = sqs.get_queue_url(QueueName=INDEX_QUEUE)["QueueUrl"]
-    dlq_url = sqs.get_queue_url(QueueName=DEAD_LETTERS)["QueueUrl"]
+    dlq_url = sqs.get_queue_url(QueueName=INDEX_DLQ)["QueueUrl"]
     [mapping] = [m["UUID"] for m in lam.list_event_source_mappings(FunctionName="photostack-faces")
                  ["EventSourceMappings"] if m["EventSourceArn"].endswith(f":{INDEX_QUEUE}")]
 
