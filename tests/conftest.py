@@ -21,6 +21,8 @@ sys.path.insert(0, str(ROOT / "layers" / "core" / "python"))
 from photostack.config import get_settings, reset_settings  # noqa: E402
 from photostack.db import Database  # noqa: E402
 
+from tests.made_events import MadeEvents  # noqa: E402
+
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
 
 
@@ -60,6 +62,14 @@ def redis_client():  # type: ignore[no-untyped-def]
     client = redis.Redis.from_url(get_settings().redis_url)
     client.ping()
     return client
+
+
+@pytest.fixture
+def made_events(database_url: str) -> Iterator[MadeEvents]:
+    """Events a test makes ready without uploading (tests/made_events.py), removed when it ends."""
+    made = MadeEvents()
+    yield made
+    made.remove(database_url)
 
 
 def make_database(database_url: str, schema: str, maxconn: int = 8) -> Database:

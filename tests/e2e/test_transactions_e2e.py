@@ -23,6 +23,7 @@ from transactions.webhooks import signature_header
 from tests.conftest import aws_client
 from tests.e2e.transactions_setup import priced_photos
 from tests.identity import STACK_SIDECAR, SidecarRef
+from tests.made_events import MadeEvents
 from tests.payment_fakes import SimulatedProvider
 
 pytestmark = pytest.mark.e2e
@@ -79,12 +80,13 @@ def balance(base: str, headers: dict[str, str]) -> int:
     return sum(w["balance_minor"] for w in wallets if w["currency"] == "EUR")
 
 
-def test_topup_order_download_refund(base: str, sidecar: SidecarRef, stack: dict[str, str]) -> None:
+def test_topup_order_download_refund(base: str, sidecar: SidecarRef, stack: dict[str, str],
+                                     made_events: MadeEvents) -> None:
     _, bh = user()
     owner, oh = user("photographer")
     _, admin = user("admin")
     pa, pb_ = priced_photos(sidecar, owner, 2, price_minor=1250,
-                            originals=(aws_client("s3"), stack["UploadsBucketName"]))
+                            originals=(aws_client("s3"), stack["UploadsBucketName"]), made=made_events)
     fund(base, bh, 3000)
     assert balance(base, bh) == 3000
 
@@ -120,13 +122,13 @@ def test_topup_order_download_refund(base: str, sidecar: SidecarRef, stack: dict
     assert [e["entry_kind"] for e in ledger["entries"]] == ["refund", "order"] and ledger["next_cursor"]
 
 
-def test_bad_requests_change_nothing(base: str, sidecar: SidecarRef) -> None:
+def test_bad_requests_change_nothing(base: str, sidecar: SidecarRef, made_events: MadeEvents) -> None:
     buyer, bh = user()
     owner, _ = user("photographer")
     fund(base, bh, 1000)
-    (expensive,) = priced_photos(sidecar, owner, 1, price_minor=5000)
-    (unpriced,) = priced_photos(sidecar, owner, 1, price_minor=None)
-    (own,) = priced_photos(sidecar, buyer, 1, price_minor=100)
+    (expensive,) = priced_photos(sidecar, owner, 1, price_minor=5000, made=made_events)
+    (unpriced,) = priced_photos(sidecar, owner, 1, price_minor=None, made=made_events)
+    (own,) = priced_photos(sidecar, buyer, 1, price_minor=100, made=made_events)
     json_headers = {**bh, "Content-Type": "application/json"}
     cases = [
         (post(f"{base}/wallet/topups", {**json_headers, **key()}, data="{oops"),
@@ -174,10 +176,11 @@ def test_webhook_forgeries_and_replays(base: str) -> None:
     assert balance(base, bh) == 700
 
 
-def test_concurrent_orders_through_the_gateway(base: str, sidecar: SidecarRef) -> None:
+def test_concurrent_orders_through_the_gateway(base: str, sidecar: SidecarRef,
+                                               made_events: MadeEvents) -> None:
     _, bh = user()
     owner, _ = user("photographer")
-    photos = priced_photos(sidecar, owner, 10, price_minor=300)
+    photos = priced_photos(sidecar, owner, 10, price_minor=300, made=made_events)
     fund(base, bh, 1500)
 
     def buy(pid: str) -> int:

@@ -14,11 +14,17 @@ from typing import Any
 from photostack.photo.v1 import photo_pb2 as pb
 
 from tests.identity import SidecarRef, person, photo_client
+from tests.made_events import MadeEvents
 
 
 def priced_photos(sidecar: SidecarRef, owner_id: str, count: int, *, price_minor: int | None = 1000,
-                  currency: str = "EUR", originals: tuple[Any, str] | None = None) -> list[str]:
+                  currency: str = "EUR", originals: tuple[Any, str] | None = None,
+                  made: MadeEvents | None = None) -> list[str]:
     """``count`` ready public photos of ``owner_id`` in a new event; unpriced when ``price_minor`` is None.
+
+    The event is recorded in ``made``, whose owner removes it when done: its photos are ready
+    without their objects in the stack's S3 (the derivative is never written), which the storage
+    check of ``make up`` would take for a loss.
 
     With ``originals`` (an S3 client and the uploads bucket) each photo also gets an original
     object, recorded by its ETag as the pipeline records it, so that it can be downloaded. The
@@ -29,6 +35,8 @@ def priced_photos(sidecar: SidecarRef, owner_id: str, count: int, *, price_minor
     owner = person(owner_id, "photographer")
     event = photos.create_event(pb.CreateEventRequest(name="Finish line", date="2026-05-01",
                                                       visibility=pb.VISIBILITY_PUBLIC), user=owner)
+    if made is not None:
+        made.add(event.id)
     ids: list[str] = []
     for _ in range(count):
         photo = photos.reserve_photo(pb.ReservePhotoRequest(event_id=event.id, content_type="image/jpeg",

@@ -16,6 +16,7 @@ from infra.db.migrate import migrate
 from tests.e2e.transactions_setup import priced_photos
 from tests.identity import SidecarRef, StackSidecar, person, photo_client
 from tests.integration.transactions.conftest import s3, uploads_bucket
+from tests.made_events import MadeEvents
 from tests.sidecar_process import SidecarProcess, free_port
 
 pytestmark = pytest.mark.integration
@@ -33,10 +34,11 @@ def catalog_of(sidecar: SidecarRef) -> GrpcPhotoCatalog:
     return GrpcPhotoCatalog(photo_client(sidecar, "photostack-transactions", deadline_s=2.0))
 
 
-def test_catalog_reads_owner_price_and_key_from_the_sidecar(sidecar: SidecarProcess) -> None:
+def test_catalog_reads_owner_price_and_key_from_the_sidecar(sidecar: SidecarProcess,
+                                                             made_events: MadeEvents) -> None:
     owner = f"ph-{uuid.uuid4().hex[:8]}"
-    (priced,) = priced_photos(sidecar, owner, 1, price_minor=1500)
-    (unpriced,) = priced_photos(sidecar, owner, 1, price_minor=None)
+    (priced,) = priced_photos(sidecar, owner, 1, price_minor=1500, made=made_events)
+    (unpriced,) = priced_photos(sidecar, owner, 1, price_minor=None, made=made_events)
     catalog = catalog_of(sidecar)
     found = catalog.get_photos([priced, unpriced, str(uuid.uuid4()), "not-a-uuid"],
                                user=person(owner, "photographer"))
@@ -51,7 +53,7 @@ def test_catalog_reads_owner_price_and_key_from_the_sidecar(sidecar: SidecarProc
 
 
 def test_a_private_event_photo_cannot_be_bought_by_whoever_cannot_see_it(
-        sidecar: SidecarProcess, world: Any) -> None:
+        sidecar: SidecarProcess, world: Any, made_events: MadeEvents) -> None:
     # A priced, ready, public photo in a private event: its photographer can sell it to people
     # who may see the event, nobody else. Read as the function itself, it looked for sale.
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", world.user("c")
@@ -59,6 +61,7 @@ def test_a_private_event_photo_cannot_be_bought_by_whoever_cannot_see_it(
     photos = photo_client(sidecar, "photostack-photos")
     event = photos.create_event(pb.CreateEventRequest(name="Members only", date="2026-05-01",
                                                       visibility=pb.VISIBILITY_PRIVATE), user=as_owner)
+    made_events.add(event.id)
     photo = photos.reserve_photo(pb.ReservePhotoRequest(event_id=event.id, content_type="image/jpeg",
                                                         declared_bytes=1000), user=as_owner)
     photo_client(sidecar, "photostack-upload").register_derivatives(pb.RegisterDerivativesRequest(
@@ -75,10 +78,11 @@ def test_a_private_event_photo_cannot_be_bought_by_whoever_cannot_see_it(
     assert world.footprint(buyer) == before
 
 
-def test_order_priced_by_the_real_sidecar(sidecar: SidecarProcess, world: Any) -> None:
+def test_order_priced_by_the_real_sidecar(sidecar: SidecarProcess, world: Any,
+                                          made_events: MadeEvents) -> None:
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", world.user("c")
     (photo,) = priced_photos(sidecar, owner, 1, price_minor=2000,
-                             originals=(s3(), uploads_bucket()))
+                             originals=(s3(), uploads_bucket()), made=made_events)
     world.service.catalog = catalog_of(sidecar)
     world.fund(buyer, 5000)
     order = world.order(buyer, photo)
@@ -99,14 +103,16 @@ def test_sidecar_down_is_a_503_and_changes_nothing(world: Any) -> None:
     assert world.footprint(buyer) == before
 
 
-def test_get_photos_answers_each_photo_as_get_photo_does(sidecar: SidecarProcess, world: Any) -> None:
+def test_get_photos_answers_each_photo_as_get_photo_does(sidecar: SidecarProcess, world: Any,
+                                                         made_events: MadeEvents) -> None:
     """The batch read keeps the sidecar's rules: visibility and the paywall, per caller, per photo."""
     owner, buyer, stranger = f"ph-{uuid.uuid4().hex[:8]}", world.user("c"), world.user("c")
-    bought, other = priced_photos(sidecar, owner, 2, price_minor=700)
+    bought, other = priced_photos(sidecar, owner, 2, price_minor=700, made=made_events)
     as_owner = person(owner, "photographer")
     photos = photo_client(sidecar, "photostack-photos")
     hidden = photos.create_event(pb.CreateEventRequest(name="Members only", date="2026-05-01",
                                                        visibility=pb.VISIBILITY_PRIVATE), user=as_owner)
+    made_events.add(hidden.id)
     private = photos.reserve_photo(pb.ReservePhotoRequest(event_id=hidden.id, content_type="image/jpeg",
                                                           declared_bytes=1000), user=as_owner).id
     world.service.catalog = catalog_of(sidecar)

@@ -17,6 +17,7 @@ from transactions.errors import Missing, NotPurchasable
 
 from infra.db.migrate import migrate
 from tests.identity import person, photo_client
+from tests.made_events import MadeEvents
 from tests.sidecar_process import SidecarProcess
 
 pytestmark = pytest.mark.integration
@@ -30,12 +31,14 @@ def sidecar(database_url: str) -> Iterator[SidecarProcess]:
     proc.stop()
 
 
-def private_event_photo(sidecar: SidecarProcess, owner_id: str, *, photo_visibility: pb.Visibility) -> str:
-    """A ready photo priced 800 EUR-cents in a new private event of ``owner_id``."""
+def private_event_photo(sidecar: SidecarProcess, owner_id: str, *, photo_visibility: pb.Visibility,
+                        made: MadeEvents) -> str:
+    """A ready photo priced 800 EUR-cents in a new private event of ``owner_id`` (recorded in ``made``)."""
     photos, pipeline = photo_client(sidecar, "photostack-photos"), photo_client(sidecar, "photostack-upload")
     owner = person(owner_id, "photographer")
     event = photos.create_event(pb.CreateEventRequest(name="Wedding", date="2026-05-01",
                                                       visibility=pb.VISIBILITY_PRIVATE), user=owner)
+    made.add(event.id)
     photo = photos.reserve_photo(pb.ReservePhotoRequest(event_id=event.id, content_type="image/jpeg",
                                                         declared_bytes=1000), user=owner)
     pipeline.register_derivatives(pb.RegisterDerivativesRequest(
@@ -49,10 +52,11 @@ def private_event_photo(sidecar: SidecarProcess, owner_id: str, *, photo_visibil
 
 @pytest.mark.parametrize("photo_visibility", [pb.VISIBILITY_PUBLIC, pb.VISIBILITY_UNSPECIFIED])
 def test_a_buyer_who_cannot_see_the_private_event_gets_a_404_and_pays_nothing(
-        sidecar: SidecarProcess, world: Any, photo_visibility: pb.Visibility) -> None:
+        sidecar: SidecarProcess, world: Any, photo_visibility: pb.Visibility,
+        made_events: MadeEvents) -> None:
     world.service.catalog = GrpcPhotoCatalog(photo_client(sidecar, "photostack-transactions"))
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", world.user("c")
-    pid = private_event_photo(sidecar, owner, photo_visibility=photo_visibility)
+    pid = private_event_photo(sidecar, owner, photo_visibility=photo_visibility, made=made_events)
     world.fund(buyer, 5000)
     before = world.footprint(buyer)
     with pytest.raises(Missing) as refused:

@@ -25,6 +25,7 @@ from infra.db.migrate import migrate
 from tests.e2e.transactions_setup import priced_photos
 from tests.identity import person, photo_client
 from tests.integration.transactions.conftest import s3, uploads_bucket
+from tests.made_events import MadeEvents
 from tests.sidecar_process import SidecarProcess
 
 pytestmark = pytest.mark.integration
@@ -71,9 +72,9 @@ def kinds(client: PhotoClient, user: Principal, photo_id: str) -> set[str]:
 
 
 def test_buying_grants_the_clean_size_at_once_and_a_refund_takes_it_back(
-        sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
+        sidecar: SidecarProcess, client: PhotoClient, shop: Any, made_events: MadeEvents) -> None:
     owner, buyer, other = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c"), shop.user("c")
-    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900)
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900, made=made_events)
     # priced_photos registers a single "web" derivative: withheld from anyone who has not paid.
     assert kinds(client, caller(buyer), pid) == set()
     shop.fund(buyer, 2000)
@@ -92,9 +93,10 @@ def test_buying_grants_the_clean_size_at_once_and_a_refund_takes_it_back(
 
 
 def test_deleting_a_sold_photo_unlists_it_and_its_buyer_keeps_the_download(
-        sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
+        sidecar: SidecarProcess, client: PhotoClient, shop: Any, made_events: MadeEvents) -> None:
     owner, buyer, other = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c"), shop.user("c")
-    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900, originals=(s3(), uploads_bucket()))
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900, originals=(s3(), uploads_bucket()),
+                           made=made_events)
     shop.fund(buyer, 2000)
     shop.fund(other, 2000)
     shop.order(buyer, pid)
@@ -122,9 +124,10 @@ def test_deleting_a_sold_photo_unlists_it_and_its_buyer_keeps_the_download(
     assert grant["photo_id"] == pid
 
 
-def test_deleting_an_unsold_photo_deletes_it(sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
+def test_deleting_an_unsold_photo_deletes_it(sidecar: SidecarProcess, client: PhotoClient, shop: Any,
+                                             made_events: MadeEvents) -> None:
     owner = f"ph-{uuid.uuid4().hex[:8]}"
-    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900)
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900, made=made_events)
     photographer = caller(owner, "photographer")
     gone = client.delete_photo(pb.DeletePhotoRequest(photo_id=pid), user=photographer)
     assert gone.original_key.endswith(pid) and list(gone.derivative_keys) == [f"web/{pid}.jpg"]
@@ -134,9 +137,10 @@ def test_deleting_an_unsold_photo_deletes_it(sidecar: SidecarProcess, client: Ph
 
 
 def test_a_swapped_original_is_refused_not_served(
-        sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
+        sidecar: SidecarProcess, client: PhotoClient, shop: Any, made_events: MadeEvents) -> None:
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
-    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900, originals=(s3(), uploads_bucket()))
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900, originals=(s3(), uploads_bucket()),
+                           made=made_events)
     shop.fund(buyer, 2000)
     shop.order(buyer, pid)
     assert download(shop, buyer, pid)["photo_id"] == pid
@@ -152,9 +156,10 @@ def test_a_swapped_original_is_refused_not_served(
 
 
 def test_a_photo_without_a_recorded_original_is_never_granted(
-        sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
+        sidecar: SidecarProcess, client: PhotoClient, shop: Any, made_events: MadeEvents) -> None:
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
-    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900)  # no original identity recorded
+    # No original identity recorded.
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900, made=made_events)
     shop.fund(buyer, 2000)
     shop.order(buyer, pid)
     with pytest.raises(StateConflict) as refused:
@@ -192,10 +197,10 @@ def _waiting_on_a_lock(db: Any, buyer: str) -> bool:
 
 
 def test_an_order_in_flight_turns_a_delete_into_an_unlisting(
-        sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
+        sidecar: SidecarProcess, client: PhotoClient, shop: Any, made_events: MadeEvents) -> None:
     """A delete waits for an order holding the photo's sale lock, then finds the sale."""
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
-    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900)
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900, made=made_events)
     shop.fund(buyer, 2000)
     orders: list[Any] = []
     deletes: list[Any] = []
@@ -222,9 +227,9 @@ def test_an_order_in_flight_turns_a_delete_into_an_unlisting(
 
 
 def test_a_delete_that_went_first_fails_the_order_and_charges_nothing(
-        sidecar: SidecarProcess, client: PhotoClient, shop: Any) -> None:
+        sidecar: SidecarProcess, client: PhotoClient, shop: Any, made_events: MadeEvents) -> None:
     owner, buyer = f"ph-{uuid.uuid4().hex[:8]}", shop.user("c")
-    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900)
+    (pid,) = priced_photos(sidecar, owner, 1, price_minor=900, made=made_events)
     shop.fund(buyer, 2000)
     before = shop.footprint(buyer)
     # The order priced the photo and is on its way to the lock when the delete commits.
