@@ -13,6 +13,10 @@ Rows, each printed beside the trivial-function ceiling (GET /probe/ok) measured 
 ab is a client nobody here wrote; it counts answers of differing length as "Failed requests"
 (the photos page carries fresh presigned URLs), so only "Non-2xx responses" count as errors.
 The machine is shared: compare rows of one run with each other, not across runs.
+
+The photos page's event is seeded ready without objects in S3 (bench_photos._seed): the bench
+removes it when it ends, and at its start what a killed run left, so that the storage check of
+the next ``make up`` does not take its photos for lost ones.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ for extra in (ROOT, ROOT / "layers" / "core" / "python"):
 
 from tests.bench.procstat import processes  # noqa: E402
 from tests.bench.stats import NotMeasured, Row  # noqa: E402
+from tests.made_events import MadeEvents  # noqa: E402
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
 CONCURRENCY = 32
@@ -120,10 +125,10 @@ def _user_token(users_api: str) -> str:
     return str(login.json()["access_token"])
 
 
-def _photos_event() -> tuple[str, Any]:
+def _photos_event(made: MadeEvents) -> tuple[str, Any]:
     """A public event of PAGE ready photos in the stack's database (seeded through the stack's
-    sidecar as the photos API and the upload function) and a timer of the same page straight to
-    the sidecar, as a viewer."""
+    sidecar as the photos API and the upload function; recorded in ``made``) and a timer of the
+    same page straight to the sidecar, as a viewer."""
     from photostack.photo.v1 import photo_pb2 as pb
     from photostack.photo.v1 import photo_pb2_grpc as pb_grpc
 
@@ -134,7 +139,7 @@ def _photos_event() -> tuple[str, Any]:
     with secure_channel(STACK_SIDECAR, "photostack-upload") as pipeline:
         stub = pb_grpc.PhotoServiceStub(channel)
         owner = bearer(person(f"bench-load-{uuid.uuid4().hex[:8]}", "photographer"))
-        event_id = _seed(stub, pb_grpc.PhotoServiceStub(pipeline), owner)
+        event_id = _seed(stub, pb_grpc.PhotoServiceStub(pipeline), owner, made)
     viewer = bearer(person("bench-load-viewer", "customer"))
     request = pb.ListEventPhotosRequest(event_id=event_id, limit=PAGE)
 
@@ -181,7 +186,21 @@ def _restart_environments(function_name: str) -> None:
 
 def run(rows: frozenset[str] | None = None) -> list[Row]:
     """The load rows; ``rows`` picks some of ROWS (the probe ceiling is measured in every run, as
-    the reference each row is printed beside)."""
+    the reference each row is printed beside). The seeded event is removed when it ends."""
+    from photostack.config import get_settings
+
+    from tests.bench.bench_photos import sweep_leftovers
+
+    database_url = get_settings().database_url
+    sweep_leftovers(database_url)
+    made = MadeEvents()
+    try:
+        return _rows(rows, made)
+    finally:
+        made.remove(database_url)
+
+
+def _rows(rows: frozenset[str] | None, made: MadeEvents) -> list[Row]:
     import requests
     from photostack.tokens import issue_access_token
 
@@ -199,7 +218,7 @@ def run(rows: frozenset[str] | None = None) -> list[Row]:
     if "users" in want:
         warm.append((users_url, user_token))
     if page:
-        event_id, direct = _photos_event()
+        event_id, direct = _photos_event(made)
         viewer_token = issue_access_token("bench-load-viewer", "customer")[0]
         photos_url = f"{outputs['PhotosApiUrl'].rstrip('/')}/events/{event_id}/photos?limit={PAGE}"
         warm.append((photos_url, viewer_token))

@@ -8,6 +8,10 @@ The load comes from this process; the sidecar runs as its own process on loopbac
 as the photos API with a viewer's token), against the real Postgres and Redis.
 A "miss" drops the event's cache entry before each call, so the call reads Postgres
 and fills the cache again. The API row needs the deployed stack.
+
+The seeded event's photos are ready with no object in S3 (only their rows): the bench removes
+them when it ends, and at its start what a killed run left (``sweep_leftovers``), so that the
+storage check of the next ``make up`` does not take them for lost photos.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,11 +37,13 @@ from photostack.photo.v1 import photo_pb2_grpc as pb_grpc  # noqa: E402
 
 from infra.db.migrate import migrate  # noqa: E402
 from tests.identity import bearer, person, secure_channel  # noqa: E402
+from tests.made_events import MadeEvents, sweep  # noqa: E402
 from tests.sidecar_process import SidecarProcess  # noqa: E402
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
 PHOTOS = 50
 PAGE = 50
+SEEDED_EVENT = "Bench"  # the name _seed gives its events; their owners are bench-...
 
 
 def _pct(samples: list[float], q: int) -> float:
@@ -52,13 +59,15 @@ def _rows(label: str, samples: list[float]) -> list[tuple[str, str]]:
 
 
 def _seed(stub: pb_grpc.PhotoServiceStub, upload: pb_grpc.PhotoServiceStub,
-          owner: tuple[tuple[str, str], ...]) -> str:
+          owner: tuple[tuple[str, str], ...], made: MadeEvents) -> str:
     """An event of PHOTOS ready photos: reserved by ``owner`` (their token) through ``stub`` (as the
-    photos API), registered through ``upload`` (as the upload function)."""
+    photos API), registered through ``upload`` (as the upload function); recorded in ``made``
+    before its first photo, for the caller to remove."""
     event = stub.CreateEvent(
-        pb.CreateEventRequest(name="Bench", date="2025-06-01", visibility=pb.VISIBILITY_PUBLIC),
+        pb.CreateEventRequest(name=SEEDED_EVENT, date="2025-06-01", visibility=pb.VISIBILITY_PUBLIC),
         timeout=5, metadata=owner,
     )
+    made.add(event.id)
     for _ in range(PHOTOS):
         photo = stub.ReservePhoto(
             pb.ReservePhotoRequest(event_id=event.id, content_type="image/jpeg", declared_bytes=2_000_000),
@@ -89,7 +98,13 @@ def _seed(stub: pb_grpc.PhotoServiceStub, upload: pb_grpc.PhotoServiceStub,
     return str(event.id)
 
 
-def sidecar_rows(calls: int = 300, threads: int = 4) -> list[tuple[str, str]]:
+def sweep_leftovers(database_url: str) -> int:
+    """The seeded events of runs killed before they removed them (this bench's and bench_load's).
+    Benches run under the stack lock, one at a time: no other run's event is in use."""
+    return sweep(database_url, name=SEEDED_EVENT, owner_like="bench-%", older_than=timedelta(0))
+
+
+def sidecar_rows(made: MadeEvents, calls: int = 300, threads: int = 4) -> list[tuple[str, str]]:
     settings = get_settings()
     migrate(settings.database_url, ["photos"])
     cache = redis.Redis.from_url(settings.redis_url)
@@ -99,7 +114,7 @@ def sidecar_rows(calls: int = 300, threads: int = 4) -> list[tuple[str, str]]:
                 secure_channel(proc, "photostack-upload") as pipeline:
             stub = pb_grpc.PhotoServiceStub(channel)
             owner = bearer(person(f"bench-{uuid.uuid4().hex[:8]}", "photographer"))
-            event_id = _seed(stub, pb_grpc.PhotoServiceStub(pipeline), owner)
+            event_id = _seed(stub, pb_grpc.PhotoServiceStub(pipeline), owner, made)
             viewer = bearer(person("bench-viewer", "customer"))
             request = pb.ListEventPhotosRequest(event_id=event_id, limit=PAGE)
             assert len(stub.ListEventPhotos(request, timeout=5, metadata=viewer).photos) == PHOTOS
@@ -150,8 +165,14 @@ def api_rows(event_id: str, requests_n: int = 50) -> list[tuple[str, str]]:
 
 
 def run() -> list[tuple[str, str]]:
-    rows = sidecar_rows()
-    return rows + api_rows(rows[-1][1])
+    database_url = get_settings().database_url
+    sweep_leftovers(database_url)
+    made = MadeEvents()
+    try:
+        rows = sidecar_rows(made)
+        return rows + api_rows(rows[-1][1])
+    finally:
+        made.remove(database_url)
 
 
 if __name__ == "__main__":
