@@ -39,6 +39,19 @@ def remove_events(database_url: str, event_ids: Iterable[str]) -> list[str]:
     return photo_ids
 
 
+def remove_events_of(database_url: str, owner_id: str) -> list[str]:
+    """Removes every event of ``owner_id`` (a test's own photographer, made up for that one test)
+    and their photos, as ``remove_events``; answers the ids of those photos."""
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT id::text FROM photos.events WHERE owner_id = %s", (owner_id,))
+            ids = [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+    return remove_events(database_url, ids)
+
+
 def forget_cached(event_ids: list[str], photo_ids: list[str]) -> None:
     """Drops the sidecar's cache entries of removed events and photos (sidecar/cache.py's keys), so
     that no sidecar answers them from Redis; they would expire with the cache's TTL anyway."""

@@ -109,9 +109,10 @@ def test_upload_browse_price_delete(api, s3_env) -> None:  # type: ignore[no-unt
         assert "Contents" not in s3_env.list_objects_v2(Bucket=DERIVATIVES, Prefix=key)
 
 
-def test_replaying_the_upload_key_of_a_ready_photo_hands_out_no_upload_url(api, s3_env) -> None:  # type: ignore[no-untyped-def]
+def test_replaying_the_upload_key_of_a_ready_photo_hands_out_no_upload_url(api, s3_env, made_events) -> None:  # type: ignore[no-untyped-def]
     p, _, _ = users()
     event = api.call("POST", "/events", {"name": "Sold", "date": "2025-06-01"}, user=p).body
+    made_events.add(event["id"])  # its photo ends ready, its original in this test's own bucket
     body = {"event_id": event["id"], "content_type": "image/jpeg", "size_bytes": len(JPEG)}
     key = {"Idempotency-Key": f"upload-{uuid.uuid4().hex}"}
     first = api.call("POST", "/uploads", body, user=p, headers=key)
@@ -179,12 +180,14 @@ def test_multipart_upload_above_the_threshold(api, s3_env) -> None:  # type: ign
     assert head["ContentLength"] == size
 
 
-def test_another_users_ids_on_every_route(api, s3_env) -> None:  # type: ignore[no-untyped-def]
+def test_another_users_ids_on_every_route(api, s3_env, made_events) -> None:  # type: ignore[no-untyped-def]
     p, q, c = users()
     public = api.call("POST", "/events", {"name": "Pub", "date": "2025-06-01"}, user=p).body
     private = api.call(
         "POST", "/events", {"name": "Priv", "date": "2025-06-01", "visibility": "private"}, user=p
     ).body
+    made_events.add(public["id"])  # ready photos, their originals in this test's own bucket
+    made_events.add(private["id"])
     pending = api.call(
         "POST", "/uploads", {"event_id": public["id"], "content_type": "image/jpeg", "size_bytes": 10}, user=p
     ).body["photo_id"]

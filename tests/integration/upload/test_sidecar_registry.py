@@ -24,6 +24,7 @@ from upload.storage import S3ObjectStore
 from infra.db.migrate import migrate
 from tests.apps import load_app
 from tests.identity import person, photo_client, use_identity
+from tests.made_events import MadeEvents
 from tests.sidecar_process import SidecarProcess
 from tests.unit.upload.corpus import encode, gps_jpeg, photo
 
@@ -46,14 +47,17 @@ def client(sidecar: SidecarProcess) -> PhotoClient:
 
 
 @pytest.fixture
-def reserve(sidecar: SidecarProcess) -> Reserve:
-    """A photographer's reservation, made through the photos API's identity on their behalf."""
+def reserve(sidecar: SidecarProcess, made_events: MadeEvents) -> Reserve:
+    """A photographer's reservation, made through the photos API's identity on their behalf (its
+    event removed when the test ends: the photo becomes ready with its objects in the test's
+    own buckets, not the stack's)."""
     photos = photo_client(sidecar, "photostack-photos")
 
     def make() -> tuple[str, str]:
         owner = person(f"ph-{uuid.uuid4().hex[:8]}", "photographer")
         event = photos.create_event(pb.CreateEventRequest(name="Trail run", date="2026-05-01",
                                                           visibility=pb.VISIBILITY_PUBLIC), user=owner)
+        made_events.add(event.id)
         reserved = photos.reserve_photo(pb.ReservePhotoRequest(event_id=event.id, content_type="image/jpeg",
                                                                declared_bytes=100_000), user=owner)
         return event.id, reserved.id
