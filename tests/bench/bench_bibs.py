@@ -91,12 +91,10 @@ def _customer(users: str) -> dict[str, str]:
 
 
 def _drop(database_url: str, event_id: str) -> None:
-    import psycopg2
+    """The seeded event goes: its photos are ready with no object in S3."""
+    from tests.made_events import remove_events
 
-    with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
-        cur.execute("DELETE FROM photos.photos WHERE event_id = %s", (event_id,))
-        cur.execute("DELETE FROM photos.events WHERE id = %s", (event_id,))
-    conn.close()
+    remove_events(database_url, [event_id])
 
 
 def _search() -> list[tuple[str, str]]:
