@@ -18,6 +18,7 @@ import pytest
 from photostack.db import Database
 from transactions.domain import OrderRequest
 from transactions.errors import TransactionsError
+from transactions.ledger import AccountRef
 
 pytestmark = pytest.mark.integration
 
@@ -195,3 +196,56 @@ def test_killed_process_mid_order_leaves_nothing(world: Any, database_url: str, 
     order = world.order(buyer, pid, key=key)
     assert order["total_minor"] == 300 and world.balance(buyer) == 700
     assert not any(violations(world.service.db).values())
+
+
+def _order_waits_on_lock(db: Database, key: str) -> bool:
+    with db.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s",
+                    (f"%{key}%",))
+        return cur.fetchone() is not None
+
+
+def test_an_order_locks_all_its_accounts_before_it_writes_a_posting(world: Any, database_url: str,
+                                                                   violations: Any) -> None:
+    """The one lock order (ascending account ids, all of the order's accounts, before any
+    posting) is what keeps orders crossing the same hot accounts from deadlocking: the
+    balance UPDATE after the postings then takes no new lock.
+
+    Another transaction holds every row the order credits (each shard of the photographer's
+    earnings and of the platform's revenue). The order must wait for them in its lock
+    statement, before it has written a posting. Fails on a lock statement that locked only
+    the wallet (a WHERE on the wallet's id around the locking subquery is pushed down into
+    it): that order wrote its postings and waited in the balance UPDATE instead, where two
+    orders lock rows in no common order (it deadlocked at 32 clients).
+    """
+    buyer, ph = world.user("c"), world.user("p")
+    world.fund(buyer, 1000)
+    photo = world.photo(ph, 300)
+    refs = [AccountRef.earnings(ph, "EUR"), AccountRef.platform_revenue("EUR")]
+    held = sorted(i for ids in world.service.accounts.rows(refs).values() for i in ids)
+    holder = Database(database_url, schema="transactions", maxconn=1)
+    watcher = Database(database_url, schema="transactions", maxconn=1)
+    key = world.key()
+    placed: list[Any] = []
+    try:
+        with holder.connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM accounts WHERE id = ANY (%s) ORDER BY id FOR UPDATE", (held,))
+            thread = threading.Thread(target=lambda: placed.append(world.order(buyer, photo, key=key)))
+            thread.start()
+            deadline = time.monotonic() + 30
+            while not _order_waits_on_lock(watcher, key):
+                assert time.monotonic() < deadline, "the order never waited for the held accounts"
+                time.sleep(0.05)
+            with watcher.cursor() as wcur:
+                wcur.execute(
+                    "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                    " WHERE a.query LIKE %s AND l.relation = 'transactions.postings'::regclass",
+                    (f"%{key}%",))
+                assert wcur.fetchone()["n"] == 0, "the order wrote postings before it held its accounts"
+            conn.rollback()
+        thread.join(30)
+        assert placed and placed[0]["status"] == "paid"
+        assert not any(violations(world.service.db).values())
+    finally:
+        holder.close()
+        watcher.close()

@@ -16,7 +16,7 @@ from photostack.db import Database
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("function", ["place_order_checked", "place_order"])
+@pytest.mark.parametrize("function", ["place_order_checked"])
 def test_the_order_function_forces_generic_plans(tx_db: Database, function: str) -> None:
     with tx_db.cursor() as cur:
         cur.execute("SELECT p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
