@@ -121,7 +121,7 @@ from infra.db.migrate import migrate  # noqa: E402
 from tests.bench.procstat import processes  # noqa: E402
 from tests.bench.stats import NotMeasured, Row  # noqa: E402
 from tests.catalog_fakes import InMemoryCatalog, original_key  # noqa: E402
-from tests.made_events import MadeEvents, sweep  # noqa: E402
+from tests.made_events import MadeEvents, remove_events, sweep  # noqa: E402
 from tests.payment_fakes import SimulatedProvider  # noqa: E402
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
@@ -228,27 +228,6 @@ def _list_photos(db: Database, count: int, photographers: list[str], seed: int) 
     return photos
 
 
-def _unlist_photos(db: Database, events: list[str]) -> None:
-    """The level's listed photos leave the photos schema again: they have no objects in S3, and a
-    ``ready`` photo without objects is what the storage check of the next ``make up`` marks failed,
-    one sidecar call each (tens of thousands per bench run otherwise). The ledger keeps its orders."""
-    with db.cursor() as cur:
-        cur.execute("DELETE FROM photos.photos WHERE event_id = ANY(%s::uuid[])", (events,))
-        cur.execute("DELETE FROM photos.events WHERE id = ANY(%s::uuid[])", (events,))
-
-
-def _unlist_leftovers(db: Database) -> None:
-    """Photos that an earlier run listed and could not remove (killed mid-level): the bench's
-    events are the ones named 'bench' of its photographers (``bench-p-...``). Run under the
-    stack lock, as the bench is, so no other run's level is in progress."""
-    with db.cursor() as cur:
-        cur.execute("SELECT id::text AS id FROM photos.events"
-                    " WHERE name = 'bench' AND owner_id LIKE 'bench-p-%'")
-        events = [r["id"] for r in cur.fetchall()]
-    if events:
-        _unlist_photos(db, events)
-
-
 def _service(db: Database, catalog: InMemoryCatalog, fee_bps: int) -> TransactionsService:
     return TransactionsService(db, catalog, S3Presigner(None), fee_bps=fee_bps, webhook_secret=SECRET,
                                uploads_bucket="bench", presign_ttl_s=60)
@@ -281,7 +260,10 @@ def _level(service: TransactionsService, dsn: str, fee_bps: int, clients: int, p
             results = pending.get()
             pg_after, machine_after = _cpu_seconds("postgres"), _busy_and_total()
     finally:
-        _unlist_photos(service.db, [p[0].event_id for p in photos if p])
+        # The level's listed photos leave the photos schema again: they have no objects in S3, and
+        # a ready photo without objects is what the storage check of the next make up marks failed
+        # (tens of thousands per bench run otherwise). The ledger keeps its orders.
+        remove_events(dsn, [p[0].event_id for p in photos if p])
     flat = [x for per, _ in results for x in per]
     orders = max(1, len(flat))
     postgres_s = pg_after - pg_before if pg_before is not None and pg_after is not None else None
@@ -324,7 +306,9 @@ def ledger_rows(seconds: float = SECONDS_PER_LEVEL) -> tuple[list[Row], dict[int
     migrate(settings.database_url, ["photos", "transactions"])
     db = Database(settings.database_url, schema="transactions", maxconn=4)
     service = _service(db, InMemoryCatalog(), fee_bps)
-    _unlist_leftovers(db)
+    # Photos an earlier run listed and could not remove (killed mid-level): its events are named
+    # 'bench', of its photographers. Benches run one at a time under the stack lock.
+    sweep(settings.database_url, name="bench", owner_like="bench-p-%", older_than=timedelta(0))
     photographers = [f"bench-p-{uuid.uuid4().hex[:12]}" for _ in range(5)]
     rows: list[Row] = []
     rates: dict[int, float] = {}
