@@ -9,71 +9,37 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 import requests
 
+from tests.integration.localstack.own_localstack import LS_PYTHON, OwnLocalStack
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
-ROOT = Path(__file__).resolve().parents[3]
-LS_PYTHON = ROOT / ".state" / "localstack-venv" / "bin" / "python"
-EXECUTOR = ROOT / "infra" / "localstack" / "executor"
 ENTRY_POINTS = """[localstack.aws.provider]
 s3:durable = photostack_localstack_executor.durable_state:s3_durable
 sqs:durable = photostack_localstack_executor.durable_state:sqs_durable
 """
 
 
-class LocalStack:
+class LocalStack(OwnLocalStack):
     def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
         self.state = tmp / "state"
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        # The checkout's package first on the path, with entry points of its own.
-        dist = tmp / "site" / "photostack_durable_under_test-0.dist-info"
-        dist.mkdir(parents=True)
-        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: photostack-durable-under-test\n"
-                                       "Version: 0\n")
-        (dist / "entry_points.txt").write_text(ENTRY_POINTS)
-        # A temp folder of its own: LocalStack empties its temp folder when it starts, and by default
-        # (it takes this machine for a container) that is the machine's /tmp/localstack.
-        (tmp / "tmp").mkdir()
-        self.env = {**os.environ, "GATEWAY_LISTEN": f"127.0.0.1:{self.port}", "SERVICES": "s3,sqs",
-                    "TMPDIR": str(tmp / "tmp"),
-                    "LOCALSTACK_VOLUME_DIR": str(tmp / "volume"), "PROVIDER_OVERRIDE_S3": "durable",
-                    "PROVIDER_OVERRIDE_SQS": "durable", "PHOTOSTACK_DURABLE_STATE_DIR": str(self.state),
-                    "PYTHONPATH": f"{EXECUTOR}:{tmp / 'site'}", "DNS_ADDRESS": "0",
-                    "SKIP_SSL_CERT_DOWNLOAD": "1", "DISABLE_EVENTS": "1", "LOCALSTACK_TELEMETRY": "0",
-                    "EAGER_SERVICE_LOADING": "1"}
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log(self) -> str:
-        return (self.tmp / f"localstack-{self.starts}.log").read_text(errors="replace")
+        super().__init__(tmp, dist_name="photostack-durable-under-test", entry_points=ENTRY_POINTS,
+                         base_env=os.environ,
+                         env={"SERVICES": "s3,sqs", "PROVIDER_OVERRIDE_S3": "durable",
+                              "PROVIDER_OVERRIDE_SQS": "durable",
+                              "PHOTOSTACK_DURABLE_STATE_DIR": str(self.state), "EAGER_SERVICE_LOADING": "1"})
 
     def start(self) -> None:
-        self.starts += 1
-        with open(self.tmp / f"localstack-{self.starts}.log", "wb") as log:
-            self.process = subprocess.Popen([str(LS_PYTHON), "-m", "localstack.runtime.main"], env=self.env,
-                                            cwd=self.tmp, stdout=log, stderr=subprocess.STDOUT)
+        process = self.launch()
         deadline = time.monotonic() + 120
         while True:
-            assert self.process.poll() is None, f"LocalStack exited:\n{self.log[-3000:]}"
+            assert process.poll() is None, f"LocalStack exited:\n{self.log[-3000:]}"
             with contextlib.suppress(requests.RequestException):
                 health = requests.get(f"{self.endpoint}/_localstack/health", timeout=2).json()["services"]
                 if health.get("s3") == "running" and health.get("sqs") == "running":
@@ -81,18 +47,9 @@ class LocalStack:
             assert time.monotonic() < deadline, f"LocalStack not ready in 120 s:\n{self.log[-3000:]}"
             time.sleep(0.5)
 
-    def kill_9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
     def restart(self) -> None:
         self.kill_9()
         self.start()
-
-    def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",  # type: ignore[call-overload]
-                            aws_access_key_id="test", aws_secret_access_key="test")
 
 
 @pytest.fixture(scope="module")

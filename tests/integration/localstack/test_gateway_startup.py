@@ -20,25 +20,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
-import subprocess
 import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 import requests
 
+from tests.integration.localstack.own_localstack import EXECUTOR, LS_PYTHON, OwnLocalStack
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
-ROOT = Path(__file__).resolve().parents[3]
-LS_PYTHON = ROOT / ".state" / "localstack-venv" / "bin" / "python"
-EXECUTOR = ROOT / "infra" / "localstack" / "executor"
 HOOKS = "localstack.hooks.on_infra_start"
 HOOK = "photostack_apigateway_routes"
 START_TIMEOUT_S = 120
@@ -74,52 +68,26 @@ class Answer:
             return ""
 
 
-class LocalStack:
+class LocalStack(OwnLocalStack):
     def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port: int = s.getsockname()[1]
-        # The checkout's package first on the path, with the hook's entry point of its own.
-        dist = tmp / "site" / "photostack_gateway_under_test-0.dist-info"
-        dist.mkdir(parents=True)
-        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: photostack-gateway-under-test\n"
-                                       "Version: 0\n")
-        (dist / "entry_points.txt").write_text(f"[{HOOKS}]\n{declared_hook()}\n")
-        (tmp / "tmp").mkdir()
-        env = {k: v for k, v in os.environ.items() if k != "EAGER_SERVICE_LOADING"}
         # No EAGER_SERVICE_LOADING: services load on their first request, as on the shared stack.
-        self.env = {**env, "GATEWAY_LISTEN": f"127.0.0.1:{self.port}", "SERVICES": "s3,apigateway",
-                    "TMPDIR": str(tmp / "tmp"), "LOCALSTACK_VOLUME_DIR": str(tmp / "volume"),
-                    "PYTHONPATH": f"{EXECUTOR}:{tmp / 'site'}", "DNS_ADDRESS": "0",
-                    "SKIP_SSL_CERT_DOWNLOAD": "1", "DISABLE_EVENTS": "1", "LOCALSTACK_TELEMETRY": "0",
-                    "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                    "AWS_DEFAULT_REGION": "us-east-1"}
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(tmp, dist_name="photostack-gateway-under-test",
+                         entry_points=f"[{HOOKS}]\n{declared_hook()}\n",
+                         base_env={k: v for k, v in os.environ.items() if k != "EAGER_SERVICE_LOADING"},
+                         env={"SERVICES": "s3,apigateway", "AWS_ACCESS_KEY_ID": "test",
+                              "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"})
 
     def invoke_url(self, api_id: str, path: str) -> str:
         return f"{self.endpoint}/restapis/{api_id}/Prod/_user_request_/{path}"
 
-    @property
-    def log(self) -> str:
-        return (self.tmp / f"localstack-{self.starts}.log").read_text(errors="replace")
-
     def start_answering(self, url: str) -> list[Answer]:
         """Start LocalStack and call ``url`` (POST and GET in turn) from before it starts until it
         has answered ANSWERS_PER_START times and says it is ready; every answer, in order."""
-        self.starts += 1
-        with open(self.tmp / f"localstack-{self.starts}.log", "wb") as log:
-            self.process = subprocess.Popen([str(LS_PYTHON), "-m", "localstack.runtime.main"], env=self.env,
-                                            cwd=self.tmp, stdout=log, stderr=subprocess.STDOUT)
+        process = self.launch()
         answers: list[Answer] = []
         deadline = time.monotonic() + START_TIMEOUT_S
         while sum(a.status is not None for a in answers) < ANSWERS_PER_START or not self.ready():
-            assert self.process.poll() is None, f"LocalStack exited:\n{self.log[-3000:]}"
+            assert process.poll() is None, f"LocalStack exited:\n{self.log[-3000:]}"
             assert time.monotonic() < deadline, (f"LocalStack not ready in {START_TIMEOUT_S} s:\n"
                                                  f"{self.log[-3000:]}")
             method = "POST" if len(answers) % 2 == 0 else "GET"
@@ -136,15 +104,6 @@ class LocalStack:
             r = requests.get(f"{self.endpoint}/_localstack/health", timeout=5)
             return "apigateway" in r.json()["services"]
         return False
-
-    def kill_9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",  # type: ignore[call-overload]
-                            aws_access_key_id="test", aws_secret_access_key="test")
 
 
 @pytest.fixture
