@@ -96,6 +96,8 @@ class Transport(Protocol):
 
     def add_port(self, server: grpc.Server, address: str) -> int: ...
     def refresh(self) -> bool: ...  # True: what pins() answers changed
+    def unpublished(self) -> bool: ...  # a renewed certificate is not in Consul yet
+    def published(self) -> None: ...  # pins() is in Consul now (it may start serving a new one later)
     def pins(self) -> list[bytes]: ...  # serving certificates clients may trust (Consul Meta)
     def describe(self) -> dict[str, str]: ...
     def close(self) -> None: ...
@@ -169,12 +171,16 @@ class Sidecar:
         while not self._stopping.wait(HEALTH_PROBE_S):
             ticks += 1
             # Keeps the certificates fresh between handshakes; a renewed serving certificate is
-            # published at once, so clients trust it before it is served.
+            # published at once and served only a while after Consul took it (sidecar/transport.py),
+            # so clients trust it before it is served.
             renewed = self.transport.refresh()
             if renewed:
                 self._write_pins()
-            if self._registration is not None and (renewed or ticks % REREGISTER_EVERY == 0):
-                self._registration.try_register()
+            if self._registration is None:
+                self.transport.published()  # no Consul: the pins file is all there is
+            elif ((renewed or self.transport.unpublished() or ticks % REREGISTER_EVERY == 0)
+                  and self._registration.try_register()):
+                self.transport.published()
             try:
                 self._repo.ping()
                 ok = True

@@ -11,7 +11,8 @@ So the sidecar serves a certificate of its own, made here (EC P-256, DNS name = 
 service name, its SPIFFE id as a URI), and publishes it in its Consul registration, which only
 its ACL token may write; clients trust exactly what Consul lists for the instance they dial
 (``photostack.rpc.connect.pin_meta``). It is renewed together with the Connect leaf: the new one
-is published first and served a refresh later, the previous one stays published a while.
+is published first and served only once it has been in Consul longer than clients cache what they
+read there (``SERVE_AFTER_PUBLISHED_S``); the previous one stays published until the next renewal.
 
 Everything is re-read every few seconds (:meth:`refresh`, the server's prober thread) and each
 new connection gets the current certificates (``dynamic_ssl_server_credentials``): a renewed
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from photostack.discovery import DEFAULT_TTL_S
 from photostack.jsonlog import get_logger
 from photostack.rpc.connect import ConnectAgent, ConnectIdentity, IdentityUnavailable, Material
 
@@ -41,6 +44,10 @@ log = get_logger("sidecar.transport")
 CERT_RECHECK_S = 3.0
 IDENTITY_WAIT_S = 20.0
 SERVING_VALID = dt.timedelta(days=30)
+# A client reads the pins with the addresses and keeps both for DEFAULT_TTL_S: a certificate served
+# sooner after it was published would be refused by clients that looked just before (they recover
+# only by a retry). The second is the margin for Consul's catalog to take the registration.
+SERVE_AFTER_PUBLISHED_S = DEFAULT_TTL_S + 1.0
 
 
 @dataclass(frozen=True)
@@ -52,15 +59,25 @@ class ServingCertificate:
 
 def issue_serving_certificate(service: str, spiffe_id: str, for_leaf: str) -> ServingCertificate:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, service)])
+    serial = x509.random_serial_number()
+    # Each certificate gets a subject of its own and key identifiers: clients trust several at once
+    # (current, next, previous), and OpenSSL and BoringSSL look a self-signed certificate up among
+    # their trusted ones by subject. With one subject for all, the first listed was taken as the
+    # issuer, its signature did not match and the handshake failed ("self-signed certificate"),
+    # so a client holding [current, next] could not connect once next was served.
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, service),
+                      x509.NameAttribute(NameOID.SERIAL_NUMBER, f"{serial:x}")])
     now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
+            .serial_number(serial)
             .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + SERVING_VALID)
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(service),
                                                         x509.UniformResourceIdentifier(spiffe_id)]),
                            critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()),
+                           critical=False)
             .sign(key, hashes.SHA256()))
     return ServingCertificate(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -80,6 +97,48 @@ def wait_for_identity(identity: ConnectIdentity, timeout_s: float) -> Material:
             time.sleep(0.5)
 
 
+class ServingCertificates:
+    """What the sidecar serves and publishes: the current certificate, a renewed one waiting to be
+    served, and the one it replaced (still trusted by clients that read Consul before)."""
+
+    def __init__(self, service: str, spiffe_id: str, leaf_serial: str, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.service = service
+        self.current = issue_serving_certificate(service, spiffe_id, leaf_serial)
+        self._next: ServingCertificate | None = None
+        self._next_published_at: float | None = None
+        self._previous: ServingCertificate | None = None
+        self._clock = clock
+
+    def pins(self) -> list[bytes]:
+        return [c.cert_pem for c in (self.current, self._next, self._previous) if c is not None]
+
+    def update(self, spiffe_id: str, leaf_serial: str) -> bool:
+        """Serve the waiting certificate once it has been published long enough, and make a new one
+        when the leaf was renewed; True when :meth:`pins` changed (re-register)."""
+        changed = False
+        published_at = self._next_published_at
+        if self._next is not None and published_at is not None \
+                and self._clock() - published_at >= SERVE_AFTER_PUBLISHED_S:
+            self._previous, self.current, self._next = self.current, self._next, None
+            self._next_published_at = None
+            changed = True
+        if leaf_serial != (self._next or self.current).for_leaf:
+            # A leaf renewed again before the last one was served replaces the one waiting.
+            self._next = issue_serving_certificate(self.service, spiffe_id, leaf_serial)
+            self._next_published_at = None
+            changed = True
+        return changed
+
+    def unpublished(self) -> bool:
+        return self._next is not None and self._next_published_at is None
+
+    def published(self) -> None:
+        """What :meth:`pins` answers is in Consul now: the waiting certificate's wait starts."""
+        if self.unpublished():
+            self._next_published_at = self._clock()
+
+
 class ConnectTransport:
     def __init__(self, consul_addr: str, token: str, service: str, *,
                  identity_wait_s: float = IDENTITY_WAIT_S) -> None:
@@ -90,16 +149,15 @@ class ConnectTransport:
         self.identity = ConnectIdentity(self.agent, service, recheck_s=CERT_RECHECK_S)
         leaf = wait_for_identity(self.identity, identity_wait_s)
         self._leaf = leaf
-        self._current = issue_serving_certificate(service, leaf.spiffe_id, leaf.serial)
-        self._next: ServingCertificate | None = None
-        self._previous: ServingCertificate | None = None
-        self._served = (self._current.cert_pem, leaf.roots_pem)
+        self._serving = ServingCertificates(service, leaf.spiffe_id, leaf.serial)
+        self._served = (self._serving.current.cert_pem, leaf.roots_pem)
         self.interceptor = IdentityInterceptor(
             Gate(Intentions(self.agent, service), lambda: self._leaf.trust_domain))
 
     def _configuration(self) -> Any:
+        current = self._serving.current
         return grpc.ssl_server_certificate_configuration(
-            [(self._current.key_pem, self._current.cert_pem)], root_certificates=self._leaf.roots_pem)
+            [(current.key_pem, current.cert_pem)], root_certificates=self._leaf.roots_pem)
 
     def add_port(self, server: grpc.Server, address: str) -> int:
         credentials = grpc.dynamic_ssl_server_credentials(
@@ -108,7 +166,7 @@ class ConnectTransport:
 
     def _configuration_if_changed(self) -> Any:
         """Called by gRPC for each new connection: new certificates if they changed, else None."""
-        served = (self._current.cert_pem, self._leaf.roots_pem)  # no I/O here: refresh() does it
+        served = (self._serving.current.cert_pem, self._leaf.roots_pem)  # no I/O here: refresh() does it
         if served == self._served:
             return None
         self._served = served
@@ -117,7 +175,7 @@ class ConnectTransport:
 
     def pins(self) -> list[bytes]:
         """The serving certificates clients may trust now (published in the registration)."""
-        return [c.cert_pem for c in (self._current, self._next, self._previous) if c is not None]
+        return self._serving.pins()
 
     def refresh(self) -> bool:
         """Re-read the leaf and roots; True when the published certificates changed (re-register)."""
@@ -126,14 +184,14 @@ class ConnectTransport:
         except IdentityUnavailable as exc:
             log.warning("no Connect certificate now", extra={"error": str(exc)})
             return False
-        changed = False
-        if self._next is not None:  # published one refresh ago: serve it now
-            self._previous, self._current, self._next = self._current, self._next, None
-            changed = True
-        if self._leaf.serial != self._current.for_leaf:
-            self._next = issue_serving_certificate(self.service, self._leaf.spiffe_id, self._leaf.serial)
-            changed = True
-        return changed
+        return self._serving.update(self._leaf.spiffe_id, self._leaf.serial)
+
+    def unpublished(self) -> bool:
+        """A renewed serving certificate waits to be published (re-register until it is)."""
+        return self._serving.unpublished()
+
+    def published(self) -> None:
+        self._serving.published()
 
     def describe(self) -> dict[str, str]:
         return {"spiffe_id": self._leaf.spiffe_id}

@@ -48,6 +48,12 @@ class PlaintextTransport:
     def refresh(self) -> bool:
         return False
 
+    def unpublished(self) -> bool:
+        return False
+
+    def published(self) -> None:
+        pass
+
     def pins(self) -> list[bytes]:
         return []
 
