@@ -44,6 +44,9 @@ import botocore.exceptions
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "layers" / "core" / "python"))
+from photostack.config import LOCAL_ENV, carries_local_value, local_database_url  # noqa: E402 (a folder)
+
 BUILD = ROOT / ".build"
 STATE = ROOT / ".state"
 ENDPOINT = os.environ.get("PHOTOSTACK_AWS_ENDPOINT", "http://127.0.0.1:4566")
@@ -69,16 +72,12 @@ LOCAL_PARAMETERS = {
        for fn in ("photos", "transactions", "upload", "faces")},
     # Not a template default: the template has none for what holds a password.
     # PgBouncer's port (transaction pooling, the local RDS Proxy), not PostgreSQL's.
-    "DatabaseUrl": os.environ.get("PHOTOSTACK_DATABASE_URL",
-                                  "postgresql://photostack:photostack@127.0.0.1:6432/photostack"),
+    "DatabaseUrl": os.environ.get("PHOTOSTACK_DATABASE_URL", local_database_url()),
 }
 # The parameters this run deploys with (main() sets them from the command line).
 DEPLOY_PARAMETERS: dict[str, str] = dict(LOCAL_PARAMETERS)
 HOT_RELOAD = [False]  # whether this run deploys for hot reload (--hot, set by parse_args)
 ARTIFACT_HASHES: dict[str, str] = {}  # s3:// artifact -> the sha256 of its bytes (package() fills it)
-
-sys.path.insert(0, str(ROOT / "layers" / "core" / "python"))
-from photostack.config import LOCAL_ENV, carries_local_value  # noqa: E402 (the layer is a folder)
 
 sys.path.insert(0, str(ROOT))
 from infra import web_publish  # noqa: E402 (run as a script, the repository is not on the path)

@@ -32,6 +32,7 @@ for extra in (ROOT, ROOT / "layers" / "core" / "python", ROOT / "layers" / "face
 
 from bibocr.models import OcrModels, load_models  # noqa: E402
 from bibocr.pipeline import Bib, bibs_in_image, load_image  # noqa: E402
+from photostack.config import local_database_url  # noqa: E402
 
 from infra.bib_images import Sample, generate  # noqa: E402
 from infra.models import ensure_ocr_models  # noqa: E402
@@ -39,7 +40,7 @@ from infra.models import ensure_ocr_models  # noqa: E402
 DATA = ROOT.parent / "shared" / "data" / "faces"
 HEIGHTS = (10, 160)
 HEIGHT_BUCKETS = (10, 14, 18, 24, 32, 48, 64, 96)
-DEFAULT_DSN = "postgresql://photostack:photostack@127.0.0.1:5432/photostack"
+DEFAULT_DSN = local_database_url(5432)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ case "${PHOTOSTACK_STORAGE_CHECK:-fix}" in
   *) (cd "$ROOT" && "$ROOT/.venv/bin/python" -m infra.storage_check) ;;
 esac
 
-"$ROOT/.venv/bin/python" - "$ROOT/.state/stack-outputs.json" "$((SECONDS - started))" <<'PY'
+"$ROOT/.venv/bin/python" - "$ROOT/.state/stack-outputs.json" "$((SECONDS - started))" \
+  "${PHOTOSTACK_DB_NAME:-photostack}" <<'PY'
 import json, sys
 outputs = json.load(open(sys.argv[1]))
 print(f"""
@@ -30,8 +31,8 @@ photostack is up ({sys.argv[2]} s)
   uploads bucket    s3://{outputs['UploadsBucketName']}  (S3 endpoint {outputs['Endpoint']})
   photo sidecars    127.0.0.1:15051, 127.0.0.1:15053 (gRPC over Connect mTLS; Consul service photo-sidecar)
   Consul UI         http://127.0.0.1:8500/ui
-  PostgreSQL        postgresql://photostack:photostack@127.0.0.1:5432/photostack (migrations)
-  PgBouncer         postgresql://photostack:photostack@127.0.0.1:6432/photostack (functions, sidecars)
+  PostgreSQL        postgresql://photostack:photostack@127.0.0.1:5432/{sys.argv[3]} (migrations)
+  PgBouncer         postgresql://photostack:photostack@127.0.0.1:6432/{sys.argv[3]} (functions, sidecars)
   Redis             redis://127.0.0.1:6379/0
 stop with `make down` (keeps the database); logs in .state/log/
 """)

@@ -50,9 +50,9 @@ def _forget_function_settings() -> None:
 @pytest.fixture(scope="session")
 def database_url() -> str:
     """Through PgBouncer in transaction mode, as the functions and the sidecars connect."""
-    return os.environ.get(
-        "PHOTOSTACK_DATABASE_URL", "postgresql://photostack:photostack@127.0.0.1:6432/photostack"
-    )
+    from photostack.config import local_database_url
+
+    return os.environ.get("PHOTOSTACK_DATABASE_URL", local_database_url())
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+from photostack.config import local_database_url
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_DSN = "postgresql://photostack:photostack@127.0.0.1:5432/photostack"
+DEFAULT_DSN = local_database_url(5432)
 LOCK_ID = 0x70686F74  # "phot"
 
 

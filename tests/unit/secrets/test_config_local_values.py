@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from photostack import config
-from photostack.config import ConfigError, carries_local_value, get_settings
+from photostack.config import ConfigError, carries_local_value, get_settings, local_database_url
 from transactions import config as transactions_config
 
 pytestmark = pytest.mark.unit
@@ -28,6 +28,18 @@ def test_known_values_are_recognised_alone_inside_and_as_url_passwords() -> None
     assert carries_local_value("postgresql://photostack:photostack@127.0.0.1:5432/photostack")
     assert not carries_local_value(REAL["PHOTOSTACK_DATABASE_URL"])
     assert not carries_local_value("photostack")  # the name of things, not a password
+
+
+def test_the_local_database_is_named_by_photostack_db_name_and_refused_outside_local(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PHOTOSTACK_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PHOTOSTACK_DB_NAME", raising=False)
+    assert get_settings().database_url == "postgresql://photostack:photostack@127.0.0.1:6432/photostack"
+    monkeypatch.setenv("PHOTOSTACK_DB_NAME", "photostack_ci")  # a second checkout's (.ci/run)
+    config.reset_settings()
+    assert get_settings().database_url == "postgresql://photostack:photostack@127.0.0.1:6432/photostack_ci"
+    assert local_database_url(5432) == "postgresql://photostack:photostack@127.0.0.1:5432/photostack_ci"
+    assert carries_local_value(local_database_url())
 
 
 def test_a_real_configuration_loads_outside_local(monkeypatch: pytest.MonkeyPatch) -> None:

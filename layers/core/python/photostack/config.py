@@ -115,15 +115,19 @@ def local_secret_id(env: str, name: str) -> str:
     return stack and f"{stack}/{name}"
 
 
+def local_database_url(port: int = 6432) -> str:
+    """The local stack's database: through PgBouncer (6432), or PostgreSQL itself (5432, migrations).
+    ``PHOTOSTACK_DB_NAME`` gives a second checkout on the machine a database of its own (.ci/run)."""
+    name = env_str("PHOTOSTACK_DB_NAME", "photostack")
+    return f"postgresql://photostack:photostack@127.0.0.1:{port}/{name}"
+
+
 def load() -> Settings:
     env = _str("PHOTOSTACK_ENV", LOCAL_ENV)
     settings = Settings(
         env=env,
         # Through PgBouncer (transaction pooling; infra/pgbouncer/), as through RDS Proxy on AWS.
-        database_url=_str(
-            "PHOTOSTACK_DATABASE_URL",
-            "postgresql://photostack:photostack@127.0.0.1:6432/photostack",
-        ),
+        database_url=_str("PHOTOSTACK_DATABASE_URL", local_database_url()),
         redis_url=_str("PHOTOSTACK_REDIS_URL", "redis://127.0.0.1:6379/0"),
         consul_addr=_str("PHOTOSTACK_CONSUL_ADDR", ""),
         sidecar_addr=_str("PHOTOSTACK_SIDECAR_ADDR", "127.0.0.1:15051"),
