@@ -12,7 +12,9 @@ beyond the gateway itself; each cut keeps what a caller or a test observes:
 - quiet_logs.py: LocalStack's request log keeps the failed requests only, and its HTTP server
   formats no access-log lines that nothing reads;
 - gc_policy.py: a full garbage collection walks only what was allocated since the last one (its
-  survivors are frozen), not LocalStack's whole heap, so its pause does not grow with the heap.
+  survivors are frozen), not LocalStack's whole heap, so its pause does not grow with the heap;
+- keepalive_timers.py: an execution environment's keepalive timer waits in one shared scheduler
+  instead of being a new thread started at every invocation's end.
 
 The executor plugin (plugin.py) adds the Lambda metrics batching and the once-only deprecation
 warnings when LocalStack loads it.
@@ -22,7 +24,14 @@ from __future__ import annotations
 
 from localstack.runtime import hooks
 
-from photostack_localstack_executor import apigateway_lambda, gc_policy, lambda_logs, metrics, quiet_logs
+from photostack_localstack_executor import (
+    apigateway_lambda,
+    gc_policy,
+    keepalive_timers,
+    lambda_logs,
+    metrics,
+    quiet_logs,
+)
 
 
 @hooks.on_infra_start()
@@ -33,3 +42,4 @@ def photostack_request_path() -> None:
     quiet_logs.log_failed_requests_only()
     quiet_logs.drop_twisted_access_log()
     gc_policy.install()
+    keepalive_timers.install()
