@@ -6,7 +6,7 @@ invocation: one thread started, and woken to end, per request. ``Thread.start()`
 the new thread to signal that it runs, so each start is GIL hand-offs in the one process that
 bounds the emulated API path (its gateway, Lambda service and executor share that GIL): 242 µs per
 ``Timer`` start and cancel in LocalStack's own virtualenv, 6.8 µs for :class:`ScheduledTimer`'s.
-Under ``ab -c 32`` on GET /probe/ok, LocalStack restarted for each setting, alternating, 3 × 3
+Under ``ab -c 32`` on GET /probe/ok, LocalStack restarted for each setting, alternating, nine
 runs of 10 s: 232-264 requests/s (mean 251), p99 195-228 ms, LocalStack's CPU 3.9 ms per request;
 with LocalStack's timers 176-220 (mean 200), p99 235-287 ms, 4.8 ms per request.
 
