@@ -25,6 +25,7 @@ from sidecar.transport import (
     ServingCertificates,
     issue_serving_certificate,
 )
+from tests.fake_clock import Clock
 
 SERVICE = "photo-sidecar-test"
 SPIFFE = "spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/photo-sidecar-test"
@@ -103,14 +104,6 @@ def test_grpc_clients_trusting_both_accept_either(
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
     finally:
         server.stop(None)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_renewed_certificate_is_served_only_after_it_was_published_long_enough() -> None:

@@ -26,19 +26,12 @@ from photostack.tokens import Principal
 from users import bootstrap
 from users.services import UsersService
 
+from tests.fake_clock import Clock
 from tests.integration.users.conftest import FAST, OwnRedis
 
 pytestmark = pytest.mark.integration
 
 Api = Any
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def principal(user_id: str, version: int = 0) -> Principal:
@@ -79,7 +72,7 @@ def test_disabled_and_revoked_versions_are_refused(users_schema: None) -> None:
 
 def test_readers_cache_briefly_and_writers_see_their_own_change(users_schema: None) -> None:
     client = redis.Redis.from_url(get_settings().redis_url)
-    clock = Clock()
+    clock = Clock(1000.0)
     other, local = AccountStatus(client, clock=clock), AccountStatus(client, cache_ttl_s=2.0, clock=clock)
     user_id = str(uuid.uuid4())
     local.check(principal(user_id))

@@ -15,15 +15,9 @@ from photostack.photo.v1 import photo_pb2 as pb
 from photostack.photo_client import PhotoClient
 from photostack.tokens import Principal
 
+from tests.fake_clock import Clock
+
 pytestmark = pytest.mark.unit
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_body_is_kept_for_ttl_then_built_again() -> None:

@@ -7,15 +7,9 @@ import threading
 import pytest
 from users.throttle import Limit, MemoryCounters
 
+from tests.fake_clock import Clock
+
 pytestmark = pytest.mark.unit
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_admits_up_to_the_limit_then_answers_the_wait() -> None:
