@@ -75,7 +75,20 @@ grows with the clients (the rows' own figures, one run, 21:25, others at 6-11 % 
 1.4 ms would carry ~1,400 orders/s on 2 cores. The statements per order are the same at
 every level; the third more CPU at 32 clients comes with 32 processes and 20 server
 connections sharing 2 cores (each order crosses client -> PgBouncer -> PostgreSQL and back,
-caches are shared, locks contended): not yet measured apart, the next place to look.
+caches are shared, locks contended).
+
+That last part, measured (2026-11-30): PgBouncer's functions pool had 20 server connections, so
+up to 20 backends shared the 2 cores, and the kernel's run queue (not PgBouncer's FIFO queue)
+decided who waited: p95 was 2.3-2.7x the mean. Alternating the pool size between rounds of this
+module's 32-client level (4 s each, 4 rounds): pool 20 989 / 1,090 / 1,084 / 982 orders/s, p95 71
+/ 65 / 65 / 70 ms, PostgreSQL 1.09-1.34 ms per order; pool 4 1,069 / 1,142 / 1,113 / 1,017, p95
+40 / 40 / 37 / 51 ms, PostgreSQL 1.00-1.10 ms; pool 10 in between. With 4, 9 % of the cores
+stayed idle: pg_stat_activity sampled during the level had the active backends on CPU 119
+times, waiting on their WAL flush (WALWrite, WALSync) 71 and on a row lock 11, so one backend
+more covers those waits. make up now sizes the pool at 2 x cores + 1 (infra/services.sh): 5
+here, 11 rounds of 859-1,089 orders/s with p95 39-51 ms in ten of them (78 in one).
+commit_siblings 1 instead of 4 with that pool: no difference (4 pairs).
+
 Context switches per order (/proc/<pid>/status, same run shape): PostgreSQL's processes 3.6
 at 1 client, 5.1 at 32; the client processes 1.9 and 2.4; PgBouncer 2.1 and 1.8. Group
 commit re-checked on the one-statement order (commit_delay 500 vs 0, reload, alternating,
