@@ -16,6 +16,13 @@ beyond the gateway itself; each cut keeps what a caller or a test observes:
 - keepalive_timers.py: an execution environment's keepalive timer waits in one shared scheduler
   instead of being a new thread started at every invocation's end.
 
+Measured and not done: request ids (``uuid.uuid4``) and API Gateway's trace ids
+(``secrets.token_hex``) served from one ``os.urandom(4096)`` under a lock, since py-spy --gil put
+``uuid4`` and ``SystemRandom`` at ~5 % of its samples. LocalStack restarted per setting,
+alternating, 3 rounds of 2 x 10 s of ``ab -c 32`` on GET /probe/ok: 316-411 requests/s (p99
+118-170 ms, LocalStack 2.44-3.12 ms CPU per request) as it is, 293-336 (p99 171-203 ms, 2.95-3.34
+ms) with the buffer: its lock costs more hand-offs than the system calls it saves.
+
 The executor plugin (plugin.py) adds the Lambda metrics batching and the once-only deprecation
 warnings when LocalStack loads it.
 """
