@@ -13,6 +13,9 @@ ensure_venv "$LS_VENV" "$stamp" -r "$ROOT/infra/localstack/requirements.lock"
 exec_stamp="$(hash_files "$ROOT"/infra/localstack/executor/pyproject.toml "$ROOT"/infra/localstack/executor/photostack_localstack_executor/*.py)"
 if [[ "$(cat "$LS_VENV/.executor-stamp" 2>/dev/null)" != "$exec_stamp" ]]; then
   log "installing the process executor into LocalStack's virtualenv"
+  # setuptools builds into build/ and keeps what an earlier build put there: without this, a
+  # module deleted from the source would still be installed.
+  rm -rf "$ROOT/infra/localstack/executor/build"
   "$LS_VENV/bin/pip" install -q --no-deps --force-reinstall "$ROOT/infra/localstack/executor"
   echo "$exec_stamp" >"$LS_VENV/.executor-stamp"
 fi
