@@ -88,6 +88,12 @@ times, waiting on their WAL flush (WALWrite, WALSync) 71 and on a row lock 11, s
 more covers those waits. make up now sizes the pool at 2 x cores + 1 (infra/services.sh): 5
 here, 11 rounds of 859-1,089 orders/s with p95 39-51 ms in ten of them (78 in one).
 commit_siblings 1 instead of 4 with that pool: no difference (4 pairs).
+Then the make bench run of the same hour had 620 orders/s at 32 clients and PostgreSQL at
+1.7-1.9 ms per order even with one client: pg_stat_user_tables over a level showed 1,214
+entitlement rows fetched per order. The "already owned" check's generic plan read all of the
+customer's entitlements (each bench client owns thousands by the end of a level); migration
+0009 looks up each photo instead: one client 296-414 -> 442-496 orders/s, PostgreSQL 1.7-1.9 ->
+1.24-1.39 ms per order; 32 clients 1,029/s, p95 46 ms, in the next run of the levels.
 
 Context switches per order (/proc/<pid>/status, same run shape): PostgreSQL's processes 3.6
 at 1 client, 5.1 at 32; the client processes 1.9 and 2.4; PgBouncer 2.1 and 1.8. Group
