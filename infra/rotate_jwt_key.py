@@ -1,14 +1,15 @@
-"""Rotate the JWT signing key: a new key signs from now on, the old ones verify until their tokens expire.
+"""Rotate the JWT signing key: publish a new key now; it signs once every verifier has it.
 
     python infra/rotate_jwt_key.py            (what `make rotate-jwt-key` runs: the local stack)
     python infra/rotate_jwt_key.py --aws --secret-id <ARN of JwtSigningKeysSecretArn>
 
-Reads the keys secret, makes a fresh key current (photostack.jwt_keys.rotate), keeps the
-retired keys for the access-token TTL plus how long a warm function may keep signing with
-one (PHOTOSTACK_SECRETS_MAX_AGE_S, 300 s on AWS) plus a margin, drops older ones, and writes
-the result as the secret's new version. Functions and the sidecar see the new kid at once
-when they meet a token signed with it (an unknown kid re-reads the secret), and sign with
-the new key once their copy ages out. Prints kids, never keys. Run one rotation at a time.
+Reads the keys secret, adds a fresh key as the next one (photostack.jwt_keys.rotate), which
+signs from PHOTOSTACK_SECRETS_MAX_AGE_S (300 s on AWS) plus a margin after now: by then every
+function and the sidecar has re-read the secret and verifies it, so no token is ever signed
+with a key a verifier does not know yet. The key it replaces retires then and is kept for the
+access-token TTL plus that max age plus a margin, so every token it signed verifies until it
+expires; older ones are dropped. A rotation is refused while the last one's key does not sign
+yet. Prints kids and times, never keys. Run one rotation at a time.
 """
 
 from __future__ import annotations
@@ -42,13 +43,17 @@ def local_secret_id() -> str:
     return os.environ.get("PHOTOSTACK_STACK", "photostack") + "/jwt-signing-keys"
 
 
-def rotate_secret(client: Any, secret_id: str, *, now: int,
-                  keep_s: int) -> tuple[jwt_keys.KeySet, jwt_keys.KeySet]:
+def rotate_secret(client: Any, secret_id: str, *, now: int, keep_s: int,
+                  publish_s: int) -> tuple[jwt_keys.KeySet, jwt_keys.KeySet]:
     """Write the rotated key set as the secret's new current version; ``(before, after)``."""
     before = jwt_keys.parse(client.get_secret_value(SecretId=secret_id)["SecretString"])
-    after = jwt_keys.rotate(before, now=now, keep_s=keep_s)
+    after = jwt_keys.rotate(before, now=now, keep_s=keep_s, publish_s=publish_s)
     client.put_secret_value(SecretId=secret_id, SecretString=jwt_keys.dump(after))
     return before, after
+
+
+def utc(unix_s: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(unix_s))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,11 +74,19 @@ def main(argv: list[str] | None = None) -> None:
                               aws_access_key_id="test", aws_secret_access_key="test")  # LocalStack's
     secret_id = args.secret_id or local_secret_id()
     keep_s = jwt_keys.retention_s(args.access_token_ttl_s, args.max_age_s)
-    before, after = rotate_secret(client, secret_id, now=int(time.time()), keep_s=keep_s)
-    dropped = len(before.previous) + 1 - len(after.previous)
-    print(f"rotated {secret_id}: kid {before.current_kid} -> {after.current_kid}; "
-          f"{len(after.previous)} previous key(s) still verify (kept {keep_s} s after retirement), "
-          f"{dropped} dropped")
+    now = int(time.time())
+    try:
+        before, after = rotate_secret(client, secret_id, now=now, keep_s=keep_s,
+                                      publish_s=jwt_keys.publish_delay_s(args.max_age_s))
+    except jwt_keys.RotationInProgress as exc:
+        sys.exit(f"not rotated: the last rotation's key signs only from {utc(exc.signs_from)} "
+                 f"(in {exc.signs_from - now} s); run this again after that")
+    assert after.next is not None
+    signing_kid, _ = before.signing_key(now)
+    print(f"rotated {secret_id}: kid {after.next_kid} is published now and signs from "
+          f"{utc(after.next.signs_from)} (in {after.next.signs_from - now} s, once every copy of the "
+          f"secret has been re-read); {signing_kid} signs until then. "
+          f"{len(after.previous)} retired key(s) still verify (kept {keep_s} s after retirement)")
 
 
 if __name__ == "__main__":

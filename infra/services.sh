@@ -327,6 +327,9 @@ SIDECAR_HEALTH_PORT="${PHOTOSTACK_SIDECAR_HEALTH_PORT:-15052}"
 # PHOTOSTACK_SIDECAR_INSTANCES=1 runs one. Instance n listens on SIDECAR_PORT + 2(n-1).
 SIDECAR_INSTANCES="${PHOTOSTACK_SIDECAR_INSTANCES:-2}"
 
+# The local functions' PHOTOSTACK_SECRETS_MAX_AGE_S (template.yaml, IsLocal): a rotated JWT key
+# signs once every copy this old has been re-read (photostack.jwt_keys), the sidecar's included.
+LOCAL_SECRETS_MAX_AGE_S=30
 sidecar_name() { if (($1 == 1)); then echo sidecar; else echo "sidecar$1"; fi; }
 sidecar_port() { echo $((SIDECAR_PORT + 2 * ($1 - 1))); }
 sidecar_health_port() { echo $((SIDECAR_HEALTH_PORT + 2 * ($1 - 1))); }
@@ -356,6 +359,7 @@ sidecar_instance_up() {
     close_inherited_fds
     PHOTOSTACK_CONSUL_ADDR="${PHOTOSTACK_CONSUL_ADDR-127.0.0.1:$CONSUL_HTTP_PORT}" \
     PHOTOSTACK_CONSUL_TOKEN_FILE="$CONSUL_STATE/tokens/photo-sidecar.token" \
+    PHOTOSTACK_SECRETS_MAX_AGE_S="${PHOTOSTACK_SECRETS_MAX_AGE_S:-$LOCAL_SECRETS_MAX_AGE_S}" \
     PHOTOSTACK_DATABASE_URL="${PHOTOSTACK_SIDECAR_DATABASE_URL:-postgresql://$PG_USER:$PG_PASSWORD@127.0.0.1:$PGBOUNCER_PORT/${PG_DB}_sidecar}" \
       nohup "$ROOT/.venv/bin/python" -m sidecar --port "$port" --health-port "$health" \
         --pins-file "$STATE/sidecar/$(sidecar_name "$n" | sed 's/^sidecar/serving/').pem" \

@@ -59,28 +59,45 @@ def test_tokens_are_signed_and_verified_with_the_keys_in_the_store(keys_secret: 
     assert jwt.get_unverified_header(token)["kid"] == stored.current_kid
 
 
-def test_the_rotation_command_keeps_old_tokens_and_a_warm_verifier_learns_the_new_key(
+def test_the_rotation_command_publishes_the_new_key_before_it_signs_and_keeps_old_tokens(
         keys_secret: str, sm: Any) -> None:
-    old_token, _ = issue_access_token("u1", "customer")
-    before, after = rotate_secret(sm, keys_secret, now=int(time.time()), keep_s=1500)
-    assert after.previous[0].key == before.current
-    # Another process signs with the new key; this warm one still holds the old document.
-    other = jwt_keys.KeySet(after.current)
-    tokens.signing_keys.install(tokens.CachedSecret("other process", lambda: jwt_keys.dump(other),
-                                                    jwt_keys.parse, max_age_s=300))
-    new_token, _ = issue_access_token("u2", "customer")
-    tokens.signing_keys.reset()
-    assert verify_access_token(old_token).user_id == "u1"  # first read: the rotated document
+    old_token, _ = issue_access_token("u1", "customer")  # this process's copy: from before the rotation
+    before, after = rotate_secret(sm, keys_secret, now=int(time.time()), keep_s=1500, publish_s=30)
+    assert after.current == before.current and after.next is not None and after.next_kid is not None
+    assert after.next_kid not in before.verification_keys()
+    # A token of the new key, as a signer issues once its time has come, meets the old copy:
+    # the unknown kid makes this process read the secret again.
+    time.sleep(1.1)  # PHOTOSTACK_UNKNOWN_KID_REFRESH_S since the copy was read
+    new_token = signed_with(after.next.key, "u2")
     assert verify_access_token(new_token).user_id == "u2"
-    # And a second rotation much later drops the first key: its tokens have long expired.
-    _, pruned = rotate_secret(sm, keys_secret, now=int(time.time()) + 1500, keep_s=1500)
-    assert before.current not in pruned.all_keys() and after.current in pruned.all_keys()
-    time.sleep(1.1)  # PHOTOSTACK_UNKNOWN_KID_REFRESH_S
+    assert verify_access_token(old_token).user_id == "u1"
+    assert token_kid(issue_access_token("u3", "customer")[0]) == before.current_kid  # not before its time
+    assert token_kid(issue_access_token("u3", "customer", now=after.next.signs_from)[0]) == after.next_kid
+    # A second rotation much later drops the first key: its tokens have long expired.
+    _, pruned = rotate_secret(sm, keys_secret, now=after.next.signs_from + 1500, keep_s=1500, publish_s=30)
+    assert pruned.current == after.next.key and before.current not in pruned.all_keys()
+    assert pruned.next is not None
+    time.sleep(1.1)
     with pytest.raises(TokenError):  # read again through the unknown kid of a token of the newest key
-        verify_access_token(jwt_sign_with(pruned.current))
+        verify_access_token(jwt_sign_with(pruned.next.key))
     assert tokens.signing_keys.get().get() == pruned
     with pytest.raises(TokenError, match="unknown signing key"):
         verify_access_token(old_token)
+
+
+def token_kid(token: str) -> str:
+    import jwt
+
+    return str(jwt.get_unverified_header(token)["kid"])
+
+
+def signed_with(key: str, user_id: str) -> str:
+    import jwt
+
+    s, now = get_settings(), int(time.time())
+    claims = {"sub": user_id, "role": "customer", "iss": s.jwt_issuer, "aud": s.jwt_audience,
+              "iat": now, "nbf": now, "exp": now + 600, "jti": uuid.uuid4().hex, "ver": 0}
+    return jwt.encode(claims, key, algorithm="HS256", headers={"kid": jwt_keys.kid_of(key)})
 
 
 def jwt_sign_with(key: str) -> str:

@@ -76,6 +76,15 @@ def test_parameter_overrides_change_values_and_conditions(template: dict[str, An
         spec(template, "ProbeFunction", parameters={"DeploymentEnv": "staging"})
 
 
+def test_the_local_sidecar_keeps_secrets_as_long_as_the_local_functions(template: dict[str, Any]) -> None:
+    # A rotated JWT key signs once every copy this old has been re-read: a sidecar keeping its
+    # copy longer would refuse the new key's tokens (photostack.jwt_keys).
+    services = (ROOT / "infra" / "services.sh").read_text()
+    sidecar = next(line for line in services.splitlines() if line.startswith("LOCAL_SECRETS_MAX_AGE_S="))
+    for fn in ("UsersFunction", "PhotosFunction", "TransactionsFunction"):
+        assert spec(template, fn).environment["PHOTOSTACK_SECRETS_MAX_AGE_S"] == sidecar.split("=", 1)[1]
+
+
 def test_env_vars_file_overrides_only_declared_variables(template: dict[str, Any]) -> None:
     overrides = {"Parameters": {"PHOTOSTACK_REDIS_URL": "redis://elsewhere:1/0"},
                  "UploadFunction": {"PHOTOSTACK_FACES_QUEUE_URL": "http://q", "NOT_DECLARED": "x"}}

@@ -33,10 +33,13 @@ class FakeStore:
             raise SecretUnavailable("the secret store is unreachable")
         return self.text
 
-    def rotate(self) -> KeySet:
-        rotated = jwt_keys.rotate(jwt_keys.parse(self.text), now=int(time.time()), keep_s=3600)
+    def rotate(self) -> tuple[KeySet, str, str, int]:
+        """Rotate now; the rotated document, the new key, its kid and when it signs."""
+        rotated = jwt_keys.rotate(jwt_keys.parse(self.text), now=int(time.time()), keep_s=3600,
+                                  publish_s=jwt_keys.publish_delay_s(300))
         self.text = jwt_keys.dump(rotated)
-        return rotated
+        assert rotated.next is not None and rotated.next_kid is not None
+        return rotated, rotated.next.key, rotated.next_kid, rotated.next.signs_from
 
 
 @pytest.fixture
@@ -64,23 +67,62 @@ def test_keys_are_read_once_then_served_from_the_warm_slot(store: FakeStore) -> 
     assert store.reads == 1
 
 
+def kid_of_token(token: str) -> str:
+    return str(jwt.get_unverified_header(token)["kid"])
+
+
 def test_after_a_rotation_old_tokens_verify_and_a_warm_verifier_learns_the_new_kid(store: FakeStore) -> None:
     old_token, _ = issue_access_token("u1", "customer")
-    rotated = store.rotate()
-    # Another process (the users function) signs with the new key; this one still holds the old copy.
-    new_token = forged(rotated.current, rotated.current_kid, role="customer")
-    assert verify_access_token(new_token).user_id == "attacker"  # unknown kid -> one re-read
+    first = kid_of_token(old_token)
+    _, new_key, new_kid, _ = store.rotate()
+    # A token of the new key reaching a process whose copy predates the rotation (its store was
+    # unreachable when the copy aged out, say): the unknown kid makes it read the secret again.
+    new_token = forged(new_key, new_kid, role="customer")
+    assert verify_access_token(new_token).user_id == "attacker"
     assert store.reads == 2
     assert verify_access_token(old_token).user_id == "u1"
-    assert jwt.get_unverified_header(issue_access_token("u2", "customer")[0])["kid"] == rotated.current_kid
+    # Knowing the new key does not make it sign before its time.
+    assert kid_of_token(issue_access_token("u2", "customer")[0]) == first
 
 
-def test_a_warm_signer_switches_to_the_new_key_once_its_copy_ages_out(store: FakeStore) -> None:
+def test_a_warm_signer_signs_with_the_new_key_from_its_time_on(store: FakeStore) -> None:
     first = KeySet(jwt_keys.parse(store.text).current).current_kid
-    rotated = store.rotate()
-    assert jwt.get_unverified_header(issue_access_token("u1", "customer")[0])["kid"] == first
-    store.now += 300
-    assert jwt.get_unverified_header(issue_access_token("u1", "customer")[0])["kid"] == rotated.current_kid
+    _, _, new_kid, signs_from = store.rotate()
+    # Its copy predates the rotation: the old key, even once the new one's time has come.
+    assert kid_of_token(issue_access_token("u1", "customer", now=signs_from)[0]) == first
+    store.now += 300  # the copy ages out and is read again
+    assert kid_of_token(issue_access_token("u1", "customer")[0]) == first
+    assert store.reads == 2
+    assert kid_of_token(issue_access_token("u1", "customer", now=signs_from - 1)[0]) == first
+    assert kid_of_token(issue_access_token("u1", "customer", now=signs_from)[0]) == new_kid
+
+
+def test_no_process_signs_with_a_key_before_every_warm_verifier_holds_it() -> None:
+    """Publish first, sign later, on one clock: copies read at any time before the rotation, and
+    no unknown-kid re-read to rescue a verifier. Signing with the new key at once fails this."""
+    max_age, clock = 30, [0.0]
+    store = FakeStore(KeySet(jwt_keys.new_key()))
+
+    def copy() -> CachedSecret[KeySet]:
+        return CachedSecret("keys", store.read, jwt_keys.parse, max_age_s=max_age, min_gap_s=10**9,
+                            clock=lambda: clock[0])
+
+    signer, verifiers = copy(), [copy() for _ in range(6)]
+    signer.get()
+    for n, verifier in enumerate(verifiers):  # read at 3, 8, ... 28
+        clock[0] = 3 + 5 * n
+        verifier.get()
+    rotation_at = 29
+    store.text = jwt_keys.dump(jwt_keys.rotate(jwt_keys.parse(store.text), now=rotation_at, keep_s=3600,
+                                               publish_s=jwt_keys.publish_delay_s(max_age)))
+    signed_with = set()
+    for t in range(rotation_at, rotation_at + 3 * max_age):
+        clock[0] = t
+        kid, _ = signer.get().signing_key(t)
+        signed_with.add(kid)
+        for verifier in verifiers:
+            assert kid in verifier.get().verification_keys(), f"at {t} s a verifier does not know {kid}"
+    assert len(signed_with) == 2  # the new key did sign within the window
 
 
 def test_unknown_kids_re_read_the_secret_at_most_once_per_gap_then_fail(store: FakeStore) -> None:

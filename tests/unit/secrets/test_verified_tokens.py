@@ -72,8 +72,8 @@ def test_a_cached_token_expires(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_key_dropped_from_the_secret_stops_its_cached_tokens(keys: jwt_keys.KeySet) -> None:
     token, _ = issue_access_token("u1", "customer")
     verify_access_token(token)
-    # Rotated, the old key kept as previous: the token still verifies (from the cache).
-    install_keys(jwt_keys.rotate(keys, now=int(time.time()), keep_s=3600))
+    # Rotated, the new key signing already: the token still verifies (from the cache).
+    install_keys(jwt_keys.rotate(keys, now=int(time.time()), keep_s=3600, publish_s=0))
     assert verify_access_token(token).user_id == "u1"
     # A document without the key (an emergency rotation): refused, cached or not.
     install_keys(jwt_keys.KeySet(jwt_keys.new_key()))

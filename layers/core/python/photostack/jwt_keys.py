@@ -3,17 +3,25 @@
 The secret (``JwtSigningKeysSecret`` in template.yaml) holds::
 
     {"current": "<key>",
+     "next": {"key": "<key>", "signs_from": 1764410300},
      "previous": [{"key": "<key>", "retired_at": 1764410000}, ...]}
 
 CloudFormation creates it as ``{"current": "<generated>"}`` (``GenerateSecretString`` puts
-the generated value under one top-level name); :func:`rotate` adds the rest. The current
-key signs; every key, current and previous, verifies. A key's ``kid`` is derived from the
-key itself (:func:`kid_of`), so the document cannot name a key wrongly, a stack created
-afresh gets new kids by itself, and a verifier holding an old copy of the document sees an
-unknown kid and reads the secret again.
+the generated value under one top-level name); :func:`rotate` adds the rest. Every key in it,
+current, next and previous, verifies; the current key signs until the next one's
+``signs_from``, and the next key from then on. A key's ``kid`` is derived from the key itself
+(:func:`kid_of`), so the document cannot name a key wrongly, a stack created afresh gets new
+kids by itself, and a verifier holding an old copy of the document sees an unknown kid and
+reads the secret again.
+
+Publish first, sign later: a rotation adds the new key as ``next`` and it signs only once
+every verifier has re-read the document (``PHOTOSTACK_SECRETS_MAX_AGE_S`` plus a margin,
+:func:`publish_delay_s`). Signing at once would hand out tokens that a verifier holding the
+old copy refuses until its unknown-kid re-read, which is rate-limited: a forged kid a few
+seconds before the rotation used it up, and the photos API answered 401 to fresh logins.
 
 A retired key is kept while tokens it signed can still be valid: the access-token TTL,
-plus how long a warm function may keep signing with it before it re-reads the secret
+plus how long a function whose store was unreachable may keep signing with it
 (``PHOTOSTACK_SECRETS_MAX_AGE_S``), plus a margin for clock skew.
 """
 
@@ -34,6 +42,9 @@ MIN_KEY_LENGTH = 32
 KID_PREFIX = "k-"
 KID_LENGTH = len(KID_PREFIX) + 16  # 12 digest bytes in unpadded base64url
 MARGIN_S = 300
+# Between a rotation and its key's first signature, beyond the verifiers' cache age: the
+# clock skew between the machine that rotates and the functions (NTP keeps it far below).
+PUBLISH_MARGIN_S = 5
 
 
 class KeyDocumentError(ValueError):
@@ -63,9 +74,16 @@ class RetiredKey:
 
 
 @dataclass(frozen=True)
+class PendingKey:
+    key: str
+    signs_from: int  # unix seconds: every verifier has it by then
+
+
+@dataclass(frozen=True)
 class KeySet:
     current: str
     previous: tuple[RetiredKey, ...] = ()
+    next: PendingKey | None = None
 
     # Computed once per document, not per token (the sidecar verifies on every call).
     @cached_property
@@ -73,17 +91,30 @@ class KeySet:
         return kid_of(self.current)
 
     @cached_property
+    def next_kid(self) -> str | None:
+        return kid_of(self.next.key) if self.next is not None else None
+
+    @cached_property
     def _by_kid(self) -> Mapping[str, str]:
         keys = {kid_of(r.key): r.key for r in self.previous}
         keys[self.current_kid] = self.current
+        if self.next is not None and self.next_kid is not None:
+            keys[self.next_kid] = self.next.key
         return MappingProxyType(keys)
 
     def verification_keys(self) -> Mapping[str, str]:
-        """kid -> key for every key that still verifies, the current one included."""
+        """kid -> key for every key that verifies: current, next and the retired ones kept."""
         return self._by_kid
 
+    def signing_key(self, now: float) -> tuple[str, str]:
+        """``(kid, key)`` that signs at ``now``: the next key once its time has come."""
+        if self.next is not None and self.next_kid is not None and now >= self.next.signs_from:
+            return self.next_kid, self.next.key
+        return self.current_kid, self.current
+
     def all_keys(self) -> list[str]:
-        return [self.current, *(r.key for r in self.previous)]
+        pending = [self.next.key] if self.next is not None else []
+        return [self.current, *pending, *(r.key for r in self.previous)]
 
 
 def _key(value: Any, where: str) -> str:
@@ -108,12 +139,21 @@ def parse(text: str) -> KeySet:
         if not isinstance(item, dict) or type(item.get("retired_at")) is not int:
             raise KeyDocumentError(f"previous[{i}] must be {{'key': ..., 'retired_at': <unix seconds>}}")
         previous.append(RetiredKey(_key(item.get("key"), f"previous[{i}].key"), item["retired_at"]))
-    return KeySet(current, tuple(previous))
+    raw_next = doc.get("next")
+    pending = None
+    if raw_next is not None:
+        if not isinstance(raw_next, dict) or type(raw_next.get("signs_from")) is not int:
+            raise KeyDocumentError("next must be {'key': ..., 'signs_from': <unix seconds>}")
+        pending = PendingKey(_key(raw_next.get("key"), "next.key"), raw_next["signs_from"])
+    return KeySet(current, tuple(previous), pending)
 
 
 def dump(keys: KeySet) -> str:
-    return json.dumps({"current": keys.current,
-                       "previous": [{"key": r.key, "retired_at": r.retired_at} for r in keys.previous]})
+    doc: dict[str, Any] = {"current": keys.current}
+    if keys.next is not None:
+        doc["next"] = {"key": keys.next.key, "signs_from": keys.next.signs_from}
+    doc["previous"] = [{"key": r.key, "retired_at": r.retired_at} for r in keys.previous]
+    return json.dumps(doc)
 
 
 def retention_s(access_token_ttl_s: int, secrets_max_age_s: int) -> int:
@@ -121,10 +161,37 @@ def retention_s(access_token_ttl_s: int, secrets_max_age_s: int) -> int:
     return access_token_ttl_s + secrets_max_age_s + MARGIN_S
 
 
-def rotate(keys: KeySet, *, now: int, keep_s: int, key: str | None = None) -> KeySet:
-    """A new current key; the old current retired now; retired keys older than ``keep_s`` dropped."""
+def publish_delay_s(secrets_max_age_s: int) -> int:
+    """How long after a rotation its key starts signing: every verifier's copy is newer by then."""
+    return secrets_max_age_s + PUBLISH_MARGIN_S
+
+
+class RotationInProgress(KeyDocumentError):
+    """The last rotation's key does not sign yet; rotating again now would skip its publication."""
+
+    def __init__(self, signs_from: int) -> None:
+        super().__init__(f"the last rotation's key signs only from {signs_from} (unix seconds); "
+                         "rotate again after that")
+        self.signs_from = signs_from
+
+
+def settled(keys: KeySet, now: int) -> KeySet:
+    """The document with a next key whose time has come made current (the old one retired then)."""
+    if keys.next is None or now < keys.next.signs_from:
+        return keys
+    return KeySet(keys.next.key, (RetiredKey(keys.current, keys.next.signs_from), *keys.previous))
+
+
+def rotate(keys: KeySet, *, now: int, keep_s: int, publish_s: int, key: str | None = None) -> KeySet:
+    """A new key that signs from ``now + publish_s`` on; retired keys older than ``keep_s`` dropped.
+
+    Refused (:class:`RotationInProgress`) while the last rotation's key does not sign yet.
+    """
+    keys = settled(keys, now)
+    if keys.next is not None:
+        raise RotationInProgress(keys.next.signs_from)
     fresh = _key(key if key is not None else new_key(), "the new key")
     if fresh in keys.all_keys():
         raise KeyDocumentError("the new key is already in the document")
     kept = tuple(r for r in keys.previous if now - r.retired_at < keep_s)
-    return KeySet(fresh, (RetiredKey(keys.current, now), *kept))
+    return KeySet(keys.current, kept, PendingKey(fresh, now + publish_s))

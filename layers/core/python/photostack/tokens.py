@@ -8,9 +8,11 @@ signed has expired. Only HS256 is accepted, which rules out ``alg: none`` and RS
 Any process that has the secret's ARN (``PHOTOSTACK_JWT_KEYS_SECRET_ARN``; under
 ``PHOTOSTACK_ENV=local`` the local stack's secret by name) and may read it can verify:
 the functions, and the photo sidecar outside LocalStack. The keys are read on first use
-and cached in the :data:`signing_keys` warm slot; a token naming a kid this process does
-not know makes it read the secret again (at most every ``PHOTOSTACK_UNKNOWN_KID_REFRESH_S``),
-which is how a warm container learns of a rotation before its copy ages out.
+and cached in the :data:`signing_keys` warm slot. A rotated key signs only once every
+copy has aged out (``photostack.jwt_keys``: publish first, sign later), so a verifier knows
+it before it meets it; should one not (its store unreachable, a skewed clock), a token
+naming a kid this process does not know makes it read the secret again (at most every
+``PHOTOSTACK_UNKNOWN_KID_REFRESH_S``).
 """
 
 from __future__ import annotations
@@ -96,8 +98,8 @@ def issue_access_token(user_id: str, role: str, *, settings: Settings | None = N
         "jti": uuid.uuid4().hex,
         "ver": version,
     }
-    keys = signing_keys.get().get()
-    token = jwt.encode(claims, keys.current, algorithm=ALGORITHM, headers={"kid": keys.current_kid})
+    kid, key = signing_keys.get().get().signing_key(issued)
+    token = jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
     return token, s.access_token_ttl_s
 
 
