@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import decode
 
+from infra import rotate_jwt_key
 from infra.consul import acl
 
 pytestmark = pytest.mark.unit
@@ -128,6 +129,16 @@ def test_the_sidecar_runs_two_instances_with_its_secrets_from_secrets_manager(in
     assert {"PHOTOSTACK_ENV", "PHOTOSTACK_CONSUL_ADDR", "PHOTOSTACK_JWT_KEYS_SECRET_ARN"} <= environment
     token = next(s for s in sidecar["Secrets"] if s["Name"] == "PHOTOSTACK_CONSUL_TOKEN")
     assert token["ValueFrom"]["Fn::Sub"].endswith(f":{acl.SIDECAR}::")
+
+
+def test_the_sidecar_keeps_secrets_as_long_as_the_functions_and_the_rotation_waits_for_both(
+        infra: dict[str, Any], app: dict[str, Any]) -> None:
+    # A rotated JWT key signs once every copy this old has been re-read (photostack.jwt_keys).
+    sidecar = containers(infra, "SidecarTask")["sidecar"]
+    sidecar_s = next(e["Value"] for e in sidecar["Environment"] if e["Name"] == "PHOTOSTACK_SECRETS_MAX_AGE_S")
+    functions = app["Globals"]["Function"]["Environment"]["Variables"]["PHOTOSTACK_SECRETS_MAX_AGE_S"]
+    assert functions == {"Fn::If": ["IsLocal", "30", sidecar_s]}
+    assert rotate_jwt_key.AWS_MAX_AGE_S == int(sidecar_s)
 
 
 def test_each_sidecar_has_its_own_consul_agent_on_loopback(infra: dict[str, Any]) -> None:
