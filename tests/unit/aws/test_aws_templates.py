@@ -135,10 +135,11 @@ def test_the_sidecar_keeps_secrets_as_long_as_the_functions_and_the_rotation_wai
         infra: dict[str, Any], app: dict[str, Any]) -> None:
     # A rotated JWT key signs once every copy this old has been re-read (photostack.jwt_keys).
     sidecar = containers(infra, "SidecarTask")["sidecar"]
-    sidecar_s = next(e["Value"] for e in sidecar["Environment"] if e["Name"] == "PHOTOSTACK_SECRETS_MAX_AGE_S")
-    functions = app["Globals"]["Function"]["Environment"]["Variables"]["PHOTOSTACK_SECRETS_MAX_AGE_S"]
+    name = "PHOTOSTACK_SECRETS_MAX_AGE_S"
+    sidecar_s = next(e["Value"] for e in sidecar["Environment"] if e["Name"] == name)
+    functions = app["Globals"]["Function"]["Environment"]["Variables"][name]
     assert functions == {"Fn::If": ["IsLocal", "30", sidecar_s]}
-    assert rotate_jwt_key.AWS_MAX_AGE_S == int(sidecar_s)
+    assert int(sidecar_s) == rotate_jwt_key.AWS_MAX_AGE_S
 
 
 def test_each_sidecar_has_its_own_consul_agent_on_loopback(infra: dict[str, Any]) -> None:
