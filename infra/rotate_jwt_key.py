@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
                  f"(in {exc.signs_from - now} s); run this again after that")
     assert after.next is not None
     signing_kid, _ = before.signing_key(now)
-    print(f"rotated {secret_id}: kid {after.next_kid} is published now and signs from "
+    print(f"rotated {secret_id}: kid {after.next.kid} is published now and signs from "
           f"{utc(after.next.signs_from)} (in {after.next.signs_from - now} s, once every copy of the "
           f"secret has been re-read); {signing_kid} signs until then. "
           f"{len(after.previous)} retired key(s) still verify (kept {keep_s} s after retirement)")

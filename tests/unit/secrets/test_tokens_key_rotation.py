@@ -38,8 +38,8 @@ class FakeStore:
         rotated = jwt_keys.rotate(jwt_keys.parse(self.text), now=int(time.time()), keep_s=3600,
                                   publish_s=jwt_keys.publish_delay_s(300))
         self.text = jwt_keys.dump(rotated)
-        assert rotated.next is not None and rotated.next_kid is not None
-        return rotated, rotated.next.key, rotated.next_kid, rotated.next.signs_from
+        assert rotated.next is not None
+        return rotated, rotated.next.key, rotated.next.kid, rotated.next.signs_from
 
 
 @pytest.fixture

@@ -78,6 +78,13 @@ class PendingKey:
     key: str
     signs_from: int  # unix seconds: every verifier has it by then
 
+    @cached_property
+    def kid(self) -> str:
+        return kid_of(self.key)
+
+    def signs_at(self, now: float) -> bool:
+        return now >= self.signs_from
+
 
 @dataclass(frozen=True)
 class KeySet:
@@ -91,15 +98,11 @@ class KeySet:
         return kid_of(self.current)
 
     @cached_property
-    def next_kid(self) -> str | None:
-        return kid_of(self.next.key) if self.next is not None else None
-
-    @cached_property
     def _by_kid(self) -> Mapping[str, str]:
         keys = {kid_of(r.key): r.key for r in self.previous}
         keys[self.current_kid] = self.current
-        if self.next is not None and self.next_kid is not None:
-            keys[self.next_kid] = self.next.key
+        if self.next is not None:
+            keys[self.next.kid] = self.next.key
         return MappingProxyType(keys)
 
     def verification_keys(self) -> Mapping[str, str]:
@@ -108,8 +111,8 @@ class KeySet:
 
     def signing_key(self, now: float) -> tuple[str, str]:
         """``(kid, key)`` that signs at ``now``: the next key once its time has come."""
-        if self.next is not None and self.next_kid is not None and now >= self.next.signs_from:
-            return self.next_kid, self.next.key
+        if self.next is not None and self.next.signs_at(now):
+            return self.next.kid, self.next.key
         return self.current_kid, self.current
 
     def all_keys(self) -> list[str]:
@@ -177,7 +180,7 @@ class RotationInProgress(KeyDocumentError):
 
 def settled(keys: KeySet, now: int) -> KeySet:
     """The document with a next key whose time has come made current (the old one retired then)."""
-    if keys.next is None or now < keys.next.signs_from:
+    if keys.next is None or not keys.next.signs_at(now):
         return keys
     return KeySet(keys.next.key, (RetiredKey(keys.current, keys.next.signs_from), *keys.previous))
 
