@@ -11,7 +11,6 @@ import time
 import uuid
 from typing import Any
 
-import jwt
 import pytest
 import requests
 from photostack import jwt_keys, tokens
@@ -22,6 +21,7 @@ from transactions.webhooks import signature_header
 from infra.rotate_jwt_key import rotate_secret
 from tests.conftest import aws_client
 from tests.payment_fakes import SimulatedProvider
+from tests.signing_keys import kid_of_token, token_signed_with
 
 pytestmark = pytest.mark.e2e
 
@@ -37,11 +37,7 @@ FUNCTIONS_READING = {  # function -> the secret ARNs it is given
 
 
 def forged_admin(key: str, kid: str) -> str:
-    s = get_settings()
-    now = int(time.time())
-    claims = {"sub": f"forger-{uuid.uuid4().hex[:8]}", "role": "admin", "iss": s.jwt_issuer,
-              "aud": s.jwt_audience, "iat": now, "nbf": now, "exp": now + 600, "jti": "forged", "ver": 0}
-    return jwt.encode(claims, key, algorithm="HS256", headers={"kid": kid})
+    return token_signed_with(key, kid, sub=f"forger-{uuid.uuid4().hex[:8]}", role="admin")
 
 
 def apis(stack: dict[str, str]) -> tuple[str, str, str]:
@@ -140,10 +136,6 @@ def login(users: str, email: str) -> str:
     return str(r.json()["access_token"])
 
 
-def kid(token: str) -> str:
-    return str(jwt.get_unverified_header(token)["kid"])
-
-
 def deployed_max_age_s() -> int:
     """The longest PHOTOSTACK_SECRETS_MAX_AGE_S of the functions that verify (30 s on the local stack)."""
     lam = aws_client("lambda")
@@ -179,19 +171,19 @@ def test_a_rotated_jwt_key_signs_once_every_api_knows_it_and_old_tokens_keep_wor
                                         keep_s=keep_s, publish_s=jwt_keys.publish_delay_s(max_age_s))
     assert after.next is not None
     old_kid, _ = before.signing_key(time.time())
-    assert kid(old_token) == old_kid and old_kid in after.verification_keys()
+    assert kid_of_token(old_token) == old_kid and old_kid in after.verification_keys()
     assert after.next.kid not in before.verification_keys()
 
     # Published, not signing: whatever copy the users function holds, logins keep the old key...
-    assert kid(login(users, email)) == old_kid
+    assert kid_of_token(login(users, email)) == old_kid
     # ...until the new key's time, when every function has re-read the secret: from then on
     # logins get the new key and every API knows it, without an unknown-kid re-read.
     time.sleep(max(0.0, after.next.signs_from - time.time()))
     new_token = login(users, email)
-    assert kid(new_token) == after.next.kid
+    assert kid_of_token(new_token) == after.next.kid
     for token in (old_token, new_token):
         for url in (f"{users}/users/me", f"{photos}/events", f"{money}/wallet"):
             r = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
-            assert r.status_code == 200, f"{url} with kid {kid(token)}: {r.status_code} {r.text}"
+            assert r.status_code == 200, f"{url} with kid {kid_of_token(token)}: {r.status_code} {r.text}"
     # This process (its copy is older: 300 s) learns the new kid from the first token that names it.
     assert tokens.verify_access_token(new_token).user_id == tokens.verify_access_token(old_token).user_id

@@ -25,6 +25,7 @@ from photostack.tokens import TokenError, issue_access_token, verify_access_toke
 
 from infra.rotate_jwt_key import rotate_secret
 from tests.conftest import aws_client
+from tests.signing_keys import kid_of_token, token_signed_with
 
 pytestmark = pytest.mark.integration
 
@@ -68,11 +69,11 @@ def test_the_rotation_command_publishes_the_new_key_before_it_signs_and_keeps_ol
     # A token of the new key, as a signer issues once its time has come, meets the old copy:
     # the unknown kid makes this process read the secret again.
     time.sleep(1.1)  # PHOTOSTACK_UNKNOWN_KID_REFRESH_S since the copy was read
-    new_token = signed_with(after.next.key, "u2")
+    new_token = token_signed_with(after.next.key, after.next.kid, sub="u2", role="customer")
     assert verify_access_token(new_token).user_id == "u2"
     assert verify_access_token(old_token).user_id == "u1"
-    assert token_kid(issue_access_token("u3", "customer")[0]) == before.current_kid  # not before its time
-    assert token_kid(issue_access_token("u3", "customer", now=after.next.signs_from)[0]) == after.next.kid
+    assert kid_of_token(issue_access_token("u3", "customer")[0]) == before.current_kid  # not before its time
+    assert kid_of_token(issue_access_token("u3", "customer", now=after.next.signs_from)[0]) == after.next.kid
     # A second rotation much later drops the first key: its tokens have long expired.
     _, pruned = rotate_secret(sm, keys_secret, now=after.next.signs_from + 1500, keep_s=1500, publish_s=30)
     assert pruned.current == after.next.key and before.current not in pruned.all_keys()
@@ -83,21 +84,6 @@ def test_the_rotation_command_publishes_the_new_key_before_it_signs_and_keeps_ol
     assert tokens.signing_keys.get().get() == pruned
     with pytest.raises(TokenError, match="unknown signing key"):
         verify_access_token(old_token)
-
-
-def token_kid(token: str) -> str:
-    import jwt
-
-    return str(jwt.get_unverified_header(token)["kid"])
-
-
-def signed_with(key: str, user_id: str) -> str:
-    import jwt
-
-    s, now = get_settings(), int(time.time())
-    claims = {"sub": user_id, "role": "customer", "iss": s.jwt_issuer, "aud": s.jwt_audience,
-              "iat": now, "nbf": now, "exp": now + 600, "jti": uuid.uuid4().hex, "ver": 0}
-    return jwt.encode(claims, key, algorithm="HS256", headers={"kid": jwt_keys.kid_of(key)})
 
 
 def jwt_sign_with(key: str) -> str:

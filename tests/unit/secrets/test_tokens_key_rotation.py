@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import jwt
 import pytest
 from photostack import jwt_keys, tokens
 from photostack.config import get_settings
 from photostack.jwt_keys import KeySet
 from photostack.secrets import CachedSecret, SecretUnavailable
 from photostack.tokens import TokenError, issue_access_token, verify_access_token
+
+from tests.signing_keys import kid_of_token, token_signed_with
 
 pytestmark = pytest.mark.unit
 
@@ -54,21 +55,13 @@ def store() -> Iterator[FakeStore]:
 
 
 def forged(key: str, kid: str, role: str = "admin") -> str:
-    s = get_settings()
-    now = int(time.time())
-    claims = {"sub": "attacker", "role": role, "iss": s.jwt_issuer, "aud": s.jwt_audience,
-              "iat": now, "nbf": now, "exp": now + 600, "jti": "x", "ver": 0}
-    return jwt.encode(claims, key, algorithm="HS256", headers={"kid": kid})
+    return token_signed_with(key, kid, sub="attacker", role=role)
 
 
 def test_keys_are_read_once_then_served_from_the_warm_slot(store: FakeStore) -> None:
     for _ in range(5):
         verify_access_token(issue_access_token("u1", "customer")[0])
     assert store.reads == 1
-
-
-def kid_of_token(token: str) -> str:
-    return str(jwt.get_unverified_header(token)["kid"])
 
 
 def test_after_a_rotation_old_tokens_verify_and_a_warm_verifier_learns_the_new_kid(store: FakeStore) -> None:
