@@ -3,7 +3,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/infra/lib.sh"
-mkdir -p "$ROOT/.state"
+mkdir -p "$ROOT/.state/log"
 ensure_venv "$ROOT/.venv" "$(hash_files "$ROOT"/requirements/dev.lock)" -r "$ROOT/requirements/dev.lock"
 bash "$ROOT/infra/localstack/install.sh"
 # The real SAM CLI in its own virtualenv, and photostack-sam (local invoke without Docker) in .venv/bin.
