@@ -7,7 +7,13 @@ The ledger rows run the real service (PostgreSQL schema ``transactions``) with a
 in-memory photo catalog, 1, 8, 32 and 64 client processes (as concurrent Lambda
 instances are: threads would add GIL waits while row locks are held) each with its
 own connection and its own customer, over five photographers and the one platform
-account, for a fixed time per level. Every order buys one photo, so each is a full
+account, for a fixed time per level. The levels run in three interleaved rounds (1, 8, 32, 64,
+then 8, 32, 64, 1, then 32, 64, 1, 8) and each row gives the median round, every round's figure
+beside it: on this shared 2-core machine one level's figure moves 15-25 % between runs a minute
+apart, so levels run once each, one after another, compared the machine's drift as much as the
+levels (measured 2026-11-30: 8 and 32 clients alternated 8, 32, 32, 8, 8, 32 gave 1,356 / 1,174 /
+1,203 and 1,262 / 1,502 / 1,075 orders/s; the single pass of `make bench` before it had 1,488 at 8
+and 1,357 at 32). Every order buys one photo, so each is a full
 debit / credit / fee / entitlement transaction. Every order credits the platform
 revenue account and one photographer's earnings: those are the hot accounts (split
 into shard rows, migration 0003). Everything inside a client's timed loop is the service's
@@ -145,6 +151,7 @@ from tests.payment_fakes import SimulatedProvider  # noqa: E402
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
 LEVELS = (1, 8, 32, 64)
+ROUNDS = 3
 SECONDS_PER_LEVEL = 4.0
 PHOTOS_PER_LEVEL = 12_000
 API_CLIENTS = 32
@@ -226,6 +233,64 @@ class LevelCpu:
         busy = f", all cores {self.busy_percent:.0f} % busy" if self.busy_percent is not None else ""
         ours = f" ({self.ours_percent:.0f} % these two)" if self.ours_percent is not None and busy else ""
         return ", ".join(p for p in parts if p) + busy + ours
+
+    @staticmethod
+    def pooled(rounds: list[tuple[int, LevelCpu]]) -> LevelCpu:
+        """One level's CPU over all its rounds ``(orders, cpu)``: per order over all their orders
+        (each round's figure weighted by its orders), the cores' shares as the rounds' mean (every
+        round runs the same time)."""
+        orders = sum(n for n, _ in rounds) or 1
+
+        def per_order(values: list[tuple[int, float | None]]) -> float | None:
+            if any(v is None for _, v in values):
+                return None
+            return sum(n * float(v or 0.0) for n, v in values) / orders
+
+        def mean(values: list[float | None]) -> float | None:
+            known = [v for v in values if v is not None]
+            return statistics.fmean(known) if known and len(known) == len(values) else None
+
+        return LevelCpu(
+            postgres_ms=per_order([(n, c.postgres_ms) for n, c in rounds]),
+            clients_ms=per_order([(n, c.clients_ms) for n, c in rounds]) or 0.0,
+            busy_percent=mean([c.busy_percent for _, c in rounds]),
+            ours_percent=mean([c.ours_percent for _, c in rounds]))
+
+
+def _joined(rates: list[float]) -> str:
+    return " / ".join(f"{r:.0f}" for r in rates)
+
+
+def round_schedule(levels: tuple[int, ...], rounds: int) -> list[int]:
+    """The order the levels run in: every level once per round, each round starting one level
+    later than the one before, so that a slow stretch of the shared machine does not fall on the
+    same level in every round."""
+    return [levels[(r + i) % len(levels)] for r in range(rounds) for i in range(len(levels))]
+
+
+@dataclass
+class LevelFigures:
+    """One client count's rounds: orders/s of each, in the order they ran, every latency, the CPU."""
+
+    rates: list[float]
+    samples: list[float]
+    cpu: list[tuple[int, LevelCpu]]
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    def text(self) -> str:
+        return (f"{self.rate:.0f}/s median of {len(self.rates)} rounds ({_joined(self.rates)}); "
+                f"p50 {_pct(self.samples, 50):.1f} ms, p95 {_pct(self.samples, 95):.1f} ms over all "
+                f"n={len(self.samples)}; {LevelCpu.pooled(self.cpu).text()}")
+
+
+def change_text(before: LevelFigures, after: LevelFigures) -> str:
+    """How the median orders/s moved from one level to the next, with the rounds behind each."""
+    change = 100 * (after.rate / before.rate - 1) if before.rate else float("nan")
+    return (f"{change:+.0f} % ({before.rate:.0f} -> {after.rate:.0f}/s; rounds {_joined(before.rates)}"
+            f" and {_joined(after.rates)})")
 
 
 def _list_photos(db: Database, count: int, photographers: list[str], seed: int) -> list[CatalogPhoto]:
@@ -318,8 +383,9 @@ LEDGER_REFERENCE = ("target >= 1,000/s at 32 clients, p95 <= 50 ms; pgledger on 
                     "7,559 transfers/s, 20 workers, 10 hot accounts (laptop); TigerBeetle ~10^5/s")
 
 
-def ledger_rows(seconds: float = SECONDS_PER_LEVEL) -> tuple[list[Row], dict[int, float]]:
-    """The rows, and orders/s by client count (the API rows are read beside them)."""
+def ledger_rows(seconds: float = SECONDS_PER_LEVEL,
+                rounds: int = ROUNDS) -> tuple[list[Row], dict[int, float]]:
+    """The rows, and the median orders/s by client count (the API rows are read beside them)."""
     settings = get_settings()
     fee_bps = transactions_config.get_settings().platform_fee_bps
     # The photos schema too: every order re-checks its photos there (photos.photo_sale_status).
@@ -331,18 +397,21 @@ def ledger_rows(seconds: float = SECONDS_PER_LEVEL) -> tuple[list[Row], dict[int
     sweep(settings.database_url, name="bench", owner_like="bench-p-%", older_than=timedelta(0))
     photographers = [f"bench-p-{uuid.uuid4().hex[:12]}" for _ in range(5)]
     rows: list[Row] = []
-    rates: dict[int, float] = {}
+    figures = {clients: LevelFigures([], [], []) for clients in LEVELS}
     try:
-        for clients in LEVELS:
+        for clients in round_schedule(LEVELS, rounds):
             count, elapsed, samples, cpu = _level(service, settings.database_url, fee_bps,
                                                   clients, photographers, seconds)
             if not count:
                 raise NotMeasured(f"no order completed with {clients} client(s)")
-            rates[clients] = count / elapsed
-            rows.append(Row(f"transactions: orders/s against the ledger, {clients} client(s)",
-                            f"{count / elapsed:.0f}/s  (p50 {_pct(samples, 50):.1f} ms, "
-                            f"p95 {_pct(samples, 95):.1f} ms, n={count}; {cpu.text()})",
+            figures[clients].rates.append(count / elapsed)
+            figures[clients].samples.extend(samples)
+            figures[clients].cpu.append((count, cpu))
+        for clients, level in figures.items():
+            rows.append(Row(f"transactions: orders/s against the ledger, {clients} client(s)", level.text(),
                             LEDGER_REFERENCE if clients == 32 else ""))
+        rows.append(Row("transactions: orders/s from 8 to 32 clients (medians)",
+                        change_text(figures[8], figures[32]), "target: no fall from 8 to 32 clients"))
         # The audit reads the whole ledger (on the developer's database, millions of postings: 9.7 s
         # on 4 million), so it gets a statement timeout of its own instead of the service's 10 s.
         audit = Database(settings.database_url, schema="transactions", maxconn=1,
@@ -355,7 +424,7 @@ def ledger_rows(seconds: float = SECONDS_PER_LEVEL) -> tuple[list[Row], dict[int
             audit.close()
     finally:
         db.close()
-    return rows, rates
+    return rows, {clients: level.rate for clients, level in figures.items()}
 
 
 def api_rows(service_rate_32: float | None = None, requests_n: int = 50) -> list[Row]:
