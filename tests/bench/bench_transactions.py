@@ -106,6 +106,10 @@ at 1 client, 5.1 at 32; the client processes 1.9 and 2.4; PgBouncer 2.1 and 1.8.
 commit re-checked on the one-statement order (commit_delay 500 vs 0, reload, alternating,
 n=3, a quieter hour): 32 clients 1,065 / 1,020 / 991 vs 854 / 995 / 999 orders/s, p95 57.2 /
 62.0 / 63.2 vs 70.8 / 62.7 / 61.9 ms, PostgreSQL 1.16-1.25 ms per order either way: kept.
+POST /orders through API Gateway at 32 clients is printed beside the stack's CPU per order, by
+part (/proc): 2026-11-30, 167 orders/s with 10.2 ms of CPU per order (LocalStack 2.7, the photo
+sidecars' GetPhotos 2.1, the function environments 2.0, PostgreSQL 1.9, the bench's client threads
+1.0, PgBouncer 0.5), i.e. the two cores bound that row at ~195/s, not any one part or a lock.
 The API rows need the deployed stack
 (``.state/stack-outputs.json``) and a running photo sidecar; without them the bench
 fails (:class:`~tests.bench.stats.NotMeasured`).
@@ -143,13 +147,14 @@ from transactions.presign import S3Presigner  # noqa: E402
 from transactions.services import TransactionsService  # noqa: E402
 
 from infra.db.migrate import migrate  # noqa: E402
-from tests.bench.procstat import processes  # noqa: E402
+from tests.bench.procstat import cpu_per_unit, processes, stack_cpu_s  # noqa: E402
 from tests.bench.stats import NotMeasured, Row  # noqa: E402
 from tests.catalog_fakes import InMemoryCatalog, original_key  # noqa: E402
 from tests.made_events import MadeEvents, remove_events, sweep  # noqa: E402
 from tests.payment_fakes import SimulatedProvider  # noqa: E402
 
 STACK_OUTPUTS = ROOT / ".state" / "stack-outputs.json"
+RUN_DIR = ROOT / ".state" / "run"  # the pid files of what `make up` started
 LEVELS = (1, 8, 32, 64)
 ROUNDS = 3
 SECONDS_PER_LEVEL = 4.0
@@ -443,10 +448,13 @@ def api_rows(service_rate_32: float | None = None, requests_n: int = 50) -> list
     made = MadeEvents()
     try:
         samples = _api_samples(base, requests_n, made)
-        rate, latencies = _api_concurrent(base, API_CLIENTS, API_ORDERS_PER_CLIENT, made)
+        rate, latencies, (cpu_ms, cpu_parts) = _api_concurrent(base, API_CLIENTS, API_ORDERS_PER_CLIENT, made)
     finally:
         made.remove(database_url)
     ceiling, _ = _probe_concurrent(f"{probe}/probe/ok", API_CLIENTS, API_ORDERS_PER_CLIENT)
+    cores = os.cpu_count() or 1
+    if cpu_ms <= 0:
+        raise NotMeasured("no CPU time of the stack's processes could be read from /proc")
     beside = (f"same run: the ledger alone at 32 clients {service_rate_32:.0f}/s; "
               if service_rate_32 else "same run: ")
     beside += (f"GET /probe/ok (a function that does nothing) through the same gateway, "
@@ -459,6 +467,11 @@ def api_rows(service_rate_32: float | None = None, requests_n: int = 50) -> list
         Row(f"transactions: POST /orders via API Gateway, {API_CLIENTS} clients",
             f"{rate:.0f} orders/s  (p50 {_pct(latencies, 50):.0f} ms, p95 {_pct(latencies, 95):.0f} ms, "
             f"n={len(latencies)})", beside),
+        # What bounds the row above: the machine's cores, shared by every part of the path.
+        Row(f"transactions: CPU per POST /orders via API Gateway, {API_CLIENTS} clients",
+            f"{cpu_ms:.1f} ms ({cpu_parts})",
+            f"{cores} cores / {cpu_ms:.1f} ms = {1000 * cores / cpu_ms:.0f} orders/s if nothing else ran; "
+            f"CPU time of this stack's processes (/proc), not wall time"),
     ]
 
 
@@ -520,8 +533,10 @@ def _concurrently(clients: int, work: Callable[[int], list[float]]) -> tuple[flo
     return len(latencies) / (time.perf_counter() - started), latencies
 
 
-def _api_concurrent(base: str, clients: int, per_client: int, made: MadeEvents) -> tuple[float, list[float]]:
-    """``clients`` buyers ordering one-photo orders at once, each through its own keep-alive session.
+def _api_concurrent(base: str, clients: int, per_client: int,
+                    made: MadeEvents) -> tuple[float, list[float], tuple[float, str]]:
+    """``clients`` buyers ordering one-photo orders at once, each through its own keep-alive session;
+    orders/s, every latency, and the stack's CPU per measured order (total ms, by part).
 
     Every client first places one order unmeasured, all at once, so that the gateway has
     started the function environments it will use; then the measured orders.
@@ -539,8 +554,10 @@ def _api_concurrent(base: str, clients: int, per_client: int, made: MadeEvents) 
     buyers = [_buyer(sessions[i], base, 100 * (per_client + 1)) for i in range(clients)]
     mine = [photos[i::clients][:per_client + 1] for i in range(clients)]
     _concurrently(clients, lambda i: [_order(sessions[i], base, buyers[i], mine[i][0])])
-    return _concurrently(clients,
-                         lambda i: [_order(sessions[i], base, buyers[i], pid) for pid in mine[i][1:]])
+    before = stack_cpu_s(RUN_DIR)
+    rate, latencies = _concurrently(
+        clients, lambda i: [_order(sessions[i], base, buyers[i], pid) for pid in mine[i][1:]])
+    return rate, latencies, cpu_per_unit(before, stack_cpu_s(RUN_DIR), len(latencies))
 
 
 def _probe_concurrent(url: str, clients: int, per_client: int) -> tuple[float, list[float]]:
