@@ -10,8 +10,8 @@ own connection and its own customer, over five photographers and the one platfor
 account, for a fixed time per level. The levels run in three interleaved rounds (1, 8, 32, 64,
 then 8, 32, 64, 1, then 32, 64, 1, 8) and each row gives the median round, every round's figure
 beside it: on this shared 2-core machine one level's figure moves 15-25 % between runs a minute
-apart, so levels run once each, one after another, compared the machine's drift as much as the
-levels (measured 2026-11-30: 8 and 32 clients alternated 8, 32, 32, 8, 8, 32 gave 1,356 / 1,174 /
+apart, so with each level run once, one after another, two rows compared the machine's drift as
+much as the levels (measured 2026-11-30: 8 and 32 clients alternated 8, 32, 32, 8, 8, 32 gave 1,356 / 1,174 /
 1,203 and 1,262 / 1,502 / 1,075 orders/s; the single pass of `make bench` before it had 1,488 at 8
 and 1,357 at 32). Every order buys one photo, so each is a full
 debit / credit / fee / entitlement transaction. Every order credits the platform
