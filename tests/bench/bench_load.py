@@ -38,7 +38,7 @@ for extra in (ROOT, ROOT / "layers" / "core" / "python"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from tests.bench.procstat import processes  # noqa: E402
+from tests.bench.procstat import stack_cpu_s  # noqa: E402
 from tests.bench.stats import NotMeasured, Row  # noqa: E402
 from tests.made_events import MadeEvents  # noqa: E402
 
@@ -158,14 +158,10 @@ def _cpu_s() -> tuple[float, float]:
     """CPU seconds used so far by the stack's LocalStack (its pid file) and by its function
     environments (its runtime.py children and their workers). Other LocalStacks on the machine
     are not counted."""
-    pid_file = ROOT / ".state" / "run" / "localstack.pid"
-    localstack_pid = int(pid_file.read_text().strip())
-    running = processes()
-    if localstack_pid not in running:
-        raise BenchError(f"LocalStack (pid {localstack_pid}) is not running")
-    environments = {pid for pid, p in running.items() if p.parent == localstack_pid}
-    environments |= {pid for pid, p in running.items() if p.parent in environments}
-    return running[localstack_pid].cpu_s, sum(running[pid].cpu_s for pid in environments)
+    used = stack_cpu_s(ROOT / ".state" / "run")
+    if not used["LocalStack"]:  # a running LocalStack has used some: its pid file is stale or gone
+        raise BenchError("LocalStack (.state/run/localstack.pid) is not running")
+    return used["LocalStack"], used["function environments"]
 
 
 def _sequential(call: Any, n: int) -> list[float]:
