@@ -3,12 +3,10 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, currentSession, loadConfig, onSession, signIn, signOut, signUp, type Session } from "./api";
 import { Account, Cart, Downloads, Gallery, Home } from "./customer";
 import { Earnings, StudioEvent, StudioEvents } from "./studio";
-import { ErrorText, go, useCart, usePath } from "./ui";
+import { ErrorText, go, useCart, useExternal, usePath } from "./ui";
 
 function useSession(): Session | null {
-  const [session, setSession] = useState(currentSession());
-  useEffect(() => onSession(setSession), []);
-  return session;
+  return useExternal(currentSession, (changed) => onSession(changed));
 }
 
 function SignIn({ next }: { next: string }) {
@@ -145,8 +143,7 @@ function Nav({ session }: { session: Session | null }) {
   );
 }
 
-function Routes({ session }: { session: Session | null }) {
-  const full = usePath();
+function Routes({ session, full }: { session: Session | null; full: string }) {
   const [path, query] = full.split("?");
   const params = new URLSearchParams(query ?? "");
   const next = params.get("next") || "/";
@@ -216,7 +213,7 @@ function App() {
       </a>
       <Nav session={session} />
       <main id="main" tabIndex={-1}>
-        {ready === true ? <Routes session={session} /> : ready ? <ErrorText error={ready} /> : <p>Loading…</p>}
+        {ready === true ? <Routes session={session} full={path} /> : ready ? <ErrorText error={ready} /> : <p>Loading…</p>}
       </main>
     </>
   );

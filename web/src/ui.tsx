@@ -10,14 +10,30 @@ export function currentPath(): string {
   return location.hash.replace(/^#/, "") || "/";
 }
 
-export function usePath(): string {
-  const [path, setPath] = useState(currentPath());
+/** A value kept outside the components (the URL, localStorage, the session): read when the
+ *  component first renders and again on every change. It is read once more right after
+ *  subscribing, because effects run only after the next frame: a change in between (a link
+ *  followed while the app was still starting) would otherwise never reach the component. */
+export function useExternal<T>(read: () => T, subscribe: (changed: () => void) => () => void): T {
+  const [value, setValue] = useState(read);
   useEffect(() => {
-    const on = () => setPath(currentPath());
-    addEventListener("hashchange", on);
-    return () => removeEventListener("hashchange", on);
+    const changed = () => setValue(read());
+    const unsubscribe = subscribe(changed);
+    changed();
+    return unsubscribe;
   }, []);
-  return path;
+  return value;
+}
+
+function onWindow(...events: string[]): (changed: () => void) => () => void {
+  return (changed) => {
+    events.forEach((e) => addEventListener(e, changed));
+    return () => events.forEach((e) => removeEventListener(e, changed));
+  };
+}
+
+export function usePath(): string {
+  return useExternal(currentPath, onWindow("hashchange"));
 }
 
 export function go(path: string): void {
@@ -111,17 +127,7 @@ export function writeCart(items: CartItem[]): void {
 }
 
 export function useCart(): [CartItem[], (items: CartItem[]) => void] {
-  const [items, setItems] = useState(readCart());
-  useEffect(() => {
-    const on = () => setItems(readCart());
-    addEventListener("photostack-cart", on);
-    addEventListener("storage", on);
-    return () => {
-      removeEventListener("photostack-cart", on);
-      removeEventListener("storage", on);
-    };
-  }, []);
-  return [items, writeCart];
+  return [useExternal(readCart, onWindow("photostack-cart", "storage")), writeCart];
 }
 
 export function fileToDataUrl(file: Blob): Promise<string> {
