@@ -154,10 +154,14 @@ export function refresh(): Promise<Session | null> {
   refreshing ??= (async () => {
     try {
       const response = await send("users", "POST", "/auth/refresh", { body: { refresh_token: current.refreshToken } }, null);
-      if (!response.ok) {
+      if (response.status === 400 || response.status === 401) {
+        // The server refused this refresh token for good (expired, revoked, reused): signed out.
         setSession(null);
         return null;
       }
+      // Anything else (a throttled or failing server) says nothing about the session: keep it,
+      // and fail only this request, so a passing hiccup does not sign the person out.
+      if (!response.ok) throw await errorOf(response);
       const next = fromTokens((await response.json()) as Tokens);
       setSession(next);
       return next;
