@@ -59,10 +59,37 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report: Any = yield
     if report.when == "call":
         item.stash[FAILED] = report.failed
+        if report.failed:
+            # CI keeps only the test output: say there what each page showed and what it asked for.
+            for title, text in item.stash.get(PAGES, lambda: [])():
+                report.sections.append((title, text))
     return report
 
 
 FAILED = pytest.StashKey[bool]()
+PAGES = pytest.StashKey[Callable[[], list[tuple[str, str]]]]()
+TRAFFIC_KEPT = 40  # the last requests of each page, enough to see the steps before a failure
+
+
+def page_state(page: Any, traffic: list[str], console: list[str]) -> str:
+    """What a page showed and the last requests it made, as text for a failed test's report."""
+    try:
+        shown = page.inner_text("body", timeout=2_000)[:1_500]
+    except Exception as exc:  # a closed or crashed page still reports its traffic
+        shown = f"(page text unavailable: {type(exc).__name__})"
+    return "\n".join([f"url: {page.url}", "shown:", shown, "requests (last first):",
+                      *reversed(traffic[-TRAFFIC_KEPT:]), "console:", *console[-20:]])
+
+
+def watch(page: Any, traffic: list[str], console: list[str]) -> None:
+    """Log each request's method, path and outcome (never its headers or body: they hold tokens)."""
+    def path(url: str) -> str:
+        return url.split("?", 1)[0][-120:]
+
+    page.on("response", lambda r: traffic.append(f"  {r.request.method} {path(r.url)} -> {r.status}"))
+    page.on("requestfailed",
+            lambda r: traffic.append(f"  {r.method} {path(r.url)} -> failed: {r.failure}"))
+    page.on("console", lambda m: console.append(f"  {m.type}: {m.text[:300]}"))
 
 
 @pytest.fixture
@@ -80,8 +107,15 @@ def new_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable[
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.page_errors = errors  # checked by no_page_errors()
+        traffic: list[str] = []
+        console: list[str] = []
+        watch(page, traffic, console)
+        watched.append((page, traffic, console))
         return page
 
+    watched: list[tuple[Any, list[str], list[str]]] = []
+    request.node.stash[PAGES] = lambda: [(f"page {i}", page_state(p, t, c))
+                                         for i, (p, t, c) in enumerate(watched)]
     yield make
     if request.node.stash.get(FAILED, False):
         for i, context in enumerate(contexts):
