@@ -82,3 +82,10 @@ def test_a_level_reads_as_its_median_round_with_every_round_beside_it() -> None:
     assert bt.change_text(eight, thirty_two) == ("+5 % (1203 -> 1262/s; rounds 1356 / 1174 / 1203"
                                                  " and 1262 / 1502 / 1075)")
     assert bt.change_text(thirty_two, eight).startswith("-5 % (1262 -> 1203/s")
+
+
+def test_a_level_starts_only_after_every_client_could_warm_up() -> None:
+    # The pool's start-up (as before), then every client's untimed orders at 400 orders/s.
+    for clients in (1, 8, 32, 64):
+        assert bt.warmup_lead_s(clients) >= 1.0 + 0.05 * clients + clients * bt.WARMUP_ORDERS / 400
+    assert bt.warmup_lead_s(64) > bt.warmup_lead_s(32) > bt.warmup_lead_s(8)
