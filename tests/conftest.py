@@ -99,11 +99,12 @@ def forget_stack_secrets() -> None:
         config.payment_webhook.reset()
 
 
-def aws_client(service: str) -> Any:
-    """A boto3 client for LocalStack (the endpoint the stack was deployed to)."""
+def aws_client(service: str, config: Any = None) -> Any:
+    """A boto3 client for LocalStack (the endpoint the stack was deployed to); ``config``: a
+    botocore ``Config`` (timeouts, retries)."""
     import boto3
 
     client: Any = boto3.client
     endpoint = os.environ.get("PHOTOSTACK_AWS_ENDPOINT", "http://127.0.0.1:4566")
     return client(service, endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+                  aws_access_key_id="test", aws_secret_access_key="test", config=config)

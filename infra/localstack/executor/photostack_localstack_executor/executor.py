@@ -45,6 +45,9 @@ from photostack_localstack_executor.pool import (
 LOG = logging.getLogger(__name__)
 RUNTIME_SCRIPT = Path(__file__).with_name("runtime.py")
 LOOPBACK = "127.0.0.1"
+# An invocation that ends in one of these failed in the runtime (timeout, crash, memory, init), not
+# in the function's code: worth a warning in LocalStack's log, where CI failures are read.
+LAMBDA_LEVEL_ERRORS = ("Sandbox.", "Runtime.")
 # Only these variables of LocalStack's own environment reach a function: the rest
 # (LocalStack's settings, the developer's shell) would not exist on AWS.
 PASSTHROUGH_ENV = ("PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -151,10 +154,13 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         try:
             env = pool.acquire(wait_s=timeout_s)
         except Throttled as exc:
+            LOG.warning("%s %s throttled: %s", self._name(), request_id, exc)
             raise TooManyRequestsException(
                 "Rate Exceeded.", Type="User", Reason=ThrottleReason.ConcurrentInvocationLimitExceeded,
             ) from exc
         except InitError as exc:  # a fresh process for this invocation could not load the code
+            LOG.warning("%s %s: a fresh environment failed its init: %s", self._name(), request_id,
+                        exc.error.get("errorMessage"))
             self.log_stream = None
             error = json.dumps(exc.error).encode()
             return InvocationResult(request_id, error, is_error=True, logs=exc.logs)
@@ -162,6 +168,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         try:
             answer = env.invoke(payload, wait_s=timeout_s + ANSWER_MARGIN_S)
         except EnvironmentGone as exc:
+            LOG.warning("%s %s: environment pid %s gone: %s", self._name(), request_id, env.pid, exc)
             env.stop()
             message = f"RequestId: {request_id} Error: Runtime exited with error: {exc}"
             error = {"errorMessage": message, "errorType": "Runtime.ExitError"}
@@ -175,8 +182,16 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         if answer.get("type") == "result":
             body: bytes = answer["body"]  # the result's JSON text as the function's json.dumps wrote it
             return InvocationResult(request_id, body, is_error=False, logs=logs)
+        error_doc = answer.get("error") or {}
+        if str(error_doc.get("errorType", "")).startswith(LAMBDA_LEVEL_ERRORS):
+            # LocalStack logs a function's errors at debug only; these are the runtime's, not the code's.
+            LOG.warning("%s %s: %s: %s", self._name(), request_id, error_doc.get("errorType"),
+                        error_doc.get("errorMessage"))
         error = json.dumps(answer.get("error")).encode()
         return InvocationResult(request_id, error, is_error=True, logs=logs)
+
+    def _name(self) -> str:
+        return str(self.function_version.id.function_name)
 
     def get_logs(self) -> str:
         return "".join(self._logs)
