@@ -39,8 +39,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report: Any = yield
     if report.when == "call" and report.failed and MARK in item.stash:
         offset, started = item.stash[MARK]
-        report.sections.append(("LocalStack's warnings and errors during the test", localstack_lines(offset)))
-        report.sections.append(("function errors in CloudWatch Logs during the test", function_errors(started)))
+        report.sections += [
+            ("LocalStack's warnings and errors during the test", localstack_lines(offset)),
+            ("function errors in CloudWatch Logs during the test", function_errors(started)),
+        ]
     return report
 
 

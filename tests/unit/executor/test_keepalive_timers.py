@@ -74,6 +74,20 @@ def test_a_cancelled_timer_never_runs_and_cancel_is_harmless_before_start_and_af
         once.start()
 
 
+def test_a_timer_cancelled_before_it_starts_starts_harmlessly_and_never_runs() -> None:
+    """As threading.Timer: LocalStack's release() creates a timer, then starts it; a reserve() in
+    between cancels it. Its start raised here and failed a finished invocation (a 502)."""
+    scheduler = TimerScheduler()
+    ran = threading.Event()
+    timer = ScheduledTimer(0.01, ran.set, scheduler=scheduler)
+    timer.cancel()
+    timer.start()
+    assert not ran.wait(0.3)
+    assert scheduler.fired == 0 and scheduler.pending() == 0
+    with pytest.raises(RuntimeError):
+        timer.start()  # started twice is still an error, as a thread's second start()
+
+
 def test_cancelled_timers_do_not_pile_up_under_load() -> None:
     scheduler = TimerScheduler()
     for _ in range(20 * REBUILD_AT):  # each invocation: release() starts one, reserve() cancels it

@@ -104,7 +104,8 @@ class ScheduledTimer:
         self.deadline = 0.0
         self._scheduler = scheduler or SCHEDULER
         self._lock = threading.Lock()
-        self._state = "new"  # new -> started -> (cancelled | fired)
+        self._state = "new"  # new -> started -> (cancelled | fired), or new -> cancelled
+        self._started = False
 
     @property
     def is_cancelled(self) -> bool:
@@ -112,8 +113,14 @@ class ScheduledTimer:
 
     def start(self) -> None:
         with self._lock:
-            if self._state != "new":
+            if self._started:
                 raise RuntimeError("timers can only be started once")
+            self._started = True
+            if self._state == "cancelled":
+                # Cancelled before it started: as threading.Timer's thread, it ends at once and never
+                # runs. Raising here failed an invocation whose environment another one had reserved
+                # (cancelling this timer) between LocalStack's release() creating and starting it.
+                return
             self._state = "started"
             self.deadline = self._scheduler._clock() + self.interval
         self._scheduler.schedule(self)
